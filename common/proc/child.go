@@ -1,0 +1,133 @@
+// child.go demonstrates the worker's side of start-up: inherited pipe
+// ends as fds 3 and 4, a segment attached by id, and noticing the
+// dispatcher's death as end of file on the ping pipe.
+
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"osps/common/pingpong"
+	"osps/common/shm"
+)
+
+// The worker's inherited file descriptors (exec.Cmd.ExtraFiles[i] is 3+i).
+const (
+	pingFD = 3 // read end of the ping pipe
+	pongFD = 4 // write end of the pong pipe
+)
+
+// ChildFlags are the command-line flags of the internal worker role.
+type ChildFlags struct {
+	ShmID     int
+	Slot      int
+	Heartbeat time.Duration
+	Trace     bool
+}
+
+// Register adds the worker role's flags to fs.
+func (c *ChildFlags) Register(fs *pflag.FlagSet) {
+	fs.IntVar(&c.ShmID, "shm-id", -1, "System V shared memory id to attach")
+	fs.IntVar(&c.Slot, "slot", -1, "this worker's slot number")
+	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "beat the slot's heartbeat at least this often while idle")
+	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step on stderr")
+}
+
+func (c *ChildFlags) args() []string {
+	a := []string{"--shm-id", strconv.Itoa(c.ShmID), "--slot", strconv.Itoa(c.Slot), "--heartbeat", c.Heartbeat.String()}
+	if c.Trace {
+		a = append(a, "--trace")
+	}
+	return a
+}
+
+// Child is a worker process's view of its dispatcher: its slot and pipes.
+type Child struct {
+	ID   int
+	Seg  *shm.Segment
+	Slot *shm.Slot
+	ping *os.File
+	pong *os.File
+	beat time.Duration
+}
+
+// Attach is the worker's start-up: it takes fds 3 and 4, attaches the
+// segment and checks its slot number. It does not yet say ready (Ready).
+func Attach(f ChildFlags) (*Child, error) {
+	if f.ShmID < 0 || f.Slot < 0 {
+		return nil, errors.New("worker is an internal role: it needs --shm-id and --slot from its dispatcher")
+	}
+	// Ctrl-C in a terminal reaches the whole process group; the
+	// dispatcher decides when its workers stop (by closing their pipes).
+	signal.Ignore(os.Interrupt)
+	// Non-blocking before os.NewFile, so the Go runtime polls the pipe
+	// and read deadlines work on it.
+	for _, fd := range []int{pingFD, pongFD} {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			return nil, fmt.Errorf("fd %d is not an inherited pipe end: %w", fd, err)
+		}
+	}
+	ping := os.NewFile(pingFD, "ping")
+	pong := os.NewFile(pongFD, "pong")
+	seg, err := shm.Attach(f.ShmID)
+	if err != nil {
+		ping.Close()
+		pong.Close()
+		return nil, fmt.Errorf("worker %d: %w", f.Slot, err)
+	}
+	if f.Slot >= seg.NSlots() {
+		_ = seg.Detach()
+		ping.Close()
+		pong.Close()
+		return nil, fmt.Errorf("worker slot %d: segment has %d slots", f.Slot, seg.NSlots())
+	}
+	beat := f.Heartbeat
+	if beat <= 0 {
+		beat = time.Second
+	}
+	c := &Child{ID: f.Slot, Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat}
+	c.Slot.Beat()
+	return c, nil
+}
+
+// Ready tells the dispatcher that this worker can take pings.
+func (c *Child) Ready() error {
+	return c.Pong(pingpong.Msg{Op: pingpong.PongReady, Arg: uint64(os.Getpid())})
+}
+
+// Next waits for the next ping, beating the slot's heartbeat while it
+// waits. It returns pingpong.ErrPeerGone when the dispatcher is gone.
+func (c *Child) Next() (pingpong.Msg, error) {
+	for {
+		c.Slot.Beat()
+		if err := c.ping.SetReadDeadline(time.Now().Add(c.beat)); err != nil {
+			return pingpong.Msg{}, fmt.Errorf("ping deadline: %w", err)
+		}
+		m, err := pingpong.Recv(c.ping)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		return m, err
+	}
+}
+
+// Pong sends one pong record to the dispatcher.
+func (c *Child) Pong(m pingpong.Msg) error {
+	c.Slot.Beat()
+	return pingpong.Send(c.pong, m)
+}
+
+// Close detaches the segment and closes the pipes.
+func (c *Child) Close() error {
+	c.ping.Close()
+	c.pong.Close()
+	return c.Seg.Detach()
+}

@@ -1,0 +1,240 @@
+// pool.go demonstrates the dispatcher's pool of workers: start N
+// processes on one segment, hand an idle one to each request (waiting a
+// bounded time), take it back, and at the end stop and reap them all.
+
+package proc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"osps/common/shm"
+)
+
+// ErrClosing is returned by Acquire once the pool is draining.
+var ErrClosing = errors.New("pool is shutting down")
+
+// Config says how to start the pool's workers.
+type Config struct {
+	Exe          string        // the binary to re-execute (os.Executable)
+	Role         []string      // its arguments before the child flags: "worker", variant flags...
+	Child        ChildFlags    // heartbeat, trace; ShmID and Slot are set per worker
+	Workers      int           // number of workers (slots)
+	SlotSize     int           // data area of each slot
+	ReadyTimeout time.Duration // how long a worker may take to say ready
+	Log          *slog.Logger
+}
+
+// Pool owns the segment and the worker processes.
+type Pool struct {
+	cfg     Config
+	Seg     *shm.Segment
+	spawn   chan spawnReq
+	idle    chan *Worker
+	closing chan struct{}
+	closeMu sync.Once
+
+	mu      sync.Mutex
+	workers []*Worker // the current worker of each slot
+	monitor sync.WaitGroup
+}
+
+// Start creates the segment and starts cfg.Workers workers. If any
+// worker fails to start, everything started is stopped again and the
+// error says why: a start-up failure is never a loop.
+func Start(cfg Config) (*Pool, error) {
+	if cfg.Workers < 1 {
+		return nil, fmt.Errorf("need at least one worker, got %d", cfg.Workers)
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 5 * time.Second
+	}
+	// DOC: pool-create-segment
+	seg, err := shm.Create(cfg.Workers, cfg.SlotSize)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{
+		cfg: cfg, Seg: seg,
+		spawn:   make(chan spawnReq),
+		idle:    make(chan *Worker, cfg.Workers),
+		closing: make(chan struct{}),
+		workers: make([]*Worker, cfg.Workers),
+	}
+	go spawner(p.spawn)
+	cfg.Log.Info("segment created and marked for removal", "shmid", seg.ID(), "bytes", shm.Size(cfg.Workers, cfg.SlotSize))
+	for i := range cfg.Workers {
+		w, err := p.startWorker(i)
+		if err != nil {
+			p.StopWorkers(time.Second)
+			p.Close()
+			return nil, err
+		}
+		p.idle <- w
+	}
+	return p, nil
+}
+
+func (p *Pool) startWorker(i int) (*Worker, error) {
+	child := p.cfg.Child
+	child.ShmID, child.Slot = p.Seg.ID(), i
+	args := append(append([]string{}, p.cfg.Role...), child.args()...)
+	w, err := start(p.spawn, p.cfg.Exe, args, i, p.Seg.Slot(i), p.cfg.ReadyTimeout, p.cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.workers[i] = w
+	p.mu.Unlock()
+	p.monitor.Add(1)
+	go p.watchExit(w)
+	w.log.Debug("worker started")
+	return w, nil
+}
+
+// watchExit logs a worker's death as soon as it is reaped.
+func (p *Pool) watchExit(w *Worker) {
+	defer p.monitor.Done()
+	<-w.exited
+	select {
+	case <-p.closing:
+		w.log.Debug("worker exited", "status", w.status)
+	default:
+		w.log.Warn("worker died", "status", w.status)
+	}
+}
+
+// Acquire takes an idle worker, waiting until ctx is done (the caller's
+// --queue-timeout). Dead workers are skipped. The slot is then busy.
+func (p *Pool) Acquire(ctx context.Context) (*Worker, error) {
+	for {
+		select {
+		case <-p.closing:
+			return nil, ErrClosing
+		default:
+		}
+		select {
+		case w := <-p.idle:
+			if !w.Alive() {
+				continue
+			}
+			w.Slot.SetState(shm.Busy)
+			return w, nil
+		case <-p.closing:
+			return nil, ErrClosing
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Release gives a worker back to the pool once its request is over and
+// it is waiting for a ping again.
+func (p *Pool) Release(w *Worker) {
+	if !w.Alive() {
+		return
+	}
+	w.Slot.SetState(shm.Idle)
+	p.idle <- w // never blocks: at most one entry per slot
+}
+
+// Drain refuses new requests (Acquire returns ErrClosing) and waits until
+// no worker is busy, or ctx is done. It reports whether all finished.
+func (p *Pool) Drain(ctx context.Context) bool {
+	p.closeMu.Do(func() { close(p.closing) })
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p.busy() == 0 {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+}
+
+func (p *Pool) busy() int {
+	n := 0
+	for i := range p.Seg.NSlots() {
+		if p.Seg.Slot(i).State() == shm.Busy {
+			n++
+		}
+	}
+	return n
+}
+
+// StopWorkers closes every worker's ping pipe (the worker reads end of
+// file and exits), waits up to grace, kills what is left and reaps all.
+func (p *Pool) StopWorkers(grace time.Duration) {
+	p.closeMu.Do(func() { close(p.closing) })
+	p.mu.Lock()
+	ws := append([]*Worker(nil), p.workers...)
+	p.mu.Unlock()
+	for _, w := range ws {
+		if w != nil {
+			w.closePing()
+		}
+	}
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	for _, w := range ws {
+		if w == nil {
+			continue
+		}
+		select {
+		case <-w.exited:
+		case <-deadline.C:
+			deadline.Reset(0)
+			w.log.Warn("worker did not exit in time: killing it")
+			w.Kill()
+			<-w.exited
+		}
+	}
+	p.monitor.Wait()
+}
+
+// Close detaches the segment, which the kernel then frees (it was marked
+// IPC_RMID at creation). Call it after StopWorkers, once nothing uses a
+// slot any more.
+func (p *Pool) Close() {
+	close(p.spawn)
+	if err := p.Seg.Detach(); err != nil {
+		p.cfg.Log.Error("detach segment", "err", err)
+	}
+}
+
+// Workers returns the current worker of each slot (nil where none).
+func (p *Pool) Workers() []*Worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*Worker(nil), p.workers...)
+}
+
+// Stats is the STATS payload: one line per slot, read from the segment.
+func (p *Pool) Stats() []byte {
+	var b strings.Builder
+	for i := range p.Seg.NSlots() {
+		s := p.Seg.Slot(i)
+		fmt.Fprintf(&b, "worker=%d pid=%d state=%s served=%d restarts=%d\n",
+			i, s.Pid(), s.State(), s.Served(), s.Restarts())
+	}
+	return []byte(b.String())
+}
+
+// Executable is the path of the running binary, to re-execute as worker.
+func Executable() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find own binary: %w", err)
+	}
+	return exe, nil
+}

@@ -1,0 +1,202 @@
+// worker.go demonstrates the dispatcher's handle on one worker process:
+// start it with its pipe ends as fds 3 and 4, notice its death at once
+// (end of file on its pong pipe), and reap it with Wait.
+
+package proc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+
+	"osps/common/pingpong"
+	"osps/common/shm"
+)
+
+// ErrWorkerDied is returned by Await when the worker process is gone.
+var ErrWorkerDied = errors.New("worker died")
+
+// Worker is the dispatcher's handle on one running worker process.
+type Worker struct {
+	ID   int       // slot number
+	Slot *shm.Slot // the worker's slot in the segment
+	Pid  int
+
+	cmd    *exec.Cmd
+	ping   *os.File          // write end: dispatcher to worker
+	pongs  chan pingpong.Msg // records read from the pong pipe; closed at EOF
+	exited chan struct{}     // closed once the process is reaped
+	status error             // cmd.Wait's result, valid after exited
+	seq    uint32            // request number, to drop stale pongs
+	log    *slog.Logger
+}
+
+// spawnReq asks the spawner thread to start one process.
+type spawnReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// spawner starts every worker from one locked OS thread, so that
+// Pdeathsig (which fires when the thread that forked the child exits,
+// golang/go#27505) means "when the dispatcher exits". The thread stays
+// locked and never exits while the process lives.
+func spawner(reqs <-chan spawnReq) {
+	runtime.LockOSThread()
+	for r := range reqs {
+		r.done <- r.cmd.Start()
+	}
+}
+
+// start forks and execs one worker for slot id. It returns once the
+// worker has said "pong ready", or with an error.
+func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.Slot, readyTimeout time.Duration, log *slog.Logger) (*Worker, error) {
+	// DOC: proc-pipes
+	pingR, pingW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("worker %d: ping pipe: %w", id, err)
+	}
+	pongR, pongW, err := os.Pipe()
+	if err != nil {
+		pingR.Close()
+		pingW.Close()
+		return nil, fmt.Errorf("worker %d: pong pipe: %w", id, err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stdin = nil
+	cmd.Stdout = os.Stderr // a worker has nothing to say on stdout: keep "ready" alone there
+	cmd.Stderr = os.Stderr
+	cmd.ExtraFiles = []*os.File{pingR, pongW} // fd 3, fd 4
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	slot.SetState(shm.Starting)
+	slot.SetPid(0)
+	// DOC: proc-exec
+	done := make(chan error, 1)
+	spawn <- spawnReq{cmd: cmd, done: done}
+	err = <-done
+	// DOC: proc-close-child-ends
+	pingR.Close()
+	pongW.Close()
+	if err != nil {
+		pingW.Close()
+		pongR.Close()
+		slot.SetState(shm.Dead)
+		return nil, fmt.Errorf("start worker %d (%s): %w", id, exe, err)
+	}
+	w := &Worker{
+		ID: id, Slot: slot, Pid: cmd.Process.Pid, cmd: cmd, ping: pingW,
+		pongs: make(chan pingpong.Msg, 4), exited: make(chan struct{}),
+		log: log.With("worker", id, "pid", cmd.Process.Pid),
+	}
+	slot.SetPid(w.Pid)
+	go w.readPongs(pongR)
+	go w.reap()
+
+	// The first record must be "pong ready": the worker attached the
+	// segment (and, in v3, listens). A worker that exits instead, or
+	// says nothing in time, is a start-up failure.
+	t := time.NewTimer(readyTimeout)
+	defer t.Stop()
+	select {
+	case m, ok := <-w.pongs:
+		if ok && m.Op == pingpong.PongReady {
+			slot.SetState(shm.Idle)
+			return w, nil
+		}
+		w.Kill()
+		<-w.exited
+		return nil, fmt.Errorf("worker %d did not start: %v", id, w.status)
+	case <-t.C:
+		w.Kill()
+		<-w.exited
+		return nil, fmt.Errorf("worker %d did not say ready within %v", id, readyTimeout)
+	}
+}
+
+// readPongs copies pong records into w.pongs until end of file, which
+// means the worker process is gone: it then closes w.pongs.
+func (w *Worker) readPongs(r *os.File) {
+	defer close(w.pongs)
+	defer r.Close()
+	for {
+		m, err := pingpong.Recv(r)
+		if err != nil {
+			return
+		}
+		w.pongs <- m
+	}
+}
+
+// reap waits for the process (cmd.Wait: no zombie), marks the slot dead.
+func (w *Worker) reap() {
+	w.status = w.cmd.Wait()
+	w.Slot.SetState(shm.Dead)
+	w.ping.Close()
+	close(w.exited)
+}
+
+// Begin starts a new request on this worker and returns its number;
+// pongs of earlier requests are dropped from now on.
+func (w *Worker) Begin() uint32 {
+	w.seq++
+	w.Slot.SetSeq(uint64(w.seq))
+	return w.seq
+}
+
+// Ping sends one ping of the current request.
+func (w *Worker) Ping(op pingpong.Op, arg uint64) error {
+	if err := pingpong.Send(w.ping, pingpong.Msg{Op: op, Seq: w.seq, Arg: arg}); err != nil {
+		return fmt.Errorf("worker %d: %w", w.ID, err)
+	}
+	return nil
+}
+
+// Await waits for the next pong of the current request. It returns
+// ErrWorkerDied if the worker is gone, or ctx's error.
+func (w *Worker) Await(ctx context.Context) (pingpong.Msg, error) {
+	for {
+		select {
+		case m, ok := <-w.pongs:
+			if !ok {
+				return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
+			}
+			if m.Seq != w.seq {
+				continue // a late pong of a request given up on
+			}
+			return m, nil
+		case <-ctx.Done():
+			return pingpong.Msg{}, ctx.Err()
+		}
+	}
+}
+
+// Alive reports whether the process has not been reaped yet.
+func (w *Worker) Alive() bool {
+	select {
+	case <-w.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Exited is closed once the worker has been reaped.
+func (w *Worker) Exited() <-chan struct{} { return w.exited }
+
+// Status is the process's exit status, valid once Exited is closed.
+func (w *Worker) Status() error { return w.status }
+
+// Kill sends SIGKILL (the process is reaped by its own goroutine).
+func (w *Worker) Kill() { _ = w.cmd.Process.Kill() }
+
+// Signal sends sig to the worker process.
+func (w *Worker) Signal(sig os.Signal) { _ = w.cmd.Process.Signal(sig) }
+
+// closePing closes the ping pipe: the worker reads end of file and exits.
+func (w *Worker) closePing() { w.ping.Close() }

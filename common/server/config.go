@@ -1,0 +1,70 @@
+// config.go demonstrates one command line for the three dispatchers:
+// every flag of `serve` is declared here once.
+
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"osps/common/cli"
+	"osps/common/shm"
+	"osps/common/wire"
+)
+
+// Config is the dispatcher's configuration (the flags of `serve`).
+type Config struct {
+	Listen         string
+	Port           int
+	Workers        int
+	MaxBytes       int64
+	SlotSize       int
+	QueueTimeout   time.Duration
+	RequestTimeout time.Duration
+	Grace          time.Duration
+	Heartbeat      time.Duration
+	Watchdog       bool
+	Trace          bool
+	Verbose        bool
+}
+
+// Register adds serve's flags to fs.
+func (c *Config) Register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1", "address to listen on")
+	fs.IntVar(&c.Port, "port", 2222, "TCP port of the dispatcher (0: pick a free port)")
+	fs.IntVar(&c.Workers, "workers", 4, "number of worker processes")
+	fs.Int64Var(&c.MaxBytes, "max-bytes", wire.DefaultMaxBytes, "largest requetetype2 payload served")
+	fs.IntVar(&c.SlotSize, "slot-size", shm.DefaultSlotSize, "bytes in each worker's shared-memory data area")
+	fs.DurationVar(&c.QueueTimeout, "queue-timeout", 2*time.Second, "how long a request waits for an idle worker before ERR busy")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "how long the dispatcher waits for a worker's pong before ERR timeout")
+	fs.DurationVar(&c.Grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
+	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "an idle worker beats its heartbeat at least this often")
+	fs.BoolVar(&c.Watchdog, "watchdog", false, "respawn dead workers and kill hung ones")
+	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step (dispatcher and workers) on stderr")
+	fs.BoolVar(&c.Verbose, "verbose", false, "debug logs")
+}
+
+// Check refuses a configuration that cannot work, with a clear reason.
+func (c *Config) Check() error {
+	switch {
+	case c.Port < 0 || c.Port > 65535:
+		return fmt.Errorf("--port %d: not a TCP port", c.Port)
+	case c.Workers < 1 || c.Workers > 256:
+		return fmt.Errorf("--workers %d: must be between 1 and 256", c.Workers)
+	case c.MaxBytes < 0:
+		return fmt.Errorf("--max-bytes %d: must not be negative", c.MaxBytes)
+	case c.SlotSize < shm.MinSlotSize || c.SlotSize > 64<<20:
+		return fmt.Errorf("--slot-size %d: must be between %d and %d", c.SlotSize, shm.MinSlotSize, 64<<20)
+	case c.QueueTimeout <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0:
+		return fmt.Errorf("timeouts must be positive")
+	}
+	return nil
+}
+
+// Logger is the dispatcher's slog logger on stderr.
+func (c *Config) Logger() *slog.Logger {
+	return cli.NewLogger(c.Verbose).With("role", "dispatcher")
+}

@@ -1,0 +1,186 @@
+// slot.go demonstrates a fixed layout in shared memory: each field at a
+// documented offset, the words read without a message accessed atomically.
+
+package shm
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Offsets of a slot's fields; see the package comment for the drawing.
+const (
+	offState      = 0
+	offPid        = 8
+	offHeartbeat  = 16
+	offServed     = 24
+	offRestarts   = 32
+	offSeq        = 40
+	offTicket     = 48
+	offClientIP   = 80
+	offClientPort = 96
+	offWorkerIP   = 104
+	offWorkerPort = 120
+	offReqLen     = 128
+	offRequest    = 136
+	offReplyN     = 1160
+	offErrLen     = 1168
+	offErr        = 1176
+	// SlotHeader is where a slot's data area starts.
+	SlotHeader = 2048
+
+	maxRequest = offReplyN - offRequest
+	maxErr     = 256
+)
+
+// State is a slot's state word.
+type State uint64
+
+// Slot states, as STATS prints them.
+const (
+	Empty    State = iota // never used
+	Starting              // worker process started, not yet ready
+	Idle                  // ready for a ping
+	Busy                  // serving a request
+	Dead                  // worker process gone
+)
+
+func (s State) String() string {
+	switch s {
+	case Starting:
+		return "starting"
+	case Idle:
+		return "idle"
+	case Busy:
+		return "busy"
+	case Dead:
+		return "dead"
+	default:
+		return "empty"
+	}
+}
+
+// Slot is one worker's part of the segment.
+type Slot struct{ b []byte }
+
+var ne = binary.NativeEndian
+
+func (s *Slot) word(off int) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Pointer(&s.b[off]))
+}
+
+// State returns the state word.
+func (s *Slot) State() State { return State(s.word(offState).Load()) }
+
+// SetState sets the state word.
+func (s *Slot) SetState(st State) { s.word(offState).Store(uint64(st)) }
+
+// Pid returns the worker's pid.
+func (s *Slot) Pid() int { return int(s.word(offPid).Load()) }
+
+// SetPid records the worker's pid.
+func (s *Slot) SetPid(pid int) { s.word(offPid).Store(uint64(pid)) }
+
+// Beat records a sign of life from the worker, now.
+func (s *Slot) Beat() { s.word(offHeartbeat).Store(uint64(time.Now().UnixNano())) }
+
+// Heartbeat returns the time of the worker's last sign of life.
+func (s *Slot) Heartbeat() time.Time { return time.Unix(0, int64(s.word(offHeartbeat).Load())) }
+
+// Served returns the number of requests the slot has served.
+func (s *Slot) Served() uint64 { return s.word(offServed).Load() }
+
+// AddServed counts one more request served and returns the new count.
+func (s *Slot) AddServed() uint64 { return s.word(offServed).Add(1) }
+
+// Restarts returns how many times the slot's worker was restarted.
+func (s *Slot) Restarts() uint64 { return s.word(offRestarts).Load() }
+
+// AddRestart counts one more restart.
+func (s *Slot) AddRestart() { s.word(offRestarts).Add(1) }
+
+// Seq is the number of the request the fields below belong to.
+func (s *Slot) Seq() uint64 { return ne.Uint64(s.b[offSeq:]) }
+
+// SetSeq sets the request number.
+func (s *Slot) SetSeq(n uint64) { ne.PutUint64(s.b[offSeq:], n) }
+
+// Ticket returns the ticket in the slot ("" if none).
+func (s *Slot) Ticket() string {
+	t := s.b[offTicket : offTicket+32]
+	if t[0] == 0 {
+		return ""
+	}
+	return string(t)
+}
+
+// SetTicket writes a ticket (32 hex digits) or clears it with "".
+func (s *Slot) SetTicket(t string) {
+	clear(s.b[offTicket : offTicket+32])
+	copy(s.b[offTicket:offTicket+32], t)
+}
+
+func (s *Slot) addr(ipOff, portOff int) netip.AddrPort {
+	ip := netip.AddrFrom16([16]byte(s.b[ipOff : ipOff+16])).Unmap()
+	return netip.AddrPortFrom(ip, uint16(ne.Uint64(s.b[portOff:])))
+}
+
+func (s *Slot) setAddr(ipOff, portOff int, ap netip.AddrPort) {
+	a16 := ap.Addr().As16()
+	copy(s.b[ipOff:ipOff+16], a16[:])
+	ne.PutUint64(s.b[portOff:], uint64(ap.Port()))
+}
+
+// ClientAddr is where a v2 worker dials the client back.
+func (s *Slot) ClientAddr() netip.AddrPort { return s.addr(offClientIP, offClientPort) }
+
+// SetClientAddr writes where a v2 worker must dial the client back.
+func (s *Slot) SetClientAddr(ap netip.AddrPort) { s.setAddr(offClientIP, offClientPort, ap) }
+
+// WorkerAddr is where a v3 worker listens for its clients.
+func (s *Slot) WorkerAddr() netip.AddrPort { return s.addr(offWorkerIP, offWorkerPort) }
+
+// SetWorkerAddr publishes where a v3 worker listens.
+func (s *Slot) SetWorkerAddr(ap netip.AddrPort) { s.setAddr(offWorkerIP, offWorkerPort, ap) }
+
+// Request returns a copy of the request line in the slot.
+func (s *Slot) Request() []byte {
+	n := min(int(ne.Uint64(s.b[offReqLen:])), maxRequest)
+	return append([]byte(nil), s.b[offRequest:offRequest+n]...)
+}
+
+// SetRequest writes a request line (at most 1024 bytes; longer is cut).
+func (s *Slot) SetRequest(line []byte) {
+	n := copy(s.b[offRequest:offRequest+maxRequest], line)
+	ne.PutUint64(s.b[offReqLen:], uint64(n))
+}
+
+// SetReplyOK records that the reply carries n payload bytes.
+func (s *Slot) SetReplyOK(n int64) {
+	ne.PutUint64(s.b[offReplyN:], uint64(n))
+	ne.PutUint64(s.b[offErrLen:], 0)
+}
+
+// SetReplyErr records an error reply line ("ERR code text").
+func (s *Slot) SetReplyErr(line string) {
+	ne.PutUint64(s.b[offReplyN:], ^uint64(0)) // -1
+	n := copy(s.b[offErr:offErr+maxErr], line)
+	ne.PutUint64(s.b[offErrLen:], uint64(n))
+}
+
+// Reply returns the reply recorded in the slot: n >= 0 for an OK reply of
+// n bytes, or n == -1 and the error line.
+func (s *Slot) Reply() (n int64, errLine string) {
+	n = int64(ne.Uint64(s.b[offReplyN:]))
+	if n < 0 {
+		l := min(int(ne.Uint64(s.b[offErrLen:])), maxErr)
+		return -1, string(s.b[offErr : offErr+l])
+	}
+	return n, ""
+}
+
+// Data is the slot's data area, where the payload travels chunk by chunk.
+func (s *Slot) Data() []byte { return s.b[SlotHeader:] }

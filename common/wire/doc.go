@@ -1,0 +1,9 @@
+// Package wire is the OSPS line protocol of ../shared/PROTOCOL.md, written
+// once for the three variants: how a line is read (LF, an optional CR, at
+// most 1024 bytes), how a request line is checked, how a reply is written
+// and read back, the requetetype2 payload pattern, and tickets.
+//
+// Nothing here touches a process, a pipe or shared memory: it is the pure
+// part of the protocol, and every function survives any input
+// (see FuzzParseRequest).
+package wire

@@ -1,0 +1,87 @@
+// reply.go demonstrates the reply side of the protocol: a payload is
+// announced by its length ("OK <n>"), so the reader knows where it ends
+// without any terminator.
+
+package wire
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Reply words, as they start a reply line.
+const (
+	OK   = "OK"
+	ERR  = "ERR"
+	BYE  = "BYE"
+	WAIT = "WAIT" // v2: the worker will call back with this ticket
+	DONE = "DONE" // v2: the call-back is over
+	GOTO = "GOTO" // v3: dial this worker with this ticket
+)
+
+// WriteOK writes the header of a reply that carries n payload bytes.
+func WriteOK(w io.Writer, n int64) error {
+	_, err := fmt.Fprintf(w, "OK %d\n", n)
+	return err
+}
+
+// WriteErr writes an error line. err that is not an *Error becomes
+// worker-failed: a reply never leaks an internal message unchecked.
+func WriteErr(w io.Writer, err error) error {
+	e := AsError(err)
+	if e == nil {
+		e = Errorf(CodeWorkerFailed, "%v", err)
+	}
+	_, werr := io.WriteString(w, e.Error()+"\n")
+	return werr
+}
+
+// Reply is a parsed reply line.
+type Reply struct {
+	Word string   // OK, ERR, BYE, WAIT, DONE, GOTO
+	N    int64    // OK: payload length
+	Err  *Error   // ERR: code and text
+	Args []string // WAIT, DONE: ticket; GOTO: host, port, ticket
+}
+
+// ParseReply parses one reply line (without LF). A line that is not a
+// well-formed reply is an error: a client reports it, never guesses.
+func ParseReply(line []byte) (Reply, error) {
+	s := string(line)
+	word, rest, _ := strings.Cut(s, " ")
+	switch word {
+	case OK:
+		n, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil || n < 0 || strings.TrimLeft(rest, "0123456789") != "" {
+			return Reply{}, fmt.Errorf("malformed OK line %q", Printable(line, 80))
+		}
+		return Reply{Word: OK, N: n}, nil
+	case ERR:
+		code, text, _ := strings.Cut(rest, " ")
+		if !IsCode(code) {
+			return Reply{}, fmt.Errorf("ERR line with unknown code %q", Printable([]byte(code), 40))
+		}
+		return Reply{Word: ERR, Err: &Error{Code: code, Text: text}}, nil
+	case BYE:
+		return Reply{Word: BYE}, nil
+	case WAIT, DONE:
+		f := Fields([]byte(rest))
+		if len(f) != 1 || !ValidTicket(f[0]) {
+			return Reply{}, fmt.Errorf("malformed %s line %q", word, Printable(line, 80))
+		}
+		return Reply{Word: word, Args: f}, nil
+	case GOTO:
+		f := Fields([]byte(rest))
+		if len(f) != 3 || !ValidTicket(f[2]) {
+			return Reply{}, fmt.Errorf("malformed GOTO line %q", Printable(line, 80))
+		}
+		if p, err := strconv.Atoi(f[1]); err != nil || p <= 0 || p > 65535 {
+			return Reply{}, fmt.Errorf("GOTO with bad port %q", Printable([]byte(f[1]), 20))
+		}
+		return Reply{Word: GOTO, Args: f}, nil
+	default:
+		return Reply{}, fmt.Errorf("unexpected reply %q", Printable(line, 80))
+	}
+}

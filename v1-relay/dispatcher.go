@@ -1,0 +1,113 @@
+// dispatcher.go demonstrates v1's dispatcher: it writes the request into
+// the worker's slot, pings, and relays each chunk the worker pongs back,
+// so the answer crosses shared memory on its way to the client
+// (docs/v1-relay.md, steps 2 and 4).
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"osps/common/pingpong"
+	"osps/common/proc"
+	"osps/common/server"
+	"osps/common/wire"
+)
+
+func runServe(args []string) int {
+	var cfg server.Config
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	cfg.Register(fs)
+	return server.Main(fs, args, "v1-relay serve [flags]", &cfg, server.Variant{
+		Name: "v1", RequestStep: 1, Handler: relay{},
+	})
+}
+
+// relay is v1's Handler.
+type relay struct{}
+
+func (relay) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wire.Request, _ []byte) error {
+	srv := s.Server()
+	// STEP v1.2: the request goes into the worker's slot; a ping says so.
+	w.Begin()
+	w.Slot.SetRequest([]byte(req.String()))
+	srv.Tr.Step(2, "session %d: request written into slot %d, ping worker#%d", s.ID, w.ID, w.ID)
+	if err := w.Ping(pingpong.PingRequest, 0); err != nil {
+		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID))
+	}
+
+	var n, sent int64
+	for first := true; ; first = false {
+		ctx, cancel := context.WithTimeout(context.Background(), srv.Cfg.RequestTimeout)
+		m, err := w.Await(ctx)
+		cancel()
+		if err != nil {
+			return failed(s, w, first, err)
+		}
+		// STEP v1.4: relay what the worker left in the slot.
+		if first {
+			var errLine string
+			n, errLine = w.Slot.Reply()
+			if n < 0 {
+				s.Release(w)
+				srv.Tr.Step(4, "session %d: relay %s", s.ID, errLine)
+				return s.Reply(wire.Printable([]byte(errLine), 256))
+			}
+			_ = wire.WriteOK(s.Writer(), n)
+		}
+		k := int64(m.Arg)
+		if m.Op != pingpong.PongChunk || k > int64(len(w.Slot.Data())) || sent+k > n {
+			w.Kill() // a worker that breaks the protocol is not trusted again
+			return failed(s, w, first, fmt.Errorf("worker %d sent %v with %d bytes", w.ID, m.Op, k))
+		}
+		srv.Tr.Step(4, "session %d: relay %d bytes from slot %d (%d of %d)", s.ID, k, w.ID, sent+k, n)
+		_, _ = s.Writer().Write(w.Slot.Data()[:k])
+		if err := s.Flush(); err != nil {
+			if sent+k == n || abort(w, srv.Cfg) {
+				s.Release(w)
+			}
+			return err
+		}
+		sent += k
+		if sent == n {
+			// STEP v1.5: the worker is idle again; the session reads its next line.
+			s.Release(w)
+			return nil
+		}
+		if err := w.Ping(pingpong.PingNext, 0); err != nil {
+			return failed(s, w, false, err)
+		}
+	}
+}
+
+// failed ends a request whose worker died or timed out. Before "OK <n>"
+// the client gets an ERR line; after it, only an early close can tell.
+// The worker is not given back: dead, or hung and still busy.
+func failed(s *server.Session, w *proc.Worker, first bool, err error) error {
+	code := wire.CodeWorkerFailed
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = wire.CodeTimeout
+	}
+	s.Log.Warn("request failed", "worker", w.ID, "err", err)
+	if !first {
+		return fmt.Errorf("payload cut: %w", err)
+	}
+	return s.Error(wire.Errorf(code, "worker %d: %v", w.ID, err))
+}
+
+// abort tells a worker in the middle of a payload that the client is
+// gone, and waits for its acknowledgement. It reports whether the worker
+// is idle again.
+func abort(w *proc.Worker, cfg server.Config) bool {
+	if w.Ping(pingpong.PingAbort, 0) != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.RequestTimeout)
+	defer cancel()
+	m, err := w.Await(ctx)
+	return err == nil && m.Op == pingpong.PongDone
+}
