@@ -31,3 +31,14 @@ func ValidTicket(s string) bool {
 	}
 	return true
 }
+
+// ParseHello checks a "HELLO <ticket>" line (v2: worker to client; v3:
+// client to worker) and returns the ticket. A malformed line is
+// bad-ticket: whoever sent it holds no ticket we know.
+func ParseHello(line []byte) (string, error) {
+	f := Fields(line)
+	if len(f) != 2 || f[0] != Hello || !ValidTicket(f[1]) {
+		return "", Errorf(CodeBadTicket, "expected HELLO <32 hex digits>")
+	}
+	return f[1], nil
+}

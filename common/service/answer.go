@@ -1,0 +1,42 @@
+// answer.go demonstrates streaming a reply straight onto a connection:
+// "OK <n>", then the payload in 64 KiB pieces, so a worker's memory does
+// not grow with n (v2 and v3, where the worker talks to the client).
+
+package service
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"osps/common/wire"
+)
+
+// ChunkSize is the piece a worker writes at a time.
+const ChunkSize = 64 << 10
+
+// Answer writes "OK <n>" and the payload of src to w, and flushes.
+// progress, if not nil, is called after each piece with the bytes sent
+// so far (the worker beats its heartbeat there).
+func Answer(w io.Writer, src *Source, progress func(sent int64)) error {
+	bw := bufio.NewWriterSize(w, ChunkSize)
+	if err := wire.WriteOK(bw, src.Len()); err != nil {
+		return fmt.Errorf("write reply header: %w", err)
+	}
+	buf := make([]byte, ChunkSize)
+	var sent int64
+	for src.Left() > 0 {
+		k := src.Fill(buf)
+		if _, err := bw.Write(buf[:k]); err != nil {
+			return fmt.Errorf("write payload at byte %d of %d: %w", sent, src.Len(), err)
+		}
+		sent += int64(k)
+		if progress != nil {
+			progress(sent)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write payload end: %w", err)
+	}
+	return nil
+}
