@@ -19,3 +19,7 @@ func TestMain(m *testing.M) {
 func TestConformance(t *testing.T) {
 	conformance.Run(t, bin, conformance.V1)
 }
+
+func TestFaults(t *testing.T) {
+	conformance.RunFaults(t, bin, conformance.V1)
+}

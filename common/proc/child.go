@@ -31,6 +31,7 @@ type ChildFlags struct {
 	Slot      int
 	Heartbeat time.Duration
 	Trace     bool
+	Chaos     string
 }
 
 // Register adds the worker role's flags to fs.
@@ -39,12 +40,16 @@ func (c *ChildFlags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Slot, "slot", -1, "this worker's slot number")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "beat the slot's heartbeat at least this often while idle")
 	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step on stderr")
+	fs.StringVar(&c.Chaos, "chaos", "", "fault injection: crash=P,hang=P,seed=S")
 }
 
 func (c *ChildFlags) args() []string {
 	a := []string{"--shm-id", strconv.Itoa(c.ShmID), "--slot", strconv.Itoa(c.Slot), "--heartbeat", c.Heartbeat.String()}
 	if c.Trace {
 		a = append(a, "--trace")
+	}
+	if c.Chaos != "" {
+		a = append(a, "--chaos", c.Chaos)
 	}
 	return a
 }

@@ -7,6 +7,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/pflag"
@@ -38,14 +39,18 @@ func RunChild(args []string, role ChildRole) int {
 		return st
 	}
 	log := cli.NewLogger(false).With("role", "worker", "slot", f.Slot, "pid", os.Getpid())
-	if err := runChild(f, role); err != nil {
+	if err := runChild(f, role, log); err != nil {
 		log.Error("worker stops", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func runChild(f ChildFlags, role ChildRole) error {
+func runChild(f ChildFlags, role ChildRole, log *slog.Logger) error {
+	chaos, err := ParseChaos(f.Chaos)
+	if err != nil {
+		return err
+	}
 	c, err := Attach(f)
 	if err != nil {
 		return err
@@ -69,6 +74,9 @@ func runChild(f ChildFlags, role ChildRole) error {
 		}
 		if err != nil {
 			return err
+		}
+		if m.Op == pingpong.PingRequest {
+			chaos.strike(c.ID, c.Slot.Restarts(), log) // DOC: chaos-strike
 		}
 		if err := serve(m); err != nil {
 			if errors.Is(err, pingpong.ErrPeerGone) {

@@ -28,6 +28,7 @@ type Config struct {
 	Workers      int           // number of workers (slots)
 	SlotSize     int           // data area of each slot
 	ReadyTimeout time.Duration // how long a worker may take to say ready
+	Watchdog     Watchdog      // respawn dead workers, kill hung ones (off: the bare part)
 	Log          *slog.Logger
 }
 
@@ -42,6 +43,7 @@ type Pool struct {
 
 	mu      sync.Mutex
 	workers []*Worker // the current worker of each slot
+	quick   []int     // per slot: deaths in a row within MinLife of a start
 	monitor sync.WaitGroup
 }
 
@@ -66,6 +68,7 @@ func Start(cfg Config) (*Pool, error) {
 		idle:    make(chan *Worker, cfg.Workers),
 		closing: make(chan struct{}),
 		workers: make([]*Worker, cfg.Workers),
+		quick:   make([]int, cfg.Workers),
 	}
 	go spawner(p.spawn)
 	cfg.Log.Info("segment created and marked for removal", "shmid", seg.ID(), "bytes", shm.Size(cfg.Workers, cfg.SlotSize))
@@ -77,6 +80,10 @@ func Start(cfg Config) (*Pool, error) {
 			return nil, err
 		}
 		p.idle <- w
+	}
+	if cfg.Watchdog.Enabled {
+		p.monitor.Add(1)
+		go p.watchHangs()
 	}
 	return p, nil
 }
@@ -90,6 +97,17 @@ func (p *Pool) startWorker(i int) (*Worker, error) {
 		return nil, err
 	}
 	p.mu.Lock()
+	if p.isClosing() { // StopWorkers already took its list: stop this one here
+		p.mu.Unlock()
+		w.closePing()
+		select {
+		case <-w.exited:
+		case <-time.After(time.Second):
+			w.Kill()
+			<-w.exited
+		}
+		return nil, ErrClosing
+	}
 	p.workers[i] = w
 	p.mu.Unlock()
 	p.monitor.Add(1)
@@ -98,15 +116,28 @@ func (p *Pool) startWorker(i int) (*Worker, error) {
 	return w, nil
 }
 
-// watchExit logs a worker's death as soon as it is reaped.
+// watchExit logs a worker's death as soon as it is reaped, and with the
+// watchdog on, starts a new worker in its slot.
 func (p *Pool) watchExit(w *Worker) {
 	defer p.monitor.Done()
 	<-w.exited
+	if p.isClosing() {
+		w.log.Debug("worker exited", "status", w.status)
+		return
+	}
+	// DOC: watchdog-notice-death: EOF on the pong pipe and Wait, at once.
+	w.log.Warn("worker died", "status", w.status, "lived", time.Since(w.started).Round(time.Millisecond))
+	if p.cfg.Watchdog.Enabled {
+		p.respawn(w)
+	}
+}
+
+func (p *Pool) isClosing() bool {
 	select {
 	case <-p.closing:
-		w.log.Debug("worker exited", "status", w.status)
+		return true
 	default:
-		w.log.Warn("worker died", "status", w.status)
+		return false
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,13 +29,15 @@ type Worker struct {
 	Slot *shm.Slot // the worker's slot in the segment
 	Pid  int
 
-	cmd    *exec.Cmd
-	ping   *os.File          // write end: dispatcher to worker
-	pongs  chan pingpong.Msg // records read from the pong pipe; closed at EOF
-	exited chan struct{}     // closed once the process is reaped
-	status error             // cmd.Wait's result, valid after exited
-	seq    uint32            // request number, to drop stale pongs
-	log    *slog.Logger
+	cmd     *exec.Cmd
+	ping    *os.File          // write end: dispatcher to worker
+	pongs   chan pingpong.Msg // records read from the pong pipe; closed at EOF
+	exited  chan struct{}     // closed once the process is reaped
+	status  error             // cmd.Wait's result, valid after exited
+	seq     uint32            // request number, to drop stale pongs
+	started time.Time         // when the process was started
+	killing atomic.Bool       // the watchdog is already killing it
+	log     *slog.Logger
 }
 
 // spawnReq asks the spawner thread to start one process.
@@ -90,7 +93,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.S
 		return nil, fmt.Errorf("start worker %d (%s): %w", id, exe, err)
 	}
 	w := &Worker{
-		ID: id, Slot: slot, Pid: cmd.Process.Pid, cmd: cmd, ping: pingW,
+		ID: id, Slot: slot, Pid: cmd.Process.Pid, cmd: cmd, ping: pingW, started: time.Now(),
 		pongs: make(chan pingpong.Msg, 4), exited: make(chan struct{}),
 		log: log.With("worker", id, "pid", cmd.Process.Pid),
 	}

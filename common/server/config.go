@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/cli"
+	"osps/common/proc"
 	"osps/common/shm"
 	"osps/common/wire"
 )
@@ -27,6 +28,8 @@ type Config struct {
 	Grace          time.Duration
 	Heartbeat      time.Duration
 	Watchdog       bool
+	HangTimeout    time.Duration
+	Chaos          string
 	Trace          bool
 	Verbose        bool
 }
@@ -42,7 +45,9 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "how long the dispatcher waits for a worker's pong before ERR timeout")
 	fs.DurationVar(&c.Grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "an idle worker beats its heartbeat at least this often")
-	fs.BoolVar(&c.Watchdog, "watchdog", false, "respawn dead workers and kill hung ones")
+	fs.BoolVar(&c.Watchdog, "watchdog", false, "respawn dead workers and kill hung ones (docs/watchdog.md)")
+	fs.DurationVar(&c.HangTimeout, "hang-timeout", 10*time.Second, "with --watchdog: kill a worker whose heartbeat is older than this")
+	fs.StringVar(&c.Chaos, "chaos", "", "fault injection for labs: crash=P,hang=P,seed=S (a worker crashes or hangs on that fraction of requests)")
 	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step (dispatcher and workers) on stderr")
 	fs.BoolVar(&c.Verbose, "verbose", false, "debug logs")
 }
@@ -58,10 +63,23 @@ func (c *Config) Check() error {
 		return fmt.Errorf("--max-bytes %d: must not be negative", c.MaxBytes)
 	case c.SlotSize < shm.MinSlotSize || c.SlotSize > 64<<20:
 		return fmt.Errorf("--slot-size %d: must be between %d and %d", c.SlotSize, shm.MinSlotSize, 64<<20)
-	case c.QueueTimeout <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0:
+	case c.QueueTimeout <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0 || c.HangTimeout <= 0:
 		return fmt.Errorf("timeouts must be positive")
 	}
+	if _, err := proc.ParseChaos(c.Chaos); err != nil {
+		return err
+	}
 	return nil
+}
+
+// ChildHeartbeat is how often an idle worker beats: --heartbeat, but at
+// least four times per --hang-timeout, so that an idle worker is never
+// taken for a hung one.
+func (c *Config) ChildHeartbeat() time.Duration {
+	if c.Watchdog {
+		return min(c.Heartbeat, c.HangTimeout/4)
+	}
+	return c.Heartbeat
 }
 
 // Logger is the dispatcher's slog logger on stderr.

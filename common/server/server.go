@@ -88,7 +88,8 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	s.Tr.Step(0, "creating the shared-memory segment and starting %d workers", cfg.Workers)
 	pool, err := proc.Start(proc.Config{
 		Exe: exe, Role: role, Workers: cfg.Workers, SlotSize: cfg.SlotSize, Log: log,
-		Child: proc.ChildFlags{Heartbeat: cfg.Heartbeat, Trace: cfg.Trace},
+		Child:    proc.ChildFlags{Heartbeat: cfg.ChildHeartbeat(), Trace: cfg.Trace, Chaos: cfg.Chaos},
+		Watchdog: proc.Watchdog{Enabled: cfg.Watchdog, HangTimeout: cfg.HangTimeout},
 	})
 	if err != nil {
 		return fmt.Errorf("start workers: %w", err)
