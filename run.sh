@@ -15,6 +15,8 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh VARIANT serve [flags]   run that variant's dispatcher (and its workers)
   ./run.sh VARIANT client [flags] REQUEST...
                                    run one client session against it
+  ./run.sh chaos [v1|v2|v3]        narrated faults: kill -9 one worker, kill -STOP another,
+                                   and watch --watchdog replace both (default v3)
   ./run.sh test                    gofmt, go vet, staticcheck, go test -race ./...
   ./run.sh build                   build the three binaries into bin/
   ./run.sh clean                   remove bin/
@@ -59,69 +61,118 @@ demo_cleanup() {
   [ -z "$DEMO_OUT" ] || rm -f "$DEMO_OUT"
 }
 
+# start_serve DIR FLAGS...: start DIR's dispatcher in the background on
+# 127.0.0.1:$PORT, wait for its "ready" line; sets DEMO_PID, DEMO_ADDR,
+# DEMO_SHM (the id of its segment) and DEMO_WORKERS.
+start_serve() {
+  local dir=$1; shift
+  local port=${PORT:-2222}
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "run.sh: port $port on 127.0.0.1 is taken (another serve still running?)." >&2
+    echo "        Stop it, or pick another port: PORT=2300 ./run.sh ..." >&2
+    exit 1
+  fi
+  DEMO_OUT=$(mktemp "${TMPDIR:-/tmp}/osps-demo.XXXXXX")
+  trap demo_cleanup EXIT
+  local before; before=$(shm_ids)
+  "$BIN/$dir" serve --port "$port" "$@" >"$DEMO_OUT" &
+  DEMO_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    grep -q '^ready ' "$DEMO_OUT" 2>/dev/null && break
+    kill -0 "$DEMO_PID" 2>/dev/null || { echo "run.sh: serve exited before it was ready" >&2; exit 1; }
+    sleep 0.1
+  done
+  grep -q '^ready ' "$DEMO_OUT" || { echo "run.sh: serve did not say ready within 10s" >&2; exit 1; }
+  DEMO_ADDR=$(sed -n 's/^ready //p' "$DEMO_OUT")
+  DEMO_SHM=$(comm -13 <(echo "$before") <(shm_ids) | tr '\n' ' ')
+  DEMO_WORKERS=$(pgrep -P "$DEMO_PID" | tr '\n' ' ' || true)
+  echo "   serve printed on stdout: ready $DEMO_ADDR"
+}
+
+# stop_serve: SIGTERM, then check that every worker was reaped and the
+# segment is gone. Returns non-zero if anything was left.
+stop_serve() {
+  local status=0 serve_status=0
+  kill -TERM "$DEMO_PID"
+  wait "$DEMO_PID" || serve_status=$?
+  DEMO_PID=""
+  echo "   serve exited with status $serve_status"
+  [ "$serve_status" -eq 0 ] || status=1
+  local left="" w
+  for w in $DEMO_WORKERS; do kill -0 "$w" 2>/dev/null && left="$left $w"; done
+  if [ -z "$left" ]; then echo "   workers reaped: none of the pids $DEMO_WORKERS is left"; else echo "   workers still alive:$left"; status=1; fi
+  local id gone=yes
+  for id in $DEMO_SHM; do shm_ids | grep -qx "$id" && gone=no; done
+  if [ "$gone" = yes ]; then
+    echo "   ipcs -m no longer lists shmid $DEMO_SHM: the kernel freed it when the last process detached"
+  else
+    echo "   ipcs -m still lists shmid $DEMO_SHM:"; ipcs -m; status=1
+  fi
+  return "$status"
+}
+
 # demo v1 [serve flags...]: the narrated run.
 demo() {
   local v=$1; shift
   local dir; dir=$(variant_dir "$v")
-  local port=${PORT:-2222}
   build "$dir"
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "run.sh: port $port on 127.0.0.1 is taken (another serve still running?)." >&2
-    echo "        Stop it, or pick another port: PORT=2300 ./run.sh $v" >&2
-    exit 1
-  fi
-  DEMO_OUT=$(mktemp "${TMPDIR:-/tmp}/osps-demo.XXXXXX")
-  local out=$DEMO_OUT
-  trap demo_cleanup EXIT
-  local before; before=$(shm_ids)
-
-  say "0. start the dispatcher: $dir serve --trace --port $port $*"
+  say "0. start the dispatcher: $dir serve --trace $*"
   echo "   It creates one System V shared-memory segment, marks it for removal at once,"
   echo "   and re-executes itself once per worker. Lines 'vN step K' are the steps of docs/$dir.md."
-  "$BIN/$dir" serve --trace --port "$port" "$@" >"$out" &
-  DEMO_PID=$!
-  local pid=$DEMO_PID
-  local i
-  for i in $(seq 1 100); do
-    grep -q '^ready ' "$out" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { echo "run.sh: serve exited before it was ready" >&2; exit 1; }
-    sleep 0.1
-  done
-  grep -q '^ready ' "$out" || { echo "run.sh: serve did not say ready within 10s" >&2; exit 1; }
-  local addr; addr=$(sed -n 's/^ready //p' "$out")
-  echo "   serve printed on stdout: ready $addr"
+  start_serve "$dir" --trace "$@"
   sleep 0.2
-
-  local ours; ours=$(comm -13 <(echo "$before") <(shm_ids) | tr '\n' ' ')
   say "what the kernel shows while it runs (ipcs -m): status 'dest' = already marked for removal"
   ipcs -m 2>/dev/null | sed -n '3,$p' | grep -v '^$' || true
-  echo "   our segment: shmid $ours"
-  local workers; workers=$(pgrep -P "$pid" | tr '\n' ' ' || true)
-  echo "   dispatcher pid $pid, worker pids: $workers"
+  echo "   our segment: shmid $DEMO_SHM; dispatcher pid $DEMO_PID, worker pids: $DEMO_WORKERS"
 
   say "1. a client session: requetetype1, requetetype2 200000, STATS (client --trace)"
   local status=0
-  "$BIN/$dir" client --trace --server "$addr" requetetype1 "requetetype2 200000" STATS || status=$?
+  "$BIN/$dir" client --trace --server "$DEMO_ADDR" requetetype1 "requetetype2 200000" STATS || status=$?
   sleep 0.2
 
   say "2. SIGTERM: the dispatcher drains, stops its workers, and exits"
-  kill -TERM "$pid"
-  local serve_status=0
-  wait "$pid" || serve_status=$?
-  DEMO_PID=""
-  echo "   serve exited with status $serve_status"
-  local left=""
-  for w in $workers; do kill -0 "$w" 2>/dev/null && left="$left $w"; done
-  if [ -z "$left" ]; then echo "   workers reaped: none of $workers is left"; else echo "   workers still alive:$left"; status=1; fi
-  local id gone=yes
-  for id in $ours; do shm_ids | grep -qx "$id" && gone=no; done
-  if [ "$gone" = yes ]; then
-    echo "   ipcs -m no longer lists shmid $ours: the kernel freed it when the last process detached"
-  else
-    echo "   ipcs -m still lists shmid $ours:"; ipcs -m; status=1
-  fi
-  [ "$serve_status" -eq 0 ] || status=1
+  stop_serve || status=1
   if [ "$status" -eq 0 ]; then say "done: every answer checked, nothing left behind"; else say "something failed (see above)"; fi
+  return "$status"
+}
+
+# chaos v3: a crash and a hang, healed by the watchdog, narrated.
+chaos_demo() {
+  local v=$1; shift
+  local dir; dir=$(variant_dir "$v")
+  build "$dir"
+  local client=("$BIN/$dir" client --server)
+  say "0. start the dispatcher with its watchdog: $dir serve --workers 2 --watchdog --hang-timeout 2s $*"
+  start_serve "$dir" --workers 2 --watchdog --hang-timeout 2s "$@"
+  "${client[@]}" "$DEMO_ADDR" STATS
+  local status=0
+  local w0 w1
+  w0=$("${client[@]}" "$DEMO_ADDR" STATS | sed -n 's/^worker=0 pid=\([0-9]*\).*/\1/p')
+  w1=$("${client[@]}" "$DEMO_ADDR" STATS | sed -n 's/^worker=1 pid=\([0-9]*\).*/\1/p')
+
+  say "1. a crash: kill -9 worker#0 (pid $w0)"
+  echo "   The dispatcher reads end of file on its pong pipe and Wait reaps it at once;"
+  echo "   the watchdog starts a new worker in slot 0 (see the log lines above STATS)."
+  kill -9 "$w0"
+  sleep 0.5
+  "${client[@]}" "$DEMO_ADDR" STATS requetetype1 || status=1
+
+  say "2. a hang: kill -STOP worker#1 (pid $w1): alive, but it makes no progress"
+  echo "   Its heartbeat word in the slot stops moving. After --hang-timeout (2s) the watchdog"
+  echo "   sends SIGTERM, then SIGKILL (a stopped process only dies of SIGKILL), and respawns it."
+  kill -STOP "$w1"
+  local i
+  for i in $(seq 1 50); do
+    "${client[@]}" "$DEMO_ADDR" STATS | grep -q '^worker=1 .*restarts=1' && break
+    sleep 0.1
+  done
+  "${client[@]}" "$DEMO_ADDR" STATS requetetype1 "requetetype2 100000" || status=1
+  "${client[@]}" "$DEMO_ADDR" STATS | grep -q '^worker=1 .*restarts=1' || { echo "   worker#1 was not replaced"; status=1; }
+
+  say "3. SIGTERM: drain, stop the workers, exit"
+  stop_serve || status=1
+  if [ "$status" -eq 0 ]; then say "done: both faults healed, every answer checked, nothing left behind"; else say "something failed (see above)"; fi
   return "$status"
 }
 
@@ -140,6 +191,11 @@ run_tests() {
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
+  chaos)
+    v=${1:-v3}; [ $# -gt 0 ] && shift
+    variant_dir "$v" >/dev/null || { echo "run.sh: chaos takes v1, v2 or v3" >&2; exit 2; }
+    chaos_demo "$v" "$@"
+    ;;
   v1|v2|v3)
     dir=$(variant_dir "$cmd")
     case "${1:-}" in

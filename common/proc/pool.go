@@ -37,7 +37,8 @@ type Pool struct {
 	cfg     Config
 	Seg     *shm.Segment
 	spawn   chan spawnReq
-	idle    chan *Worker
+	idle    []*Worker     // idle workers, oldest first (guarded by mu)
+	avail   chan struct{} // a token: "the idle list may be non-empty"
 	closing chan struct{}
 	closeMu sync.Once
 
@@ -65,7 +66,7 @@ func Start(cfg Config) (*Pool, error) {
 	p := &Pool{
 		cfg: cfg, Seg: seg,
 		spawn:   make(chan spawnReq),
-		idle:    make(chan *Worker, cfg.Workers),
+		avail:   make(chan struct{}, 1),
 		closing: make(chan struct{}),
 		workers: make([]*Worker, cfg.Workers),
 		quick:   make([]int, cfg.Workers),
@@ -79,7 +80,7 @@ func Start(cfg Config) (*Pool, error) {
 			p.Close()
 			return nil, err
 		}
-		p.idle <- w
+		p.Release(w)
 	}
 	if cfg.Watchdog.Enabled {
 		p.monitor.Add(1)
@@ -142,21 +143,18 @@ func (p *Pool) isClosing() bool {
 }
 
 // Acquire takes an idle worker, waiting until ctx is done (the caller's
-// --queue-timeout). Dead workers are skipped. The slot is then busy.
+// --queue-timeout). Dead workers are dropped. The slot is then busy.
 func (p *Pool) Acquire(ctx context.Context) (*Worker, error) {
 	for {
-		select {
-		case <-p.closing:
+		if p.isClosing() {
 			return nil, ErrClosing
-		default:
 		}
-		select {
-		case w := <-p.idle:
-			if !w.Alive() {
-				continue
-			}
+		if w := p.takeIdle(); w != nil {
 			w.Slot.SetState(shm.Busy)
 			return w, nil
+		}
+		select {
+		case <-p.avail:
 		case <-p.closing:
 			return nil, ErrClosing
 		case <-ctx.Done():
@@ -165,14 +163,44 @@ func (p *Pool) Acquire(ctx context.Context) (*Worker, error) {
 	}
 }
 
+// takeIdle pops the oldest live idle worker, or returns nil. If more are
+// left, it passes the token on to the next waiter.
+func (p *Pool) takeIdle() *Worker {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.idle) > 0 {
+		w := p.idle[0]
+		p.idle = p.idle[1:]
+		if !w.Alive() {
+			continue
+		}
+		if len(p.idle) > 0 {
+			p.signal()
+		}
+		return w
+	}
+	return nil
+}
+
+// signal leaves the token for one waiter, if none is there yet.
+func (p *Pool) signal() {
+	select {
+	case p.avail <- struct{}{}:
+	default:
+	}
+}
+
 // Release gives a worker back to the pool once its request is over and
-// it is waiting for a ping again.
+// it is waiting for a ping again (or once it has just started).
 func (p *Pool) Release(w *Worker) {
 	if !w.Alive() {
 		return
 	}
 	w.Slot.SetState(shm.Idle)
-	p.idle <- w // never blocks: at most one entry per slot
+	p.mu.Lock()
+	p.idle = append(p.idle, w)
+	p.mu.Unlock()
+	p.signal()
 }
 
 // Drain refuses new requests (Acquire returns ErrClosing) and waits until

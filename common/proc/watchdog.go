@@ -68,7 +68,7 @@ func (p *Pool) respawn(w *Worker) {
 		}
 		nw.Slot.AddRestart()
 		nw.log.Info("worker respawned", "restarts", nw.Slot.Restarts(), "old_pid", w.Pid)
-		p.idle <- nw
+		p.Release(nw)
 		return
 	}
 }
