@@ -1,0 +1,85 @@
+// client.go demonstrates v3's client: it asks the dispatcher, which
+// answers where to go ("GOTO <host> <port> <ticket>"); it then dials that
+// worker itself, presents the ticket, repeats its request line, and reads
+// the answer there, while its dispatcher session stays open for the next
+// request (docs/v3-client-calls-worker.md, steps 1 to 6).
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"osps/common/client"
+	"osps/common/wire"
+)
+
+func runClient(args []string) int {
+	return client.Run(args, client.Variant{Name: "v3", RequestStep: 2, Dial: dialDispatcher, Do: redirected})
+}
+
+// dialDispatcher opens the session that every request of this run uses.
+func dialDispatcher(ctx context.Context, c *client.Client) (net.Conn, error) {
+	// STEP v3.1: connect to the dispatcher, once for the whole session.
+	c.Tr.Step(1, "connect to the dispatcher at %s (one session for every request)", c.Server)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.Server)
+	if err != nil {
+		return nil, fmt.Errorf("dial dispatcher %s: %w", c.Server, err)
+	}
+	return conn, nil
+}
+
+// redirected carries out one request whose line went out on the session
+// and whose first reply line is r.
+func redirected(ctx context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
+	// STEP v3.2: the line went out on the session (client.Request, DOC: client-send).
+	// STEP v3.3: the dispatcher answered where the answer waits.
+	if r.Word != wire.GOTO {
+		return client.Result{Line: line}, fmt.Errorf("expected GOTO or ERR from the dispatcher, got %s", r.Word)
+	}
+	host, port, ticket := r.Args[0], r.Args[1], r.Args[2]
+	addr := net.JoinHostPort(host, port)
+	c.Tr.Step(3, "dispatcher answered GOTO %s %s %s", host, port, ticket)
+
+	// STEP v3.4: dial the worker, present the ticket, repeat the request line.
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return client.Result{Line: line}, fmt.Errorf("dial worker %s: %w", addr, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	c.Tr.Step(4, "connected to the worker at %s; send HELLO %s, then %q", addr, ticket, line)
+	if _, err := io.WriteString(conn, wire.Hello+" "+ticket+"\n"+line+"\n"); err != nil {
+		return client.Result{Line: line}, fmt.Errorf("send to worker %s: %w", addr, err)
+	}
+
+	// STEP v3.5: the worker answers, then closes its connection.
+	wr := wire.NewReader(conn)
+	reply, err := client.ReadReply(wr)
+	if err != nil {
+		return client.Result{Line: line}, fmt.Errorf("worker %s: %w", addr, err)
+	}
+	res, err := client.ReadResult(wr, line, reply)
+	if err != nil {
+		return res, fmt.Errorf("worker %s: %w", addr, err)
+	}
+	if reply.Word == wire.OK {
+		// Nothing may follow the payload: the next thing is the worker's close.
+		if _, err := wr.ReadByte(); !errors.Is(err, io.EOF) {
+			return res, fmt.Errorf("worker %s: expected its close after %d payload bytes, got %v", addr, reply.N, err)
+		}
+		c.Tr.Step(5, "worker answered OK %d, every byte checked; the worker closed the connection", reply.N)
+	} else {
+		c.Tr.Step(5, "worker answered %s", reply.Err.Error())
+	}
+	// STEP v3.6: back on the dispatcher session: the next request line, or QUIT.
+	c.Tr.Step(6, "back to the dispatcher session: next request, or QUIT")
+	return res, nil
+}

@@ -1,0 +1,178 @@
+// dispatcher.go demonstrates v3's dispatcher, which never touches an
+// answer: for each request it picks an idle worker, writes a fresh
+// single-use ticket into the worker's slot, pings it, and tells the client
+// where to go, "GOTO <host> <port> <ticket>". The worker's pong comes back
+// later, in the background, while the session already reads the client's
+// next line (docs/v3-client-calls-worker.md, steps 0, 2, 3 and 5).
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"osps/common/pingpong"
+	"osps/common/proc"
+	"osps/common/server"
+	"osps/common/wire"
+)
+
+// defaultTicketTTL is the default of --ticket-ttl (PROTOCOL.md §4, v3).
+const defaultTicketTTL = 5 * time.Second
+
+func runServe(args []string) int {
+	var cfg server.Config
+	ttl := defaultTicketTTL
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	cfg.Register(fs)
+	fs.Var((*positiveDuration)(&ttl), "ticket-ttl", "how long a GOTO ticket stays valid; a worker whose client never comes is idle again after it")
+	return server.Main(fs, args, "v3-client-calls-worker serve [flags]", &cfg, server.Variant{
+		Name: "v3", RequestStep: 2, Handler: &redirect{ttl: &ttl},
+		// STEP v3.0: each worker is told where to listen: the dispatcher's
+		// address, port + 1 + its id (or any free port above it with --port 0).
+		WorkerArgs: func(ln *net.TCPAddr) []string {
+			a := []string{
+				"--listen", ln.IP.String(), "--dispatcher-port", strconv.Itoa(ln.Port),
+				"--ticket-ttl", ttl.String(), "--io-timeout", cfg.RequestTimeout.String(),
+			}
+			if cfg.Port == 0 {
+				a = append(a, "--any-port")
+			}
+			return a
+		},
+	})
+}
+
+// redirect is v3's Handler.
+type redirect struct {
+	ttl *time.Duration // --ticket-ttl, set once the flags are parsed
+}
+
+func (r *redirect) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wire.Request, _ []byte) error {
+	srv := s.Server()
+	where := w.Slot.WorkerAddr() // published by the worker before it said ready
+	if !where.IsValid() || where.Port() == 0 {
+		w.Kill() // a worker without an address breaks the protocol: not trusted again
+		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d published no address", w.ID))
+	}
+
+	// STEP v3.2: a fresh ticket and the request go into the worker's slot; a ping says so.
+	seq := w.Begin()
+	ticket := wire.NewTicket()
+	w.Slot.SetTicket(ticket)
+	w.Slot.SetRequest([]byte(req.String()))
+	srv.Tr.Step(2, "session %d: ticket %s and %q written into slot %d, ping worker#%d", s.ID, ticket, req.String(), w.ID, w.ID)
+	if err := w.Ping(pingpong.PingRequest, 0); err != nil {
+		s.Log.Warn("ping failed", "worker", w.ID, "err", err)
+		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID))
+	}
+	// The worker pongs "ready" once it expects the ticket: only then may
+	// the client learn it, or the client could knock before the worker
+	// has read its ping, and be refused.
+	// DOC: v3-ready-before-goto
+	ctx, cancel := context.WithTimeout(context.Background(), srv.Cfg.RequestTimeout)
+	m, err := w.Await(ctx)
+	cancel()
+	switch {
+	case err == nil && m.Op == pingpong.PongReady:
+	case err == nil:
+		s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "op", m.Op)
+		w.Kill()
+		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d answered %v to a ping", w.ID, m.Op))
+	case errors.Is(err, context.DeadlineExceeded):
+		s.Log.Warn("worker did not take its ticket in time: left busy", "worker", w.ID)
+		return s.Error(wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, srv.Cfg.RequestTimeout))
+	default:
+		s.Log.Warn("worker died", "worker", w.ID, "err", err)
+		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID))
+	}
+
+	// STEP v3.3: tell the client where its answer waits; the session is
+	// free again at once, the final pong is awaited in the background.
+	line := fmt.Sprintf("%s %s %d %s", wire.GOTO, gotoHost(where.Addr(), s.Conn().LocalAddr()), where.Port(), ticket)
+	srv.Tr.Step(3, "session %d: answer %s (worker#%d listens there, ticket valid %v)", s.ID, line, w.ID, *r.ttl)
+	s.Go(func() { r.awaitPong(s, w, seq) })
+	return s.Reply(line)
+}
+
+// awaitPong is the dispatcher's half of step 5: the worker pongs once its
+// client was served, or once the ticket expired; then it is idle again.
+func (r *redirect) awaitPong(s *server.Session, w *proc.Worker, seq uint32) {
+	srv := s.Server()
+	rt := srv.Cfg.RequestTimeout
+	wait := *r.ttl + rt
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		m, err := w.Await(ctx)
+		cancel()
+		switch {
+		case err == nil && m.Op == pingpong.PongDone:
+			// STEP v3.5: the worker's pong: its request is over, it is idle again.
+			if m.Arg == 0 {
+				srv.Tr.Step(5, "session %d: worker#%d pong: its client was served; worker#%d is idle again", s.ID, w.ID, w.ID)
+			} else {
+				srv.Tr.Step(5, "session %d: worker#%d pong: no answer delivered (ticket expired or transfer failed); idle again", s.ID, w.ID)
+			}
+			s.Release(w)
+			return
+		case err == nil:
+			s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "seq", seq, "op", m.Op)
+			w.Kill()
+			return
+		case errors.Is(err, proc.ErrWorkerDied):
+			s.Log.Warn("worker died during a request", "worker", w.ID, "err", err)
+			return
+		case time.Since(w.Slot.Heartbeat()) < rt:
+			// Still beating: a large answer to a slow client. Keep waiting.
+			wait = rt
+		default:
+			// Hung: the slot stays busy, so no client is sent there (the
+			// watchdog, when it is on, deals with hung workers).
+			s.Log.Warn("worker silent: left busy", "worker", w.ID, "seq", seq, "last_beat", w.Slot.Heartbeat())
+			return
+		}
+	}
+}
+
+// gotoHost is the <host> of a GOTO line: the worker's published address,
+// unless the worker listens on a wildcard (0.0.0.0 or ::), which nobody
+// can dial. Then it is the dispatcher's own address on this session: the
+// client has just reached it there, and the worker listens there too.
+// DOC: v3-goto-host
+func gotoHost(worker netip.Addr, sessionLocal net.Addr) string {
+	worker = worker.Unmap()
+	if !worker.IsUnspecified() {
+		return worker.String()
+	}
+	if ta, ok := sessionLocal.(*net.TCPAddr); ok {
+		if ap := ta.AddrPort(); ap.IsValid() {
+			return ap.Addr().Unmap().String()
+		}
+	}
+	return worker.String() // not a TCP session: cannot happen
+}
+
+// positiveDuration is a duration flag that refuses zero and negative
+// values when the command line is parsed.
+type positiveDuration time.Duration
+
+func (d *positiveDuration) String() string { return time.Duration(*d).String() }
+func (d *positiveDuration) Type() string   { return "duration" }
+func (d *positiveDuration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	if v <= 0 {
+		return fmt.Errorf("must be positive, got %v", v)
+	}
+	*d = positiveDuration(v)
+	return nil
+}
