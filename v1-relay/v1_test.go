@@ -23,3 +23,7 @@ func TestConformance(t *testing.T) {
 func TestFaults(t *testing.T) {
 	conformance.RunFaults(t, bin, conformance.V1)
 }
+
+func BenchmarkRespawn(b *testing.B) { conformance.BenchRespawn(b, bin, conformance.V1) }
+
+func BenchmarkOrphans(b *testing.B) { conformance.BenchOrphans(b, bin, conformance.V1) }

@@ -485,3 +485,11 @@ func TestTicketClaim(t *testing.T) {
 		t.Fatal("an expired ticket claimed the request")
 	}
 }
+
+func TestFaults(t *testing.T) {
+	conformance.RunFaults(t, bin, conformance.V3)
+}
+
+func BenchmarkRespawn(b *testing.B) { conformance.BenchRespawn(b, bin, conformance.V3) }
+
+func BenchmarkOrphans(b *testing.B) { conformance.BenchOrphans(b, bin, conformance.V3) }

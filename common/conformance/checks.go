@@ -374,3 +374,5 @@ func checkCommandLine(t *testing.T, srv *Server, bin string, _ Driver) {
 		}
 	}
 }
+
+var pidRE = regexp.MustCompile(`pid=(\d+)`)
