@@ -1,0 +1,246 @@
+// client.go demonstrates v2's client: it listens on a port P and dials
+// the dispatcher from P; for each request it takes WAIT <ticket> on the
+// session, waits for a worker to call it back with that ticket, sends the
+// request line there and checks the answer, then reads DONE <ticket> on
+// the session (docs/v2-worker-calls-client.md, steps 1 to 7).
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"osps/common/client"
+	"osps/common/wire"
+)
+
+// helloTimeout bounds how long the client waits for the HELLO line of a
+// connection it accepted: a caller that says nothing cannot keep the
+// real worker waiting in the listen queue for long.
+const helloTimeout = 2 * time.Second
+
+func runClient(args []string) int {
+	return client.Run(args, variant(netip.Addr{}))
+}
+
+// variant is v2's client. bind is the local address of both the
+// listener and the session (invalid: the wildcard address).
+func variant(bind netip.Addr) client.Variant {
+	return client.Variant{
+		Name: "v2", RequestStep: 1,
+		Dial: func(ctx context.Context, c *client.Client) (net.Conn, error) { return dialFromListener(ctx, c, bind) },
+		Do:   calledBack,
+	}
+}
+
+// session is the dispatcher connection; closing it also closes the
+// call-back listener, so the listener lives exactly as long as the session.
+type session struct {
+	*net.TCPConn
+	ln *net.TCPListener
+}
+
+func (s *session) Close() error {
+	return errors.Join(s.TCPConn.Close(), s.ln.Close())
+}
+
+// dialFromListener is the client's step 1, before any request line.
+func dialFromListener(ctx context.Context, c *client.Client, bind netip.Addr) (net.Conn, error) {
+	// STEP v2.1: listen on a port P, then dial the dispatcher from that same port P.
+	ln, conn, err := listenAndDial(ctx, bind, c.Server)
+	if err != nil {
+		return nil, err
+	}
+	c.Extra = ln
+	c.Tr.Step(1, "listening on %s; dialed the dispatcher %s from that same port (%s)", ln.Addr(), conn.RemoteAddr(), conn.LocalAddr())
+	return &session{TCPConn: conn, ln: ln}, nil
+}
+
+// lastWord is the session's last word on a request, DONE or ERR, read in
+// the background: it may come before any call-back (ERR: the worker could
+// not reach us), so the client waits for both at once.
+type lastWord struct {
+	ch  chan final
+	got *final
+}
+
+type final struct {
+	r   wire.Reply
+	err error
+}
+
+func readLastWord(c *client.Client) *lastWord {
+	lw := &lastWord{ch: make(chan final, 1)}
+	go func() {
+		r, err := client.ReadReply(c.R)
+		lw.ch <- final{r, err}
+	}()
+	return lw
+}
+
+// wait returns the last word, waiting for it the first time.
+func (lw *lastWord) wait() final {
+	if lw.got == nil {
+		f := <-lw.ch
+		lw.got = &f
+	}
+	return *lw.got
+}
+
+// calledBack carries out one request whose first reply line is r.
+func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
+	ln, ok := c.Extra.(*net.TCPListener)
+	if !ok {
+		return client.Result{}, errors.New("v2 client: no call-back listener")
+	}
+	if r.Word != wire.WAIT {
+		return client.Result{}, fmt.Errorf("expected WAIT <ticket> or ERR, got %s", r.Word)
+	}
+	// STEP v2.2: the dispatcher answered WAIT <ticket>: a worker will call back with it.
+	ticket := r.Args[0]
+	c.Tr.Step(2, "dispatcher answered WAIT %s; waiting for the call-back on %s", ticket, ln.Addr())
+	last := readLastWord(c)
+	res, err := takeCallBack(ctx, c, ln, line, ticket, last)
+	if err != nil {
+		// Give up on this request; leave no reader behind on the session.
+		_ = c.Conn.SetReadDeadline(time.Now())
+		last.wait()
+	}
+	return res, err
+}
+
+// takeCallBack waits for the worker's call-back with the right ticket,
+// sends the request line and checks the answer (steps 3 to 5), then
+// reads DONE <ticket> or ERR on the session (step 6).
+func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, line, ticket string, last *lastWord) (client.Result, error) {
+	type callback struct {
+		conn net.Conn
+		r    *bufio.Reader
+		err  error
+	}
+	deadline, _ := ctx.Deadline()
+	_ = ln.SetDeadline(deadline)
+	got := make(chan callback, 1)
+	go func() {
+		conn, r, err := awaitCallBack(c, ln, ticket, deadline)
+		got <- callback{conn, r, err}
+	}()
+
+	var cb callback
+	select {
+	case cb = <-got:
+	case f := <-last.ch:
+		last.got = &f
+		// The dispatcher spoke first: stop waiting for a call-back.
+		_ = ln.SetDeadline(time.Unix(1, 0))
+		if cb = <-got; cb.conn != nil {
+			cb.conn.Close()
+		}
+		if f.err != nil {
+			return client.Result{}, f.err
+		}
+		if f.r.Word != wire.ERR {
+			return client.Result{}, fmt.Errorf("dispatcher answered %s before any call-back", f.r.Word)
+		}
+		c.Tr.Step(6, "dispatcher answered %s: no call-back", f.r.Err.Error())
+		return client.Result{Line: line, Err: f.r.Err}, nil
+	}
+	if cb.err != nil {
+		return client.Result{}, cb.err
+	}
+	defer cb.conn.Close()
+
+	// STEP v2.4: the ticket matches: send the request line to the worker.
+	c.Tr.Step(4, "the ticket matches: send %q to the worker", line)
+	_ = cb.conn.SetWriteDeadline(deadline)
+	if _, err := io.WriteString(cb.conn, line+"\n"); err != nil {
+		return client.Result{}, fmt.Errorf("send %q to the worker: %w", line, err)
+	}
+	// STEP v2.5: the worker answers OK <n> and the payload (or ERR), and closes.
+	_ = cb.conn.SetReadDeadline(deadline)
+	res, resErr := readAnswer(cb.r, line)
+	switch {
+	case resErr != nil:
+	case res.Err != nil:
+		c.Tr.Step(5, "worker answered %s", res.Err.Error())
+	default:
+		c.Tr.Step(5, "worker answered OK %d: every byte received and checked; it closes", res.N)
+	}
+	cb.conn.Close()
+
+	// STEP v2.6: the dispatcher ends the request on the session.
+	f := last.wait()
+	switch {
+	case f.err != nil:
+		return res, f.err
+	case f.r.Word == wire.DONE && f.r.Args[0] == ticket && resErr == nil:
+		c.Tr.Step(6, "dispatcher answered DONE %s", ticket)
+	case f.r.Word == wire.DONE:
+		if resErr != nil {
+			return res, fmt.Errorf("dispatcher said DONE, but: %w", resErr)
+		}
+		return res, fmt.Errorf("DONE for ticket %s, expected %s", f.r.Args[0], ticket)
+	case f.r.Word == wire.ERR:
+		// The request failed (e.g. the worker died mid-payload): the
+		// dispatcher's word is the result, the session goes on.
+		c.Tr.Step(6, "dispatcher answered %s", f.r.Err.Error())
+		return client.Result{Line: line, Err: f.r.Err}, nil
+	default:
+		return res, fmt.Errorf("expected DONE or ERR on the session, got %s", f.r.Word)
+	}
+	// STEP v2.7: the session stays open: client.Session sends the next
+	// request line on it, or QUIT.
+	c.Tr.Step(7, "the session stays open for the next request (or QUIT)")
+	return res, resErr
+}
+
+// readAnswer reads the worker's answer: OK <n> and the payload, checked
+// byte for byte, or an ERR line.
+func readAnswer(r *bufio.Reader, line string) (client.Result, error) {
+	reply, err := client.ReadReply(r)
+	if err != nil {
+		return client.Result{}, fmt.Errorf("worker's answer: %w", err)
+	}
+	return client.ReadResult(r, line, reply)
+}
+
+// awaitCallBack accepts connections on ln until one says HELLO <ticket>
+// with our ticket, or until the listener's deadline. A connection with
+// any other first line is closed, and the wait goes on.
+// DOC: v2-ticket-check
+func awaitCallBack(c *client.Client, ln *net.TCPListener, ticket string, deadline time.Time) (net.Conn, *bufio.Reader, error) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return nil, nil, fmt.Errorf("wait for the call-back on %s: %w", ln.Addr(), err)
+		}
+		hd := time.Now().Add(helloTimeout)
+		if !deadline.IsZero() && deadline.Before(hd) {
+			hd = deadline
+		}
+		_ = conn.SetReadDeadline(hd)
+		r := wire.NewReader(conn)
+		l, err := wire.ReadLine(r)
+		var got string
+		if err == nil {
+			got, err = wire.ParseHello(l)
+		}
+		// STEP v2.3: a worker called back; check its ticket.
+		if err == nil && subtle.ConstantTimeCompare([]byte(got), []byte(ticket)) == 1 {
+			c.Tr.Step(3, "call-back from %s: HELLO %s", conn.RemoteAddr(), got)
+			return conn, r, nil
+		}
+		if err == nil {
+			err = errors.New("wrong ticket")
+		}
+		c.Tr.Step(3, "call-back from %s refused (%v): closed, still waiting", conn.RemoteAddr(), err)
+		conn.Close()
+	}
+}

@@ -1,0 +1,169 @@
+// worker.go demonstrates v2's worker: on a ping it dials the client back
+// at the address the dispatcher left in its slot, proves who it is with
+// HELLO <ticket>, reads the client's request line, answers OK <n> and the
+// payload (or ERR) on that connection, closes it, and pongs
+// (docs/v2-worker-calls-client.md, steps 3 to 6).
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"osps/common/cli"
+	"osps/common/pingpong"
+	"osps/common/proc"
+	"osps/common/service"
+	"osps/common/shm"
+	"osps/common/trace"
+	"osps/common/wire"
+)
+
+// beatEvery is how often a worker beats its heartbeat while it waits on
+// the network during a call-back (each such wait has a deadline).
+const beatEvery = 100 * time.Millisecond
+
+func runWorker(args []string) int {
+	callback, request := defaultCallbackTimeout, 10*time.Second
+	return proc.RunChild(args, proc.ChildRole{
+		Variant: "v2",
+		Flags: func(fs *pflag.FlagSet) {
+			fs.Var((*cli.PositiveDuration)(&callback), "callback-timeout", "bound on dialing the client and reading its request line")
+			fs.Var((*cli.PositiveDuration)(&request), "request-timeout", "bound on sending the answer to the client")
+		},
+		Open: func(c *proc.Child, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+			tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
+			w := &caller{c: c, tr: tr, callback: callback, request: request}
+			return w.serve, nil, nil
+		},
+	})
+}
+
+// caller is one v2 worker.
+type caller struct {
+	c        *proc.Child
+	tr       *trace.Tracer
+	callback time.Duration // dial the client, HELLO, read its request line
+	request  time.Duration // send the answer
+}
+
+func (w *caller) serve(m pingpong.Msg) error {
+	if m.Op != pingpong.PingRequest {
+		return nil // a late ping of a request already over
+	}
+	err := w.callBack()
+	// STEP v2.6: pong the dispatcher: done (Arg 0), or failed (Arg 1)
+	// with the error line in the slot.
+	if err != nil {
+		e := wire.AsError(err)
+		if e == nil {
+			e = wire.Errorf(wire.CodeWorkerFailed, "%v", err)
+		}
+		w.c.Slot.SetReplyErr(e.Error())
+		w.tr.Step(6, "pong: the call-back failed: %s", e.Error())
+		return w.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
+	}
+	w.tr.Step(6, "pong: the call-back is over")
+	return w.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq})
+}
+
+// callBack carries out steps 3 to 5. Its error is an *wire.Error: the
+// line the dispatcher passes on to the client's session.
+func (w *caller) callBack() error {
+	slot := w.c.Slot
+	to, ticket := slot.ClientAddr(), slot.Ticket()
+	want, err := wire.ParseRequest(slot.Request(), math.MaxInt64) // checked by the dispatcher already
+	if err != nil || !to.IsValid() || to.Port() == 0 || !wire.ValidTicket(ticket) {
+		return wire.Errorf(wire.CodeWorkerFailed, "worker %d: no valid call-back in the slot", w.c.ID)
+	}
+	defer beatWhile(slot)()
+	deadline := time.Now().Add(w.callback)
+
+	// STEP v2.3: dial the client at the address from the slot, say HELLO <ticket>.
+	w.tr.Step(3, "dial the client at %s, send HELLO %s", to, ticket)
+	d := net.Dialer{Deadline: deadline}
+	conn, err := d.Dial("tcp", to.String())
+	if err != nil {
+		return netError(err, "cannot call back %s", to)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(deadline)
+	if _, err := io.WriteString(conn, wire.Hello+" "+ticket+"\n"); err != nil {
+		return netError(err, "HELLO to %s", to)
+	}
+
+	// STEP v2.4: the client checked the ticket; its request line comes.
+	r := wire.NewReader(conn)
+	line, err := wire.ReadLine(r)
+	switch {
+	case errors.Is(err, wire.ErrLineTooLong):
+		return answerErr(conn, wire.Errorf(wire.CodeLineTooLong, "a line may hold at most %d bytes", wire.MaxLine))
+	case errors.Is(err, io.EOF):
+		return wire.Errorf(wire.CodeWorkerFailed, "the client at %s closed the call-back without a request (wrong ticket?)", to)
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return netError(err, "read the request line from %s", to)
+	}
+	got, err := wire.ParseRequest(line, math.MaxInt64)
+	if err != nil {
+		return answerErr(conn, err)
+	}
+	if got != want {
+		return answerErr(conn, wire.Errorf(wire.CodeBadRequest, "the call-back is for %q, not %q", want.String(), got.String()))
+	}
+	w.tr.Step(4, "the client sent %q", got.String())
+
+	// STEP v2.5: answer OK <n> and the payload, then close.
+	src := service.Reply(want, w.c.ID, os.Getpid(), slot.AddServed())
+	w.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
+	_ = conn.SetWriteDeadline(time.Now().Add(w.request))
+	if err := service.Answer(conn, src, nil); err != nil {
+		return netError(err, "answer to %s", to)
+	}
+	return nil
+}
+
+// answerErr sends e to the client on the call-back connection and returns
+// it (the dispatcher passes it on to the session too).
+func answerErr(conn net.Conn, e error) error {
+	_ = wire.WriteErr(conn, e)
+	return e
+}
+
+// netError turns a network error into the protocol error to report:
+// timeout when a deadline passed, worker-failed otherwise.
+func netError(err error, format string, a ...any) error {
+	what := fmt.Sprintf(format, a...)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return wire.Errorf(wire.CodeTimeout, "%s: no progress in time", what)
+	}
+	return wire.Errorf(wire.CodeWorkerFailed, "%s: %v", what, err)
+}
+
+// beatWhile beats the slot's heartbeat every beatEvery until the
+// returned function is called: a worker waiting on its client is alive,
+// not hung, and every wait of a call-back has a deadline.
+// DOC: v2-beat-while-waiting
+func beatWhile(slot *shm.Slot) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(beatEvery)
+		defer t.Stop()
+		for {
+			slot.Beat()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done) }
+}
