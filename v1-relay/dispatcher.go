@@ -46,6 +46,9 @@ func (relay) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wir
 		m, err := w.Await(ctx)
 		cancel()
 		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				s.Go(func() { reclaim(s, w, first, n, sent) })
+			}
 			return failed(s, w, first, err)
 		}
 		// STEP v1.4: relay what the worker left in the slot.
@@ -75,6 +78,7 @@ func (relay) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wir
 		sent += k
 		if sent == n {
 			// STEP v1.5: the worker is idle again; the session reads its next line.
+			srv.Tr.Step(5, "session %d: worker#%d is idle again; waiting for the next line", s.ID, w.ID)
 			s.Release(w)
 			return nil
 		}
@@ -82,6 +86,38 @@ func (relay) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wir
 			return failed(s, w, false, err)
 		}
 	}
+}
+
+// reclaim waits, in the background, for the late pong of a worker whose
+// request timed out. A slow worker is not a dead one: when it wakes up,
+// it is told to drop the rest of the payload and goes back to the pool.
+// A worker that never wakes up stays busy (the watchdog's business).
+//
+// DOC: v1-late-pong
+func reclaim(s *server.Session, w *proc.Worker, first bool, n, sent int64) {
+	for {
+		m, err := w.Await(context.Background())
+		if err != nil {
+			return // died, or the server stopped it
+		}
+		if m.Op == pingpong.PongDone {
+			break
+		}
+		if first {
+			if n, _ = w.Slot.Reply(); n < 0 {
+				break // an error reply: the worker is done with it
+			}
+			first = false
+		}
+		if sent += int64(m.Arg); sent >= n {
+			break // that was the last chunk
+		}
+		if w.Ping(pingpong.PingAbort, 0) != nil {
+			return
+		}
+	}
+	s.Log.Info("late pong: worker idle again", "worker", w.ID)
+	s.Release(w)
 }
 
 // failed ends a request whose worker died or timed out. Before "OK <n>"

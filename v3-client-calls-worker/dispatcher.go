@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"osps/common/cli"
 	"osps/common/pingpong"
 	"osps/common/proc"
 	"osps/common/server"
@@ -32,7 +33,7 @@ func runServe(args []string) int {
 	ttl := defaultTicketTTL
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	cfg.Register(fs)
-	fs.Var((*positiveDuration)(&ttl), "ticket-ttl", "how long a GOTO ticket stays valid; a worker whose client never comes is idle again after it")
+	fs.Var((*cli.PositiveDuration)(&ttl), "ticket-ttl", "how long a GOTO ticket stays valid; a worker whose client never comes is idle again after it")
 	return server.Main(fs, args, "v3-client-calls-worker serve [flags]", &cfg, server.Variant{
 		Name: "v3", RequestStep: 2, Handler: &redirect{ttl: &ttl},
 		// STEP v3.0: each worker is told where to listen: the dispatcher's
@@ -87,7 +88,8 @@ func (r *redirect) Serve(_ context.Context, s *server.Session, w *proc.Worker, r
 		w.Kill()
 		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d answered %v to a ping", w.ID, m.Op))
 	case errors.Is(err, context.DeadlineExceeded):
-		s.Log.Warn("worker did not take its ticket in time: left busy", "worker", w.ID)
+		s.Log.Warn("worker did not take its ticket in time: left busy until it wakes up", "worker", w.ID)
+		s.Go(func() { r.reclaim(s, w, seq) })
 		return s.Error(wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, srv.Cfg.RequestTimeout))
 	default:
 		s.Log.Warn("worker died", "worker", w.ID, "err", err)
@@ -109,9 +111,7 @@ func (r *redirect) awaitPong(s *server.Session, w *proc.Worker, seq uint32) {
 	rt := srv.Cfg.RequestTimeout
 	wait := *r.ttl + rt
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		m, err := w.Await(ctx)
-		cancel()
+		m, err := await(w, wait)
 		switch {
 		case err == nil && m.Op == pingpong.PongDone:
 			// STEP v3.5: the worker's pong: its request is over, it is idle again.
@@ -134,11 +134,33 @@ func (r *redirect) awaitPong(s *server.Session, w *proc.Worker, seq uint32) {
 			wait = rt
 		default:
 			// Hung: the slot stays busy, so no client is sent there (the
-			// watchdog, when it is on, deals with hung workers).
-			s.Log.Warn("worker silent: left busy", "worker", w.ID, "seq", seq, "last_beat", w.Slot.Heartbeat())
-			return
+			// watchdog, when it is on, deals with hung workers). If it
+			// was only slow, its pong still brings it back.
+			s.Log.Warn("worker silent: left busy until it pongs", "worker", w.ID, "seq", seq, "last_beat", w.Slot.Heartbeat())
+			wait = 0
 		}
 	}
+}
+
+// reclaim waits for the late "ready" pong of a worker that was too slow
+// to take its ticket; its ticket was never given out, so it will expire,
+// and the worker's final pong brings it back to the pool.
+// DOC: v3-late-pong
+func (r *redirect) reclaim(s *server.Session, w *proc.Worker, seq uint32) {
+	if m, err := await(w, 0); err == nil && m.Op == pingpong.PongReady {
+		r.awaitPong(s, w, seq)
+	}
+}
+
+// await is w.Await bounded by d; d <= 0 waits until the worker pongs or
+// dies (the server's shutdown stops every worker, so it always ends).
+func await(w *proc.Worker, d time.Duration) (pingpong.Msg, error) {
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if d > 0 {
+		ctx, cancel = context.WithTimeout(ctx, d)
+	}
+	defer cancel()
+	return w.Await(ctx)
 }
 
 // gotoHost is the <host> of a GOTO line: the worker's published address,
@@ -157,22 +179,4 @@ func gotoHost(worker netip.Addr, sessionLocal net.Addr) string {
 		}
 	}
 	return worker.String() // not a TCP session: cannot happen
-}
-
-// positiveDuration is a duration flag that refuses zero and negative
-// values when the command line is parsed.
-type positiveDuration time.Duration
-
-func (d *positiveDuration) String() string { return time.Duration(*d).String() }
-func (d *positiveDuration) Type() string   { return "duration" }
-func (d *positiveDuration) Set(s string) error {
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	if v <= 0 {
-		return fmt.Errorf("must be positive, got %v", v)
-	}
-	*d = positiveDuration(v)
-	return nil
 }

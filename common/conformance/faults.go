@@ -25,6 +25,7 @@ func RunFaults(t *testing.T, bin string, d Driver) {
 		{"KillWorkerMidPayload", checkKillMidPayload},
 		{"HangWatchdog", checkHangWatchdog},
 		{"HangBare", checkHangBare},
+		{"StopThenContinue", checkStopThenContinue},
 		{"KillDispatcher", checkKillDispatcher},
 		{"StartRateLimit", checkStartRateLimit},
 	}
@@ -204,4 +205,22 @@ func checkStartRateLimit(t *testing.T, bin string, d Driver) {
 			t.Fatalf("with crash=1 a request succeeded: %v", o)
 		}
 	}
+}
+
+// checkStopThenContinue: a worker that is only slow (kill -STOP, then
+// kill -CONT after its request timed out) must come back to the pool.
+func checkStopThenContinue(t *testing.T, bin string, d Driver) {
+	srv := Start(t, bin, "--workers", "1", "--request-timeout", "500ms", "--queue-timeout", "300ms")
+	victim := Stats(t, srv.Addr)[0]
+	_ = syscall.Kill(victim.Pid, syscall.SIGSTOP)
+	s := d.Open(t, srv.Addr)
+	if o := d.Do(s, "requetetype2 300000"); o.Code != "timeout" {
+		_ = syscall.Kill(victim.Pid, syscall.SIGCONT)
+		t.Fatalf("a request on a stopped worker: got %v, want ERR timeout", o)
+	}
+	_ = syscall.Kill(victim.Pid, syscall.SIGCONT)
+	waitStats(t, srv.Addr, 5*time.Second, "the slow worker idle again", func(s []Slot) bool {
+		return s[0].State == "idle" && s[0].Pid == victim.Pid
+	})
+	requestsOK(t, d, srv.Addr, 3)
 }
