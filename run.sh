@@ -18,6 +18,9 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh chaos [v1|v2|v3]        narrated faults: kill -9 one worker, kill -STOP another,
                                    and watch --watchdog replace both (default v3)
   ./run.sh test                    gofmt, go vet, staticcheck, go test -race ./...
+  ./run.sh bench [--quick] [--csv FILE]
+                                   measure floor, v1, v2, v3 (about 4 min; --quick: under 1 min)
+                                   and print the comparison table (docs/comparison.md)
   ./run.sh build                   build the three binaries into bin/
   ./run.sh clean                   remove bin/
   ./run.sh help                    this text
@@ -94,6 +97,7 @@ start_serve() {
 # segment is gone. Returns non-zero if anything was left.
 stop_serve() {
   local status=0 serve_status=0
+  DEMO_WORKERS=$(pgrep -P "$DEMO_PID" | tr '\n' ' ' || true) # the workers of now (some may be respawned ones)
   kill -TERM "$DEMO_PID"
   wait "$DEMO_PID" || serve_status=$?
   DEMO_PID=""
@@ -204,6 +208,7 @@ case "$cmd" in
     esac
     ;;
   test) run_tests ;;
+  bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
   build) for v in v1 v2 v3; do d=$(variant_dir $v); [ -d "$d" ] && build "$d"; done; echo "built into bin/: $(ls "$BIN")" ;;
   clean) rm -rf "$BIN" ;;
   help|-h|--help) usage ;;

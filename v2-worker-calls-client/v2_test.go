@@ -518,3 +518,7 @@ func TestPeerAddr(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRespawn(b *testing.B) { conformance.BenchRespawn(b, bin, conformance.V2) }
+
+func BenchmarkOrphans(b *testing.B) { conformance.BenchOrphans(b, bin, conformance.V2) }

@@ -112,7 +112,7 @@ func (c *Child) Ready() error {
 // waits. It returns pingpong.ErrPeerGone when the dispatcher is gone.
 func (c *Child) Next() (pingpong.Msg, error) {
 	for {
-		c.Slot.Beat()
+		c.Slot.Beat() // DOC: heartbeat: at least every --heartbeat while idle
 		if err := c.ping.SetReadDeadline(time.Now().Add(c.beat)); err != nil {
 			return pingpong.Msg{}, fmt.Errorf("ping deadline: %w", err)
 		}

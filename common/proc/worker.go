@@ -50,6 +50,8 @@ type spawnReq struct {
 // Pdeathsig (which fires when the thread that forked the child exits,
 // golang/go#27505) means "when the dispatcher exits". The thread stays
 // locked and never exits while the process lives.
+//
+// DOC: pdeathsig-spawner
 func spawner(reqs <-chan spawnReq) {
 	runtime.LockOSThread()
 	for r := range reqs {

@@ -158,6 +158,8 @@ func (s *Server) dropSession(sess *Session) {
 
 // shutdown is the drain: stop accepting, refuse new requests, let the
 // requests in flight finish (bounded by --grace), then close everything.
+//
+// DOC: drain
 func (s *Server) shutdown() {
 	s.Log.Info("shutting down: no new connections, draining requests in flight", "grace", s.Cfg.Grace)
 	s.mu.Lock()
