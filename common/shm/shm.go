@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,6 +30,9 @@ const DefaultSlotSize = 64 << 10
 
 // MinSlotSize is the smallest data area a slot may have.
 const MinSlotSize = 512
+
+// maxSlotSize bounds a slot's data area so that sizes never overflow.
+const maxSlotSize = 1 << 40
 
 // Segment is one attached System V shared memory segment.
 type Segment struct {
@@ -58,6 +62,9 @@ func Create(nslots, dataSize int) (*Segment, error) {
 	}
 	if dataSize < MinSlotSize {
 		return nil, fmt.Errorf("create segment: slot size %d below minimum %d", dataSize, MinSlotSize)
+	}
+	if dataSize > maxSlotSize || nslots > (math.MaxInt-HeaderSize)/stride(dataSize) {
+		return nil, fmt.Errorf("create segment: %d slots of %d bytes do not fit in a segment", nslots, dataSize)
 	}
 	size := Size(nslots, dataSize)
 	id, err := unix.SysvShmGet(unix.IPC_PRIVATE, size, unix.IPC_CREAT|unix.IPC_EXCL|0o600)
@@ -108,7 +115,7 @@ func fromHeader(id int, mem []byte) (*Segment, error) {
 		return nil, fmt.Errorf("segment version %d, want %d", v, version)
 	}
 	n, ds, st := ne.Uint64(mem[hdrNSlots:]), ne.Uint64(mem[hdrDataSize:]), ne.Uint64(mem[hdrStride:])
-	if n < 1 || ds < MinSlotSize || st != uint64(stride(int(ds))) || uint64(HeaderSize)+n*st > uint64(len(mem)) {
+	if n < 1 || ds < MinSlotSize || ds > maxSlotSize || st != uint64(stride(int(ds))) || n > uint64(len(mem)-HeaderSize)/st {
 		return nil, fmt.Errorf("inconsistent header: nslots=%d datasize=%d stride=%d size=%d", n, ds, st, len(mem))
 	}
 	return &Segment{id: id, mem: mem, nslots: int(n), dataSize: int(ds), stride: int(st)}, nil

@@ -148,7 +148,7 @@ func (s *Slot) SetWorkerAddr(ap netip.AddrPort) { s.setAddr(offWorkerIP, offWork
 
 // Request returns a copy of the request line in the slot.
 func (s *Slot) Request() []byte {
-	n := min(int(ne.Uint64(s.b[offReqLen:])), maxRequest)
+	n := int(min(ne.Uint64(s.b[offReqLen:]), maxRequest)) // never beyond the field, whatever the word holds
 	return append([]byte(nil), s.b[offRequest:offRequest+n]...)
 }
 
@@ -176,7 +176,7 @@ func (s *Slot) SetReplyErr(line string) {
 func (s *Slot) Reply() (n int64, errLine string) {
 	n = int64(ne.Uint64(s.b[offReplyN:]))
 	if n < 0 {
-		l := min(int(ne.Uint64(s.b[offErrLen:])), maxErr)
+		l := int(min(ne.Uint64(s.b[offErrLen:]), maxErr))
 		return -1, string(s.b[offErr : offErr+l])
 	}
 	return n, ""

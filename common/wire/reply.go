@@ -27,14 +27,15 @@ func WriteOK(w io.Writer, n int64) error {
 	return err
 }
 
-// WriteErr writes an error line. err that is not an *Error becomes
-// worker-failed: a reply never leaks an internal message unchecked.
+// WriteErr writes an error line. err that is not an *Error with a code
+// of Codes becomes worker-failed, and the text is made printable: a reply
+// never leaks an internal message or a raw byte unchecked.
 func WriteErr(w io.Writer, err error) error {
 	e := AsError(err)
-	if e == nil {
+	if e == nil || !IsCode(e.Code) {
 		e = Errorf(CodeWorkerFailed, "%v", err)
 	}
-	_, werr := io.WriteString(w, e.Error()+"\n")
+	_, werr := io.WriteString(w, ERR+" "+e.Code+" "+Printable([]byte(e.Text), 200)+"\n")
 	return werr
 }
 
@@ -48,23 +49,33 @@ type Reply struct {
 
 // ParseReply parses one reply line (without LF). A line that is not a
 // well-formed reply is an error: a client reports it, never guesses.
+// Tokens are separated by one or more spaces (PROTOCOL.md §1); the text
+// of an ERR line comes back printable, like everything an *Error holds.
 func ParseReply(line []byte) (Reply, error) {
-	s := string(line)
+	s := strings.TrimLeft(string(line), " ")
 	word, rest, _ := strings.Cut(s, " ")
 	switch word {
 	case OK:
-		n, err := strconv.ParseInt(rest, 10, 64)
-		if err != nil || n < 0 || strings.TrimLeft(rest, "0123456789") != "" {
+		f := Fields([]byte(rest))
+		if len(f) != 1 || strings.TrimLeft(f[0], "0123456789") != "" {
+			return Reply{}, fmt.Errorf("malformed OK line %q", Printable(line, 80))
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
 			return Reply{}, fmt.Errorf("malformed OK line %q", Printable(line, 80))
 		}
 		return Reply{Word: OK, N: n}, nil
 	case ERR:
-		code, text, _ := strings.Cut(rest, " ")
+		code, text, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
 		if !IsCode(code) {
 			return Reply{}, fmt.Errorf("ERR line with unknown code %q", Printable([]byte(code), 40))
 		}
-		return Reply{Word: ERR, Err: &Error{Code: code, Text: text}}, nil
+		text = strings.TrimLeft(text, " ")
+		return Reply{Word: ERR, Err: &Error{Code: code, Text: Printable([]byte(text), MaxLine)}}, nil
 	case BYE:
+		if strings.Trim(rest, " ") != "" {
+			return Reply{}, fmt.Errorf("malformed BYE line %q", Printable(line, 80))
+		}
 		return Reply{Word: BYE}, nil
 	case WAIT, DONE:
 		f := Fields([]byte(rest))
@@ -77,7 +88,7 @@ func ParseReply(line []byte) (Reply, error) {
 		if len(f) != 3 || !ValidTicket(f[2]) {
 			return Reply{}, fmt.Errorf("malformed GOTO line %q", Printable(line, 80))
 		}
-		if p, err := strconv.Atoi(f[1]); err != nil || p <= 0 || p > 65535 {
+		if p, err := strconv.Atoi(f[1]); err != nil || p <= 0 || p > 65535 || strings.TrimLeft(f[1], "0123456789") != "" {
 			return Reply{}, fmt.Errorf("GOTO with bad port %q", Printable([]byte(f[1]), 20))
 		}
 		return Reply{Word: GOTO, Args: f}, nil

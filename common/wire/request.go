@@ -59,6 +59,9 @@ func ParseRequest(line []byte, maxBytes int64) (Request, error) {
 	case Type2:
 		switch len(f) {
 		case 1:
+			if DefaultType2Bytes > maxBytes {
+				return Request{}, Errorf(CodeTooLarge, "%s alone means n=%d, over the limit of %d bytes", Type2, DefaultType2Bytes, maxBytes)
+			}
 			return Request{Type: Type2, N: DefaultType2Bytes}, nil
 		case 2:
 			n, err := parseSize(f[1], maxBytes)

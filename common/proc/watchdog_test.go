@@ -1,0 +1,134 @@
+// watchdog_test.go checks supervision with real worker processes: a
+// worker killed with SIGKILL is replaced in its slot, a worker whose
+// heartbeat stops is killed and replaced, and a pong of an abandoned
+// request never answers the next one.
+
+package proc
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"osps/common/pingpong"
+	"osps/common/shm"
+)
+
+// startWatched starts a pool of n workers with the watchdog on.
+func startWatched(t *testing.T, n int, mode string, hang time.Duration) *testPool {
+	t.Helper()
+	cfg := testConfig(t, n, mode)
+	cfg.Watchdog = Watchdog{Enabled: true, HangTimeout: hang, KillGrace: 200 * time.Millisecond}
+	pool, err := Start(cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	p := &testPool{Pool: pool}
+	t.Cleanup(func() {
+		p.stop()
+		checkNothingLeft(t)
+	})
+	return p
+}
+
+// replaced waits until slot i has a ready worker other than old, and
+// returns it (bounded: a watchdog that never respawns fails the test).
+func replaced(t *testing.T, p *testPool, i int, old *Worker) *Worker {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if w := p.Workers()[i]; w != old && w != nil && w.Slot.State() == shm.Idle {
+			return w
+		}
+	}
+	t.Fatalf("slot %d: no new worker after the old one (pid %d) died", i, old.Pid)
+	return nil
+}
+
+func TestWatchdogRespawnsDeadWorker(t *testing.T) {
+	p := startWatched(t, 1, "serve", 10*time.Second)
+	old := p.Workers()[0]
+	old.Kill()
+	nw := replaced(t, p, 0, old)
+	if nw.Pid == old.Pid || nw.Slot.Pid() != nw.Pid {
+		t.Errorf("new worker pid %d (slot says %d), old %d", nw.Pid, nw.Slot.Pid(), old.Pid)
+	}
+	if r := nw.Slot.Restarts(); r != 1 {
+		t.Errorf("restarts %d, want 1", r)
+	}
+	// The new worker serves; the dead one is never handed out.
+	w, err := p.Acquire(short2(t))
+	if err != nil || w != nw {
+		t.Fatalf("Acquire = %v, %v; want the new worker", w, err)
+	}
+	seq := w.Begin()
+	if err := w.Ping(pingpong.PingRequest, 1); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := w.Await(short2(t)); err != nil || m.Seq != seq || m.Op != pingpong.PongDone {
+		t.Fatalf("Await = %+v, %v", m, err)
+	}
+	p.Release(w)
+	if !strings.Contains(string(p.Stats()), "state=idle served=1 restarts=1") {
+		t.Errorf("Stats() = %q", p.Stats())
+	}
+}
+
+func TestWatchdogKillsHungWorker(t *testing.T) {
+	p := startWatched(t, 1, "hang", 500*time.Millisecond)
+	w, err := p.Acquire(short2(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Begin()
+	if err := w.Ping(pingpong.PingRequest, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The worker hangs: no pong, no heartbeat. The watchdog sends SIGTERM.
+	if _, err := w.Await(short2(t)); !errors.Is(err, ErrWorkerDied) {
+		t.Fatalf("Await on a hung worker: %v, want ErrWorkerDied once the watchdog killed it", err)
+	}
+	<-w.Exited()
+	if st := w.Status(); st == nil || !strings.Contains(st.Error(), "terminated") {
+		t.Errorf("hung worker's status %v, want signal: terminated", st)
+	}
+	p.Release(w)
+	nw := replaced(t, p, 0, w)
+	if r := nw.Slot.Restarts(); r < 1 {
+		t.Errorf("restarts %d, want at least 1", r)
+	}
+}
+
+// TestAwaitDropsStalePongs checks that a pong of a request the dispatcher
+// gave up on (an earlier request number) is not taken as the answer to
+// the next request, and that Await gives up with its context.
+func TestAwaitDropsStalePongs(t *testing.T) {
+	p := startPool(t, 1, "serve")
+	w, err := p.Acquire(short2(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := w.Begin()
+	if err := w.Ping(pingpong.PingRequest, 100); err != nil {
+		t.Fatal(err)
+	}
+	second := w.Begin() // give up on the first request before its pong
+	if err := w.Ping(pingpong.PingRequest, 200); err != nil {
+		t.Fatal(err)
+	}
+	m, err := w.Await(short2(t))
+	if err != nil || m.Seq != second || m.Arg != 201 {
+		t.Fatalf("Await = %+v, %v; want the pong of request %d (arg 201), not of request %d", m, err, second, first)
+	}
+	// A ping the worker does not answer: Await ends with its context.
+	if err := w.Ping(pingpong.PingNext, 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if m, err := w.Await(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Await with no pong coming = %+v, %v; want DeadlineExceeded", m, err)
+	}
+	p.Release(w)
+}
