@@ -76,8 +76,12 @@ func Attach(f ChildFlags) (*Child, error) {
 	// Non-blocking before os.NewFile, so the Go runtime polls the pipe
 	// and read deadlines work on it.
 	for _, fd := range []int{pingFD, pongFD} {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+			return nil, fmt.Errorf("fd %d is not an inherited pipe end (is this worker started by serve?)", fd)
+		}
 		if err := unix.SetNonblock(fd, true); err != nil {
-			return nil, fmt.Errorf("fd %d is not an inherited pipe end: %w", fd, err)
+			return nil, fmt.Errorf("fd %d: set non-blocking: %w", fd, err)
 		}
 	}
 	ping := os.NewFile(pingFD, "ping")

@@ -88,11 +88,10 @@ func TestWorkerNotStartedByDispatcher(t *testing.T) {
 	}{
 		{"no flags", true, nil, "worker is an internal role"},
 		{"no slot", true, []string{"--shm-id", id}, "worker is an internal role"},
-		// Without inherited pipes the worker must still refuse to run. The
-		// message is not yet the intended "fd 3 is not an inherited pipe
-		// end": since Go 1.25 the runtime itself may hold fds 3 and 4 (its
-		// cgroup CPU-limit files), which pass Attach's SetNonblock check.
-		{"no fds 3 and 4", false, []string{"--shm-id", id, "--slot", "0"}, "worker stops"},
+		// Without inherited pipes the worker must refuse to run, even
+		// though since Go 1.25 the runtime itself may hold fds 3 and 4 (its
+		// cgroup CPU-limit files): Attach checks that they are pipes.
+		{"no fds 3 and 4", false, []string{"--shm-id", id, "--slot", "0"}, "fd 3 is not an inherited pipe end"},
 		{"no such segment", true, []string{"--shm-id", "2147483647", "--slot", "0"}, "worker 0: shmat 2147483647"},
 		{"slot beyond the segment", true, []string{"--shm-id", id, "--slot", "1"}, "worker slot 1: segment has 1 slots"},
 		{"bad chaos", true, []string{"--shm-id", id, "--slot", "0", "--chaos", "crash=2"}, "must be a probability"},

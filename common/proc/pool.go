@@ -58,6 +58,9 @@ func Start(cfg Config) (*Pool, error) {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 5 * time.Second
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	// DOC: pool-create-segment
 	seg, err := shm.Create(cfg.Workers, cfg.SlotSize)
 	if err != nil {
@@ -150,7 +153,6 @@ func (p *Pool) Acquire(ctx context.Context) (*Worker, error) {
 			return nil, ErrClosing
 		}
 		if w := p.takeIdle(); w != nil {
-			w.Slot.SetState(shm.Busy)
 			return w, nil
 		}
 		select {
@@ -171,8 +173,8 @@ func (p *Pool) takeIdle() *Worker {
 	for len(p.idle) > 0 {
 		w := p.idle[0]
 		p.idle = p.idle[1:]
-		if !w.Alive() {
-			continue
+		if !w.Alive() || !w.Slot.SwapState(shm.Idle, shm.Busy) {
+			continue // died while idle
 		}
 		if len(p.idle) > 0 {
 			p.signal()
@@ -193,10 +195,9 @@ func (p *Pool) signal() {
 // Release gives a worker back to the pool once its request is over and
 // it is waiting for a ping again (or once it has just started).
 func (p *Pool) Release(w *Worker) {
-	if !w.Alive() {
-		return
+	if !w.Slot.SwapState(shm.Busy, shm.Idle) && !w.Slot.SwapState(shm.Starting, shm.Idle) {
+		return // dead (reap set the slot dead): not given back
 	}
-	w.Slot.SetState(shm.Idle)
 	p.mu.Lock()
 	p.idle = append(p.idle, w)
 	p.mu.Unlock()
@@ -263,9 +264,13 @@ func (p *Pool) StopWorkers(grace time.Duration) {
 
 // Close detaches the segment, which the kernel then frees (it was marked
 // IPC_RMID at creation). Call it after StopWorkers, once nothing uses a
-// slot any more.
+// slot any more. A second call does nothing.
 func (p *Pool) Close() {
+	if p.spawn == nil {
+		return
+	}
 	close(p.spawn)
+	p.spawn = nil
 	if err := p.Seg.Detach(); err != nil {
 		p.cfg.Log.Error("detach segment", "err", err)
 	}

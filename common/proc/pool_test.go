@@ -277,8 +277,8 @@ func TestStartFails(t *testing.T) {
 		ready   time.Duration
 		want    string
 	}{
-		{"fail", 2, 10 * time.Second, "worker 0 did not start"},
-		{"fail-slot-1", 3, 10 * time.Second, "worker 1 did not start"},
+		{"fail", 2, 10 * time.Second, "worker 0 did not start: exit status 1"},
+		{"fail-slot-1", 3, 10 * time.Second, "worker 1 did not start: exit status 1"},
 		{"silent", 1, 200 * time.Millisecond, "worker 0 did not say ready within 200ms"},
 		{"chatty", 1, 10 * time.Second, "worker 0 did not start: signal: killed"},
 	}

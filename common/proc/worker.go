@@ -111,11 +111,16 @@ func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.S
 	select {
 	case m, ok := <-w.pongs:
 		if ok && m.Op == pingpong.PongReady {
-			slot.SetState(shm.Idle)
-			return w, nil
+			return w, nil // still "starting": Release makes it idle
 		}
-		w.Kill()
-		<-w.exited
+		// It exited (or broke the protocol): give it a moment to exit on
+		// its own, so that the error shows its real exit status.
+		select {
+		case <-w.exited:
+		case <-time.After(time.Second):
+			w.Kill()
+			<-w.exited
+		}
 		return nil, fmt.Errorf("worker %d did not start: %v", id, w.status)
 	case <-t.C:
 		w.Kill()

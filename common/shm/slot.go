@@ -78,6 +78,13 @@ func (s *Slot) State() State { return State(s.word(offState).Load()) }
 // SetState sets the state word.
 func (s *Slot) SetState(st State) { s.word(offState).Store(uint64(st)) }
 
+// SwapState sets the state word to new only if it holds old, atomically,
+// and reports whether it did: a worker declared dead by one goroutine is
+// never made idle or busy again by another.
+func (s *Slot) SwapState(old, new State) bool {
+	return s.word(offState).CompareAndSwap(uint64(old), uint64(new))
+}
+
 // Pid returns the worker's pid.
 func (s *Slot) Pid() int { return int(s.word(offPid).Load()) }
 

@@ -262,6 +262,20 @@ func TestSlotCorruptLengths(t *testing.T) {
 	}
 }
 
+// TestSwapState: a slot declared dead is never made idle or busy again by
+// a late Release or Acquire.
+func TestSwapState(t *testing.T) {
+	sl := create(t, 1, MinSlotSize).Slot(0)
+	sl.SetState(Idle)
+	if !sl.SwapState(Idle, Busy) || sl.State() != Busy {
+		t.Fatalf("Idle -> Busy refused, state %v", sl.State())
+	}
+	sl.SetState(Dead)
+	if sl.SwapState(Busy, Idle) || sl.SwapState(Idle, Busy) || sl.State() != Dead {
+		t.Fatalf("a dead slot was revived: state %v", sl.State())
+	}
+}
+
 // TestSlotsDoNotOverlap writes every field and the whole data area of one
 // slot and checks that no byte outside it changed: not the segment header,
 // not the neighbour slots.
