@@ -9,8 +9,10 @@ package conformance
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,8 +42,9 @@ func V2From(ip string) Driver {
 
 // v2State is what a v2 session holds besides its connection.
 type v2State struct {
-	ln   *net.TCPListener
-	held []net.Conn // call-backs taken by Hold and never read
+	ln      *net.TCPListener
+	held    []net.Conn          // call-backs taken by Hold and never read
+	tickets map[string]struct{} // every ticket a WAIT gave on this session
 }
 
 // v2Conn is a v2 session's connection: closing it is the client leaving,
@@ -88,7 +91,7 @@ func v2Dial(t testing.TB, ip, addr string) (*Session, error) {
 		ln.Close()
 		return nil, fmt.Errorf("dial %s from %s: %w", addr, ln.Addr(), err)
 	}
-	st := &v2State{ln: ln}
+	st := &v2State{ln: ln, tickets: map[string]struct{}{}}
 	return &Session{T: t, Addr: addr, Conn: &v2Conn{c.(*net.TCPConn), st}, R: bufio.NewReaderSize(c, 64<<10), Extra: st}, nil
 }
 
@@ -113,6 +116,7 @@ func v2Wait(s *Session, line string) (ticket string, o *Outcome) {
 	if !ok || !isTicket(t) {
 		return "", &Outcome{Header: h, Err: fmt.Errorf("expected WAIT <32 hex digits> or ERR, got %q", h)}
 	}
+	s.Extra.(*v2State).tickets[t] = struct{}{}
 	return t, nil
 }
 
@@ -128,20 +132,43 @@ func isTicket(t string) bool {
 	return true
 }
 
-// v2Accept accepts the worker's call-back and checks its HELLO line.
+// v2Arm gives the session's listener its deadline for one call-back.
+// It is called before v2Accept runs, never from v2Accept's goroutine:
+// v2Do stops a wait by moving that deadline into the past, and a stop
+// made before the accepting goroutine got to run must not be undone by
+// it (that goroutine would then wait IOTimeout for a worker that is
+// already dead, and v2Do with it).
+func v2Arm(s *Session) {
+	_ = s.Extra.(*v2State).ln.SetDeadline(time.Now().Add(IOTimeout))
+}
+
+// v2Accept accepts the worker's call-back for ticket and checks its
+// HELLO line, until the listener's deadline (see v2Arm). A call-back
+// with the ticket of an earlier request of this session is late, not
+// wrong: that request ended with ERR before its worker got through (ERR
+// timeout on a slow worker, or an ERR that stopped the accepting while
+// the call-back sat in the listen queue). It is closed and the wait goes
+// on. Any other first line is an error.
 func v2Accept(s *Session, ticket string) (net.Conn, *bufio.Reader, error) {
-	ln := s.Extra.(*v2State).ln
-	_ = ln.SetDeadline(time.Now().Add(IOTimeout))
-	c, err := ln.Accept()
-	if err != nil {
-		return nil, nil, fmt.Errorf("no call-back on %s: %w", ln.Addr(), err)
-	}
-	r := bufio.NewReaderSize(c, 64<<10)
-	if h, err := readLine(c, r); err != nil || h != "HELLO "+ticket {
+	st := s.Extra.(*v2State)
+	for {
+		c, err := st.ln.Accept()
+		if err != nil {
+			return nil, nil, fmt.Errorf("no call-back on %s: %w", st.ln.Addr(), err)
+		}
+		r := bufio.NewReaderSize(c, 64<<10)
+		h, err := readLine(c, r)
+		if err == nil && h == "HELLO "+ticket {
+			return c, r, nil
+		}
 		c.Close()
+		if old, ok := strings.CutPrefix(h, "HELLO "); ok && err == nil {
+			if _, earlier := st.tickets[old]; earlier {
+				continue
+			}
+		}
 		return nil, nil, fmt.Errorf("call-back from %s said %q (%v), want HELLO %s", c.RemoteAddr(), h, err, ticket)
 	}
-	return c, r, nil
 }
 
 func v2Do(s *Session, line string) Outcome {
@@ -163,6 +190,7 @@ func v2Do(s *Session, line string) Outcome {
 		err error
 	}
 	got := make(chan callback, 1)
+	v2Arm(s) // here, before the goroutine starts: see v2Arm
 	go func() {
 		c, r, err := v2Accept(s, ticket)
 		got <- callback{c, r, err}
@@ -171,19 +199,25 @@ func v2Do(s *Session, line string) Outcome {
 	select {
 	case cb = <-got:
 	case f := <-last:
-		_ = s.Extra.(*v2State).ln.SetDeadline(time.Unix(1, 0)) // stop accepting
+		// The session spoke first: stop accepting. The accepting
+		// goroutine then ends at once (see v2Arm).
+		_ = s.Extra.(*v2State).ln.SetDeadline(time.Unix(1, 0))
 		if cb = <-got; cb.c != nil {
 			cb.c.Close()
 		}
-		if f.Err == nil && f.Code == "" {
+		switch {
+		case cb.err != nil && !errors.Is(cb.err, os.ErrDeadlineExceeded):
+			return badCallBack(cb.err, f) // a wrong call-back came all the same
+		case f.Err == nil && f.Code == "":
 			f.Err = fmt.Errorf("after WAIT, the session said %q before any call-back", f.Header)
 		}
 		return f
 	}
 	if cb.err != nil {
-		_ = s.Conn.SetReadDeadline(time.Now())
-		<-last
-		return Outcome{Err: cb.err}
+		// The session's last word on this request still comes (the
+		// worker's own deadlines bound it): read it, so that the next
+		// request does not take it for its own first answer.
+		return badCallBack(cb.err, <-last)
 	}
 	if _, err := cb.c.Write([]byte(line + "\n")); err != nil {
 		cb.c.Close()
@@ -208,12 +242,24 @@ func v2Do(s *Session, line string) Outcome {
 	return *o
 }
 
+// badCallBack is the outcome of a request whose call-back failed (none
+// in time, or a wrong HELLO), given f, the session's last word on it.
+func badCallBack(err error, f Outcome) Outcome {
+	if f.Err != nil {
+		f.Err = fmt.Errorf("%w; and no last word on the session: %v", err, f.Err)
+	} else {
+		f.Err = fmt.Errorf("%w; the session then said %q", err, f.Header)
+	}
+	return f
+}
+
 func v2Hold(s *Session) error {
 	line := "requetetype2 " + strconv.Itoa(64<<20)
 	ticket, o := v2Wait(s, line)
 	if o != nil {
 		return fmt.Errorf("hold %q: %v", line, *o)
 	}
+	v2Arm(s)
 	c, _, err := v2Accept(s, ticket)
 	if err != nil {
 		return fmt.Errorf("hold: %w", err)
