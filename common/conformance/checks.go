@@ -4,7 +4,9 @@
 package conformance
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os/exec"
 	"regexp"
@@ -195,8 +197,25 @@ func checkLineTooLong(t *testing.T, srv *Server, _ string, d Driver) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
-	// 1024 bytes is still a line (an unknown type, but not too long).
+	// The reply must survive input that the server never reads: a client
+	// that keeps sending after its too-long line, and reads only later,
+	// still gets ERR line-too-long (and not a reset that destroys it).
 	s := d.Open(t, srv.Addr)
+	junk := append([]byte(strings.Repeat("e", 2000)+"\n"), bytes.Repeat([]byte("more "), 40_000)...)
+	if err := s.SendRaw(junk); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the server answer and close before we read
+	if l, err := s.Line(); !strings.HasPrefix(l, "ERR line-too-long") {
+		t.Errorf("too-long line followed by more input: got %q, %v; want ERR line-too-long (a lingering close)", l, err)
+	}
+	_ = s.Conn.SetReadDeadline(time.Now().Add(IOTimeout))
+	if _, err := s.R.ReadByte(); err != io.EOF {
+		t.Errorf("after ERR line-too-long with unread input: got %v, want a clean end of file (FIN), not a reset that could have destroyed the reply", err)
+	}
+
+	// 1024 bytes is still a line (an unknown type, but not too long).
+	s = d.Open(t, srv.Addr)
 	o := d.Do(s, strings.Repeat("d", 1024))
 	if o.Code != "unknown-type" {
 		t.Errorf("a 1024-byte line: got %v, want ERR unknown-type", o)

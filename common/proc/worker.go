@@ -168,18 +168,29 @@ func (w *Worker) Ping(op pingpong.Op, arg uint64) error {
 }
 
 // Await waits for the next pong of the current request. It returns
-// ErrWorkerDied if the worker is gone, or ctx's error.
+// ErrWorkerDied if the worker is gone (end of file on its pong pipe, or
+// reaped), or ctx's error.
 func (w *Worker) Await(ctx context.Context) (pingpong.Msg, error) {
+	died := fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
+	exited := w.exited
+	var drained <-chan time.Time
 	for {
 		select {
 		case m, ok := <-w.pongs:
 			if !ok {
-				return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
+				return pingpong.Msg{}, died
 			}
 			if m.Seq != w.seq {
 				continue // a late pong of a request given up on
 			}
 			return m, nil
+		case <-exited:
+			// Reaped: end of file on its pong pipe follows the pongs it
+			// wrote before it died. Take those, but wait no more than a
+			// moment (should something else still hold the pipe open).
+			exited, drained = nil, time.After(time.Second)
+		case <-drained:
+			return pingpong.Msg{}, died
 		case <-ctx.Done():
 			return pingpong.Msg{}, ctx.Err()
 		}
