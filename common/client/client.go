@@ -61,8 +61,12 @@ func Run(args []string, v Variant) int {
 	server := fs.String("server", "127.0.0.1:2222", "the dispatcher's host:port")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up a request after this long")
 	tr := fs.Bool("trace", false, "print one line per protocol step on stderr")
-	if st, done := cli.Parse(fs, args, v.Name+" client [--server host:port] REQUEST...\n  e.g. client requetetype1 'requetetype2 200000' STATS"); done {
+	load := registerLoadFlags(fs) // load.go
+	if st, done := cli.Parse(fs, args, v.Name+" client [--server host:port] REQUEST...\n  e.g. client requetetype1 'requetetype2 200000' STATS\n  load: client --clients 4 --duration 5s --mix 'requetetype1:3,requetetype2 65536:1'"); done {
 		return st
+	}
+	if load.on(fs) {
+		return load.run(&Client{Server: *server, Timeout: *timeout, V: v, Tr: trace.New(*tr, v.Name, "client")}, fs.Args())
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "client: give at least one REQUEST, e.g. requetetype1")

@@ -1,0 +1,250 @@
+// primitives_test.go is the Go benchmark face of primitives.go: the
+// floors of the primitives that the cost model adds up
+// (docs/comparison.md). Run them with
+//
+//	go test -run '^$' -bench . ./common/bench
+//
+// Without -bench, the tests below run each primitive a few times, so a
+// broken primitive fails `go test` instead of silently skewing the model.
+
+package main
+
+import (
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"osps/common/conformance"
+	"osps/common/wire"
+)
+
+func BenchmarkPipeRoundTrip(b *testing.B) {
+	p, err := startPipePeer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := p.close(); err != nil {
+			b.Error(err)
+		}
+	}()
+	b.ResetTimer()
+	if err := p.roundTrips(b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func withProcPool(b *testing.B, f func(*procPool, int) error) {
+	p, err := startProcPool(4)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.close()
+	b.ResetTimer()
+	if err := f(p, b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkProcRequest is a dispatcher's round trip with a worker for a
+// new request, through common/proc, 4 workers taking turns.
+func BenchmarkProcRequest(b *testing.B) { withProcPool(b, (*procPool).requests) }
+
+// BenchmarkProcChunk is a further round trip with the same worker.
+func BenchmarkProcChunk(b *testing.B) { withProcPool(b, (*procPool).chunks) }
+
+func withTCPPeer(b *testing.B, f func(*tcpClient, int) error) {
+	t, err := startTCPPeer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := t.close(); err != nil {
+			b.Error(err)
+		}
+	}()
+	b.ResetTimer()
+	if err := f(t, b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkTCPRoundTrip(b *testing.B) { withTCPPeer(b, (*tcpClient).roundTrips) }
+
+func BenchmarkTCPConnect(b *testing.B) { withTCPPeer(b, (*tcpClient).connects) }
+
+func BenchmarkTCPStream(b *testing.B) {
+	b.SetBytes(chunkSize)
+	withTCPPeer(b, (*tcpClient).stream)
+}
+
+func withSlot(b *testing.B, f func(*slotCopier, int)) {
+	s, err := newSlotCopier()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := s.close(); err != nil {
+			b.Error(err)
+		}
+	}()
+	b.SetBytes(chunkSize)
+	b.ResetTimer()
+	f(s, b.N)
+}
+
+func BenchmarkShmCopyIn(b *testing.B) { withSlot(b, (*slotCopier).copyIn) }
+
+func BenchmarkShmCopyOut(b *testing.B) { withSlot(b, (*slotCopier).copyOut) }
+
+func BenchmarkPatternFill(b *testing.B) {
+	buf := make([]byte, chunkSize)
+	b.SetBytes(chunkSize)
+	fillChunks(buf, b.N)
+}
+
+func BenchmarkPatternCheck(b *testing.B) {
+	buf := make([]byte, chunkSize)
+	fillChunks(buf, 1)
+	b.SetBytes(chunkSize)
+	if err := checkChunks(buf, b.N); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func benchRawPipe(b *testing.B, peerCPU int) {
+	if runtime.NumCPU() <= peerCPU {
+		b.Skip("needs a second CPU")
+	}
+	p, err := startRawPipePeer(peerCPU)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := p.close(); err != nil {
+			b.Error(err)
+		}
+	}()
+	b.ResetTimer()
+	if err := pinned(0, func() error { return p.roundTrips(b.N) }); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkRawPipeOneCPU is the kernel's pipe round trip, both
+// processes on CPU 0.
+func BenchmarkRawPipeOneCPU(b *testing.B) { benchRawPipe(b, 0) }
+
+// BenchmarkRawPipeTwoCPUs is the same, the peer on CPU 1.
+func BenchmarkRawPipeTwoCPUs(b *testing.B) { benchRawPipe(b, 1) }
+
+// TestPrimitivesWork runs each primitive a few times: a primitive that
+// breaks fails here, instead of skewing the model in silence. Nothing is
+// timed. Every peer process is reaped and every segment gone after.
+func TestPrimitivesWork(t *testing.T) {
+	p, err := startPipePeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.roundTrips(20); err != nil {
+		t.Error(err)
+	}
+	if err := p.close(); err != nil {
+		t.Error(err)
+	}
+
+	for cpu := range min(runtime.NumCPU(), 2) {
+		rp, err := startRawPipePeer(cpu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pinned(0, func() error { return rp.roundTrips(20) }); err != nil {
+			t.Errorf("raw pipe, peer on cpu %d: %v", cpu, err)
+		}
+		if err := rp.close(); err != nil {
+			t.Error(err)
+		}
+	}
+
+	pp, err := startProcPool(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shmid := pp.pool.Seg.ID()
+	if err := pp.requests(10); err != nil {
+		t.Error(err)
+	}
+	if err := pp.chunks(10); err != nil {
+		t.Error(err)
+	}
+	pp.close()
+	if conformance.SegmentExists(shmid) {
+		t.Errorf("segment %d of the pong pool still exists", shmid)
+	}
+
+	tc, err := startTCPPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]func(int) error{"round trips": tc.roundTrips, "connects": tc.connects, "stream": tc.stream} {
+		if err := f(10); err != nil {
+			t.Errorf("tcp %s: %v", name, err)
+		}
+	}
+	if err := tc.close(); err != nil {
+		t.Error(err)
+	}
+
+	s, err := newSlotCopier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.copyIn(3)
+	s.copyOut(3)
+	if err := wire.CheckPattern(s.priv, 0); err != nil {
+		t.Errorf("copy out of the slot: %v", err)
+	}
+	if err := s.close(); err != nil {
+		t.Error(err)
+	}
+	if conformance.SegmentExists(s.seg.ID()) {
+		t.Errorf("segment %d of the slot copier still exists", s.seg.ID())
+	}
+
+	buf := make([]byte, chunkSize)
+	fillChunks(buf, 1)
+	if err := checkChunks(buf, 2); err != nil {
+		t.Error(err)
+	}
+	buf[77]++
+	if err := checkChunks(buf, 1); err == nil {
+		t.Error("checkChunks accepted a wrong byte")
+	}
+	if kids := childrenOf(os.Getpid()); len(kids) > 0 {
+		t.Errorf("peer processes left: %v", kids)
+	}
+}
+
+// TestMeasure checks the two measuring loops on a cheap operation.
+func TestMeasure(t *testing.T) {
+	calls := 0
+	c, err := measure(2*time.Millisecond, func(n int) error {
+		for range n {
+			calls++
+			time.Sleep(50 * time.Microsecond)
+		}
+		return nil
+	})
+	if err != nil || c.Lat < 50*time.Microsecond || calls < 2 {
+		t.Errorf("measure: %+v after %d calls, %v", c, calls, err)
+	}
+	calls = 0
+	c, err = measureCold(5*time.Millisecond, func(n int) error { calls += n; return nil })
+	if err != nil || calls < 1 || calls > 10 {
+		t.Errorf("measureCold: %+v after %d calls (each after %v asleep), %v", c, calls, idlePause, err)
+	}
+	if _, err := measure(time.Millisecond, func(int) error { return os.ErrClosed }); err == nil {
+		t.Error("measure hid the operation's error")
+	}
+}
