@@ -19,11 +19,13 @@ const ChunkSize = 64 << 10
 // progress, if not nil, is called after each piece with the bytes sent
 // so far (the worker beats its heartbeat there).
 func Answer(w io.Writer, src *Source, progress func(sent int64)) error {
-	bw := bufio.NewWriterSize(w, ChunkSize)
+	// Buffers no larger than the answer: a 30-byte reply needs no 64 KiB.
+	size := int(min(src.Len(), ChunkSize))
+	bw := bufio.NewWriterSize(w, size+32) // room for "OK <n>\n" too
 	if err := wire.WriteOK(bw, src.Len()); err != nil {
 		return fmt.Errorf("write reply header: %w", err)
 	}
-	buf := make([]byte, ChunkSize)
+	buf := make([]byte, max(size, 1))
 	var sent int64
 	for src.Left() > 0 {
 		k := src.Fill(buf)
