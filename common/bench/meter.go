@@ -30,6 +30,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"osps/common/procfs"
 )
 
 // server is one running server process (and its workers).
@@ -213,26 +215,9 @@ func procCPU(pid int) (time.Duration, error) {
 // childrenOf lists the processes whose parent is pid.
 func childrenOf(pid int) []int {
 	var kids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces; cut after ')'.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) >= 2 {
-			if pp, _ := strconv.Atoi(f[1]); pp == pid {
-				kids = append(kids, p)
-			}
+	for _, p := range procfs.All() {
+		if p.Ppid == pid {
+			kids = append(kids, p.Pid)
 		}
 	}
 	return kids

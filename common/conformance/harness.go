@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"osps/common/procfs"
 )
 
 // Build compiles the variant package pkg (e.g. "osps/v1-relay") into dir
@@ -197,27 +199,9 @@ func (s *Server) CheckGone(d time.Duration) error {
 // GroupProcesses lists the live (not zombie) processes of group pgid.
 func GroupProcesses(pgid int) []int {
 	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...: comm may hold spaces; cut after ')'.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			pids = append(pids, pid)
+	for _, p := range procfs.All() {
+		if p.Pgrp == pgid && p.Live() {
+			pids = append(pids, p.Pid)
 		}
 	}
 	return pids

@@ -1,0 +1,61 @@
+// Package procfs demonstrates reading the process table the way ps does:
+// from /proc/<pid>/stat. The tests use it to prove that no process was
+// left behind, the bench to find a dispatcher's workers.
+package procfs
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Proc is one line of /proc/<pid>/stat, the fields we need.
+type Proc struct {
+	Pid   int
+	State string // R, S, D, Z (zombie), T (stopped), ...
+	Ppid  int
+	Pgrp  int
+}
+
+// Live reports whether the process is running or able to run (not a
+// zombie or dead: a zombie only waits to be reaped).
+func (p Proc) Live() bool { return p.State != "Z" && p.State != "X" }
+
+// All lists every process that /proc shows now.
+func All() []Proc {
+	var ps []Proc
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if p, ok := Read(pid); ok {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// Read parses /proc/<pid>/stat; ok is false if the process is gone.
+func Read(pid int) (Proc, bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return Proc{}, false
+	}
+	// pid (comm) state ppid pgrp ...: comm may hold spaces and ')': cut
+	// after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return Proc{}, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 3 {
+		return Proc{}, false
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	pgrp, _ := strconv.Atoi(f[2])
+	return Proc{Pid: pid, State: f[0], Ppid: ppid, Pgrp: pgrp}, true
+}
