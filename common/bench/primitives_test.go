@@ -19,32 +19,31 @@ import (
 	"osps/common/wire"
 )
 
-func BenchmarkPipeRoundTrip(b *testing.B) {
-	p, err := startPipePeer()
+// withPeer starts a peer, runs f(peer, b.N) on the clock, and closes the
+// peer: the shape of every round-trip benchmark below.
+func withPeer[P any](b *testing.B, start func() (P, error), close func(P) error, f func(P, int) error) {
+	p, err := start()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer func() {
-		if err := p.close(); err != nil {
+		if err := close(p); err != nil {
 			b.Error(err)
 		}
 	}()
 	b.ResetTimer()
-	if err := p.roundTrips(b.N); err != nil {
+	if err := f(p, b.N); err != nil {
 		b.Fatal(err)
 	}
 }
 
+func BenchmarkPipeRoundTrip(b *testing.B) {
+	withPeer(b, startPipePeer, (*pipePeer).close, (*pipePeer).roundTrips)
+}
+
 func withProcPool(b *testing.B, f func(*procPool, int) error) {
-	p, err := startProcPool(4)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.close()
-	b.ResetTimer()
-	if err := f(p, b.N); err != nil {
-		b.Fatal(err)
-	}
+	start := func() (*procPool, error) { return startProcPool(4) }
+	withPeer(b, start, func(p *procPool) error { p.close(); return nil }, f)
 }
 
 // BenchmarkProcRequest is a dispatcher's round trip with a worker for a
@@ -55,19 +54,7 @@ func BenchmarkProcRequest(b *testing.B) { withProcPool(b, (*procPool).requests) 
 func BenchmarkProcChunk(b *testing.B) { withProcPool(b, (*procPool).chunks) }
 
 func withTCPPeer(b *testing.B, f func(*tcpClient, int) error) {
-	t, err := startTCPPeer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := t.close(); err != nil {
-			b.Error(err)
-		}
-	}()
-	b.ResetTimer()
-	if err := f(t, b.N); err != nil {
-		b.Fatal(err)
-	}
+	withPeer(b, startTCPPeer, (*tcpClient).close, f)
 }
 
 func BenchmarkTCPRoundTrip(b *testing.B) { withTCPPeer(b, (*tcpClient).roundTrips) }
