@@ -101,27 +101,23 @@ func (w *caller) callBack() error {
 
 	// STEP v2.4: the client checked the ticket; its request line comes.
 	r := wire.NewReader(conn)
-	line, err := wire.ReadLine(r)
+	got, err := service.ReadRequest(r, want)
 	switch {
-	case errors.Is(err, wire.ErrLineTooLong):
-		return answerErr(conn, wire.Errorf(wire.CodeLineTooLong, "a line may hold at most %d bytes", wire.MaxLine))
+	case wire.AsError(err) != nil:
+		return answerErr(conn, err)
 	case errors.Is(err, io.EOF):
 		return wire.Errorf(wire.CodeWorkerFailed, "the client at %s closed the call-back without a request (wrong ticket?)", to)
-	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+	case err != nil:
 		return netError(err, "read the request line from %s", to)
-	}
-	got, err := wire.ParseRequest(line, math.MaxInt64)
-	if err != nil {
-		return answerErr(conn, err)
-	}
-	if got != want {
-		return answerErr(conn, wire.Errorf(wire.CodeBadRequest, "the call-back is for %q, not %q", want.String(), got.String()))
 	}
 	w.tr.Step(4, "the client sent %q", got.String())
 
 	// STEP v2.5: answer OK <n> and the payload, then close.
 	src := service.Reply(want, w.c.ID, os.Getpid(), slot.AddServed())
 	w.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
+	// One deadline for the whole answer: the dispatcher's wait for the
+	// pong is the sum of the worker's bounds (--callback-timeout +
+	// --request-timeout), so the pong always comes before it gives up.
 	_ = conn.SetWriteDeadline(time.Now().Add(w.request))
 	if err := service.Answer(conn, src, nil); err != nil {
 		return netError(err, "answer to %s", to)

@@ -273,7 +273,7 @@ func (w *worker) acceptLoop() {
 
 // handle is one connection to the worker's port.
 func (w *worker) handle(conn net.Conn) {
-	defer lingerClose(conn)
+	defer wire.LingerClose(conn)
 	peer := conn.RemoteAddr().String()
 	r := wire.NewReader(conn)
 
@@ -306,25 +306,19 @@ func (w *worker) handle(conn net.Conn) {
 // answer onto the connection. It reports whether the client got it all.
 func (w *worker) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) bool {
 	_ = conn.SetDeadline(time.Now().Add(w.f.ioTimeout))
-	line, err := readLine(r)
+	req, err := service.ReadRequest(r, p.req)
 	if err != nil {
-		w.reply(conn, lineError(err, "the request line"))
-		return false
-	}
-	req, err := wire.ParseRequest(line, math.MaxInt64)
-	if err == nil && req != p.req {
-		err = wire.Errorf(wire.CodeBadRequest, "this ticket was issued for %q", p.req.String())
-	}
-	if err != nil {
-		w.tr.Step(5, "client %s sent %q: %v", peer, wire.Printable(line, 60), err)
-		w.reply(conn, err)
+		w.tr.Step(5, "client %s: %v", peer, err)
+		if e := wire.AsError(err); e != nil {
+			w.reply(conn, e)
+		}
 		return false
 	}
 	// STEP v3.5: the answer goes straight from this process to the client, 64 KiB at a time.
 	_ = conn.SetDeadline(time.Time{}) // from now on, a deadline per write
 	src := service.Reply(req, w.c.ID, os.Getpid(), w.c.Slot.AddServed())
 	w.tr.Step(5, "answer OK %d straight to the client %s, then close", src.Len(), peer)
-	if err := service.Answer(deadlineWriter{conn, w.f.ioTimeout}, src, func(int64) { w.c.Slot.Beat() }); err != nil {
+	if err := service.Answer(service.DeadlineWriter{Conn: conn, D: w.f.ioTimeout}, src, func(int64) { w.c.Slot.Beat() }); err != nil {
 		w.log.Warn("answer cut", "client", peer, "err", err)
 		return false
 	}
@@ -359,30 +353,4 @@ func (w *worker) reply(conn net.Conn, err error) {
 	}
 	_ = conn.SetWriteDeadline(time.Now().Add(w.f.ioTimeout))
 	_ = wire.WriteErr(conn, err)
-}
-
-// deadlineWriter bounds each write: a client that stops reading cannot
-// hold the worker longer than the timeout, however large the answer.
-type deadlineWriter struct {
-	c net.Conn
-	d time.Duration
-}
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	_ = w.c.SetWriteDeadline(time.Now().Add(w.d))
-	return w.c.Write(p)
-}
-
-// lingerClose closes a connection without losing what we wrote: closing
-// a socket with unread input sends a reset, which can destroy the end of
-// our answer before the client reads it. So: FIN first, read and drop
-// what the client still sends (briefly), then close (the "lingering
-// close" of HTTP servers).
-func lingerClose(conn net.Conn) {
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.CloseWrite()
-		_ = tc.SetReadDeadline(time.Now().Add(time.Second))
-		_, _ = io.Copy(io.Discard, io.LimitReader(tc, 1<<20))
-	}
-	conn.Close()
 }

@@ -90,7 +90,9 @@ func (s *Session) run() {
 		case err == nil:
 		case errors.Is(err, wire.ErrLineTooLong):
 			_ = s.Error(wire.Errorf(wire.CodeLineTooLong, "a line may hold at most %d bytes", wire.MaxLine))
-			s.lingerClose()
+			// DOC: session-linger-close: the peer may still be sending; a
+			// plain close would answer with a reset that can destroy our reply.
+			wire.LingerClose(s.conn)
 			return
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			last = true // a last line without LF: answer it, then close
@@ -101,23 +103,6 @@ func (s *Session) run() {
 			return
 		}
 	}
-}
-
-// lingerClose ends a session whose peer may still be sending: closing a
-// socket with unread input makes the kernel send a reset, which can
-// destroy our last reply before the peer reads it. So: shut down our
-// side (FIN after the reply), read and drop what comes, for a bounded
-// time and amount, then close.
-//
-// DOC: session-linger-close
-func (s *Session) lingerClose() {
-	tc, ok := s.conn.(*net.TCPConn)
-	if !ok {
-		return
-	}
-	_ = tc.CloseWrite()
-	_ = tc.SetReadDeadline(time.Now().Add(time.Second))
-	_, _ = io.Copy(io.Discard, io.LimitReader(tc, 1<<20))
 }
 
 // handle answers one line; it returns false when the session must close.

@@ -1,0 +1,44 @@
+package wire
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// TestLingerClose: a reply written just before closing a connection whose
+// peer is still sending arrives whole, followed by a clean end of file,
+// not by a reset.
+func TestLingerClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 100) // read a little of what the peer sends
+		_, _ = c.Read(buf)
+		_, _ = c.Write([]byte("ERR line-too-long bye\n"))
+		LingerClose(c)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(bytes.Repeat([]byte("x"), 200_000)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the server has answered and closed
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "ERR line-too-long bye\n" {
+		t.Fatalf("got %q, %v; want the reply and a clean end of file", got, err)
+	}
+}
