@@ -3,7 +3,8 @@
 // most 1024 bytes), how a request line is checked, how a reply is written
 // and read back, the requetetype2 payload pattern, and tickets.
 //
-// Nothing here touches a process, a pipe or shared memory: it is the pure
-// part of the protocol, and every function survives any input
-// (see FuzzParseRequest).
+// Nothing here touches a process, a pipe or shared memory: it is the
+// protocol itself, down to how a connection ends without losing its last
+// reply (LingerClose), and every parser survives any input (see
+// FuzzParseRequest).
 package wire
