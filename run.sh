@@ -208,7 +208,7 @@ case "$cmd" in
     esac
     ;;
   test) run_tests ;;
-  bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
+  bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
   build) for v in v1 v2 v3; do d=$(variant_dir $v); [ -d "$d" ] && build "$d"; done; echo "built into bin/: $(ls "$BIN")" ;;
   clean) rm -rf "$BIN" ;;
   help|-h|--help) usage ;;

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"osps/common/conformance"
+	"osps/common/tools/conformance"
 )
 
 var bin string

@@ -24,7 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"osps/common/client"
-	"osps/common/conformance"
+	"osps/common/tools/conformance"
 	"osps/common/wire"
 )
 

@@ -25,7 +25,7 @@ import (
 	"osps/common/wire"
 )
 
-// defaultTicketTTL is the default of --ticket-ttl (PROTOCOL.md §4, v3).
+// defaultTicketTTL is the default of --ticket-ttl (docs/protocol.md, "What differs between the variants").
 const defaultTicketTTL = 5 * time.Second
 
 func runServe(args []string) int {

@@ -22,7 +22,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"osps/common/conformance"
+	"osps/common/tools/conformance"
 	"osps/common/wire"
 )
 

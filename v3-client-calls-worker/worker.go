@@ -118,7 +118,7 @@ func open(c *proc.Child, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) er
 
 // listen opens the worker's port: dispatcher port + 1 + id, or with
 // --any-port a port the kernel picks, as long as it is above the
-// dispatcher's (PROTOCOL.md §4: port > dispatcher port).
+// dispatcher's (docs/protocol.md: port > dispatcher port).
 func listen(f workerFlags, id int) (net.Listener, error) {
 	want := f.dispatcherPort + 1 + id
 	at := func(port int) (net.Listener, error) {

@@ -57,7 +57,7 @@ func TestType1(t *testing.T) {
 		if got != want {
 			t.Errorf("type 1 payload %q, want %q", got, want)
 		}
-		// PROTOCOL.md §2: key=value pairs, at least worker, pid, served.
+		// docs/protocol.md, "Requests": key=value pairs, at least worker, pid, served.
 		if !type1Line.MatchString(got) {
 			t.Errorf("type 1 payload %q does not have the protocol's shape", got)
 		}

@@ -1,4 +1,4 @@
-// Package wire is the OSPS line protocol of ../shared/PROTOCOL.md, written
+// Package wire is the OSPS line protocol of docs/protocol.md, written
 // once for the three variants: how a line is read (LF, an optional CR, at
 // most 1024 bytes), how a request line is checked, how a reply is written
 // and read back, the requetetype2 payload pattern, and tickets.

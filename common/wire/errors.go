@@ -8,7 +8,7 @@ import (
 	"fmt"
 )
 
-// The error codes of PROTOCOL.md §1, a closed set.
+// The error codes of docs/protocol.md, a closed set.
 const (
 	CodeBadRequest   = "bad-request"
 	CodeUnknownType  = "unknown-type"
@@ -21,7 +21,7 @@ const (
 	CodeShuttingDown = "shutting-down"
 )
 
-// Codes lists every error code, in PROTOCOL.md's order.
+// Codes lists every error code, in docs/protocol.md's order.
 var Codes = []string{
 	CodeBadRequest, CodeUnknownType, CodeLineTooLong, CodeTooLarge, CodeBusy,
 	CodeBadTicket, CodeWorkerFailed, CodeTimeout, CodeShuttingDown,

@@ -1,4 +1,4 @@
-// pattern_test.go checks the requetetype2 payload against PROTOCOL.md's
+// pattern_test.go checks the requetetype2 payload against docs/protocol.md's
 // formula, byte i = ((i * 2654435761) mod 2^32) >> 24: a few bytes worked
 // out by hand, many more with math/big, and the fill and check helpers
 // at any offset.
@@ -45,7 +45,7 @@ func TestPatternByteByHand(t *testing.T) {
 	}
 }
 
-// formula is PROTOCOL.md's formula in arbitrary precision.
+// formula is docs/protocol.md's formula in arbitrary precision.
 func formula(i int64) byte {
 	x := new(big.Int).Mul(big.NewInt(i), big.NewInt(2654435761))
 	x.Mod(x, new(big.Int).Lsh(big.NewInt(1), 32))

@@ -1,6 +1,6 @@
-// protocol_test.go reads the contract itself, ../shared/PROTOCOL.md
-// beside the repository, so that a code added there and not here (or the
-// other way round) fails a test.
+// protocol_test.go reads the contract itself, docs/protocol.md, so that a
+// code added there and not here (or the other way round) fails a test.
+// The contract lives in the repository: a missing page is a failure.
 
 package wire_test
 
@@ -9,35 +9,47 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"osps/common/wire"
 )
 
-// protocolPath is PROTOCOL.md as seen from this package's directory.
-const protocolPath = "../../../shared/PROTOCOL.md"
+// protocolPath is docs/protocol.md as seen from this package's directory.
+const protocolPath = "../../docs/protocol.md"
 
-// protocolCodes returns the error codes listed in PROTOCOL.md §1 (the
-// sentence "Codes, a closed set: `a`, `b`, ..."), in order. ok is false
-// when the file is not there (a copy of the repository alone).
-func protocolCodes(t *testing.T) (codes []string, ok bool) {
+// codesHeading starts the section whose table lists the closed set.
+const codesHeading = "## Errors: a closed set of codes"
+
+// protocolCodes returns the error codes of the contract's closed set: the
+// first column of the table under codesHeading, in order.
+func protocolCodes(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile(protocolPath)
-	if os.IsNotExist(err) {
-		t.Logf("%s not found: checking Codes against the list in this test only", protocolPath)
-		return nil, false
-	}
 	if err != nil {
 		t.Fatalf("read the contract: %v", err)
 	}
-	text := string(b)
-	_, after, found := strings.Cut(text, "Codes, a closed set:")
+	_, section, found := strings.Cut(string(b), codesHeading+"\n")
 	if !found {
-		t.Fatalf("%s: no \"Codes, a closed set:\" sentence", protocolPath)
+		t.Fatalf("%s: no %q section", protocolPath, codesHeading)
 	}
-	sentence, _, _ := strings.Cut(after, ".")
-	for _, m := range regexp.MustCompile("`([a-z-]+)`").FindAllStringSubmatch(sentence, -1) {
+	if i := strings.Index(section, "\n## "); i >= 0 {
+		section = section[:i]
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\|")
+	var codes []string
+	for _, m := range row.FindAllStringSubmatch(section, -1) {
 		codes = append(codes, m[1])
 	}
 	if len(codes) == 0 {
-		t.Fatalf("%s: no code in the closed-set sentence", protocolPath)
+		t.Fatalf("%s: the %q section has no table of codes", protocolPath, codesHeading)
 	}
-	return codes, true
+	return codes
+}
+
+// TestContractCodes checks wire's closed set against the contract's.
+func TestContractCodes(t *testing.T) {
+	if diff := cmp.Diff(protocolCodes(t), wire.Codes); diff != "" {
+		t.Errorf("wire.Codes differ from %s (-contract +wire):\n%s", protocolPath, diff)
+	}
 }

@@ -49,7 +49,7 @@ type Reply struct {
 
 // ParseReply parses one reply line (without LF). A line that is not a
 // well-formed reply is an error: a client reports it, never guesses.
-// Tokens are separated by one or more spaces (PROTOCOL.md §1); the text
+// Tokens are separated by one or more spaces (docs/protocol.md, "Framing"); the text
 // of an ERR line comes back printable, like everything an *Error holds.
 func ParseReply(line []byte) (Reply, error) {
 	s := strings.TrimLeft(string(line), " ")

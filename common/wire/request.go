@@ -38,7 +38,7 @@ func (r Request) String() string {
 	return r.Type
 }
 
-// Fields splits a line on runs of spaces (only spaces: PROTOCOL.md §1).
+// Fields splits a line on runs of spaces (only spaces: docs/protocol.md, "Framing").
 func Fields(line []byte) []string {
 	return strings.FieldsFunc(string(line), func(r rune) bool { return r == ' ' })
 }

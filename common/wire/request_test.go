@@ -1,5 +1,5 @@
 // request_test.go checks that the dispatcher's request check answers every
-// malformed line with the right error code (PROTOCOL.md §2), and that a
+// malformed line with the right error code (docs/protocol.md, "Requests"), and that a
 // checked request prints back as a line that checks the same.
 
 package wire_test

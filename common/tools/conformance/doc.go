@@ -1,5 +1,5 @@
 // Package conformance is one set of black-box checks of
-// ../shared/PROTOCOL.md, written once and run by every variant's tests
+// docs/protocol.md, written once and run by every variant's tests
 // (as Bendersky's async-socket-server drives every server design with one
 // harness). It builds the variant's real binary, starts `serve --port 0`
 // as a user would, and talks to it through raw sockets, as nc would: it

@@ -31,7 +31,7 @@ import (
 	"syscall"
 	"time"
 
-	"osps/common/procfs"
+	"osps/common/tools/procfs"
 )
 
 // server is one running server process (and its workers).

@@ -1,4 +1,4 @@
-// checks.go is the conformance suite itself: PROTOCOL.md §1-§3 and the
+// checks.go is the conformance suite itself: docs/protocol.md and the
 // parts of §5 that every variant shares, as black-box checks.
 
 package conformance

@@ -12,7 +12,7 @@ import (
 
 // TestRepository is the check itself: docs/ and the code agree.
 func TestRepository(t *testing.T) {
-	rep, err := Check("../..")
+	rep, err := Check("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}

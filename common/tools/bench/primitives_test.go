@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"osps/common/conformance"
+	"osps/common/tools/conformance"
 	"osps/common/wire"
 )
 

@@ -58,7 +58,7 @@ type Goto struct {
 // Addr is host:port, ready to dial.
 func (g Goto) Addr() string { return net.JoinHostPort(g.Host, g.Port) }
 
-// ParseGoto parses a GOTO line (PROTOCOL.md §4, v3). It checks only the
+// ParseGoto parses a GOTO line (docs/protocol.md, "What differs between the variants"). It checks only the
 // shape; the checks decide what the values must be.
 func ParseGoto(line string) (Goto, bool) {
 	f := strings.Fields(line)

@@ -153,7 +153,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	c := config{
 		workers: 2, duration: 150 * time.Millisecond, primTime: 5 * time.Millisecond, rounds: 1, repeat: 1,
-		root: filepath.Join("..", ".."), binDir: dir, csv: filepath.Join(dir, "rows.csv"),
+		root: filepath.Join("..", "..", ".."), binDir: dir, csv: filepath.Join(dir, "rows.csv"),
 		variants: []string{"floor", "v1"}, args: []string{"--quick"},
 	}
 	var out bytes.Buffer

@@ -21,7 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"osps/common/procfs"
+	"osps/common/tools/procfs"
 )
 
 // Build compiles the variant package pkg (e.g. "osps/v1-relay") into dir

@@ -141,7 +141,7 @@ func errCode(line string) (string, bool) {
 	return code, true
 }
 
-// patternByte is PROTOCOL.md §2's byte i, written here again on purpose:
+// patternByte is docs/protocol.md's byte i ("The requetetype2 pattern"), written here again on purpose:
 // the harness shares no code with the servers it checks.
 func patternByte(i int64) byte {
 	return byte(((uint64(i) * 2654435761) % (1 << 32)) >> 24)
