@@ -30,7 +30,7 @@ func runServe(args []string) int {
 // relay is v1's Handler.
 type relay struct{}
 
-func (relay) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wire.Request, _ []byte) error {
+func (relay) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 	srv := s.Server()
 	// STEP v1.2: the request goes into the worker's slot; a ping says so.
 	w.Begin()
@@ -94,7 +94,7 @@ func (relay) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wir
 // A worker that never wakes up stays busy (the watchdog's business).
 //
 // DOC: v1-late-pong
-func reclaim(s *server.Session, w *proc.Worker, first bool, n, sent int64) {
+func reclaim(s *server.Session, w *proc.Handle, first bool, n, sent int64) {
 	for {
 		m, err := w.Await(context.Background())
 		if err != nil {
@@ -123,7 +123,7 @@ func reclaim(s *server.Session, w *proc.Worker, first bool, n, sent int64) {
 // failed ends a request whose worker died or timed out. Before "OK <n>"
 // the client gets an ERR line; after it, only an early close can tell.
 // The worker is not given back: dead, or hung and still busy.
-func failed(s *server.Session, w *proc.Worker, first bool, err error) error {
+func failed(s *server.Session, w *proc.Handle, first bool, err error) error {
 	code := wire.CodeWorkerFailed
 	if errors.Is(err, context.DeadlineExceeded) {
 		code = wire.CodeTimeout
@@ -138,7 +138,7 @@ func failed(s *server.Session, w *proc.Worker, first bool, err error) error {
 // abort tells a worker in the middle of a payload that the client is
 // gone, and waits for its acknowledgement. It reports whether the worker
 // is idle again.
-func abort(w *proc.Worker, cfg server.Config) bool {
+func abort(w *proc.Handle, cfg server.Config) bool {
 	if w.Ping(pingpong.PingAbort, 0) != nil {
 		return false
 	}

@@ -19,12 +19,12 @@ func runWorker(args []string) int {
 	return proc.RunChild(args, proc.ChildRole{Variant: "v1", Open: openWorker})
 }
 
-func openWorker(c *proc.Child, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+func openWorker(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
 	tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
 	return func(m pingpong.Msg) error { return serveRequest(c, tr, m) }, nil, nil
 }
 
-func serveRequest(c *proc.Child, tr *trace.Tracer, m pingpong.Msg) error {
+func serveRequest(c *proc.Self, tr *trace.Tracer, m pingpong.Msg) error {
 	if m.Op != pingpong.PingRequest {
 		return nil // a late ping of a request already over
 	}

@@ -48,7 +48,7 @@ type callBack struct {
 	timeout *time.Duration // --callback-timeout
 }
 
-func (h *callBack) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wire.Request, _ []byte) error {
+func (h *callBack) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 	srv := s.Server()
 	// DOC: v2-peer-address: where to call back is the peer of this very
 	// socket (IP and port P, the client's port thanks to the same-port
@@ -134,7 +134,7 @@ func peerAddr(c net.Conn) (netip.AddrPort, error) {
 
 // slotError is the error line a worker left in its slot with a failed
 // pong, checked: a line that is not a well-formed ERR becomes worker-failed.
-func slotError(w *proc.Worker) *wire.Error {
+func slotError(w *proc.Handle) *wire.Error {
 	_, line := w.Slot.Reply()
 	r, err := wire.ParseReply([]byte(line))
 	if err != nil || r.Word != wire.ERR {
@@ -148,7 +148,7 @@ func slotError(w *proc.Worker) *wire.Error {
 // when the worker dies (a hung one is stopped at shutdown, or by the
 // watchdog).
 // DOC: v2-late-pong
-func reclaim(s *server.Session, w *proc.Worker) {
+func reclaim(s *server.Session, w *proc.Handle) {
 	for {
 		m, err := w.Await(context.Background())
 		if err != nil {

@@ -38,7 +38,7 @@ func runWorker(args []string) int {
 			fs.Var((*cli.PositiveDuration)(&callback), "callback-timeout", "bound on dialing the client and reading its request line")
 			fs.Var((*cli.PositiveDuration)(&request), "request-timeout", "bound on sending the answer to the client")
 		},
-		Open: func(c *proc.Child, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+		Open: func(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
 			tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
 			w := &caller{c: c, tr: tr, callback: callback, request: request}
 			return w.serve, nil, nil
@@ -48,7 +48,7 @@ func runWorker(args []string) int {
 
 // caller is one v2 worker.
 type caller struct {
-	c        *proc.Child
+	c        *proc.Self
 	tr       *trace.Tracer
 	callback time.Duration // dial the client, HELLO, read its request line
 	request  time.Duration // send the answer

@@ -56,7 +56,7 @@ type redirect struct {
 	ttl *time.Duration // --ticket-ttl, set once the flags are parsed
 }
 
-func (r *redirect) Serve(_ context.Context, s *server.Session, w *proc.Worker, req wire.Request, _ []byte) error {
+func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 	srv := s.Server()
 	where := w.Slot.WorkerAddr() // published by the worker before it said ready
 	if !where.IsValid() || where.Port() == 0 {
@@ -106,7 +106,7 @@ func (r *redirect) Serve(_ context.Context, s *server.Session, w *proc.Worker, r
 
 // awaitPong is the dispatcher's half of step 5: the worker pongs once its
 // client was served, or once the ticket expired; then it is idle again.
-func (r *redirect) awaitPong(s *server.Session, w *proc.Worker, seq uint32) {
+func (r *redirect) awaitPong(s *server.Session, w *proc.Handle, seq uint32) {
 	srv := s.Server()
 	rt := srv.Cfg.RequestTimeout
 	wait := *r.ttl + rt
@@ -146,7 +146,7 @@ func (r *redirect) awaitPong(s *server.Session, w *proc.Worker, seq uint32) {
 // to take its ticket; its ticket was never given out, so it will expire,
 // and the worker's final pong brings it back to the pool.
 // DOC: v3-late-pong
-func (r *redirect) reclaim(s *server.Session, w *proc.Worker, seq uint32) {
+func (r *redirect) reclaim(s *server.Session, w *proc.Handle, seq uint32) {
 	if m, err := await(w, 0); err == nil && m.Op == pingpong.PongReady {
 		r.awaitPong(s, w, seq)
 	}
@@ -154,7 +154,7 @@ func (r *redirect) reclaim(s *server.Session, w *proc.Worker, seq uint32) {
 
 // await is w.Await bounded by d; d <= 0 waits until the worker pongs or
 // dies (the server's shutdown stops every worker, so it always ends).
-func await(w *proc.Worker, d time.Duration) (pingpong.Msg, error) {
+func await(w *proc.Handle, d time.Duration) (pingpong.Msg, error) {
 	ctx, cancel := context.Background(), context.CancelFunc(func() {})
 	if d > 0 {
 		ctx, cancel = context.WithTimeout(ctx, d)

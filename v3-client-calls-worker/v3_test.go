@@ -468,7 +468,7 @@ func TestRaceDetector(t *testing.T) {
 // TestTicketClaim: the claim rule in process: the pending ticket, once,
 // before it expires.
 func TestTicketClaim(t *testing.T) {
-	w := &worker{}
+	w := &desk{}
 	tk := wire.NewTicket()
 	w.pending = &pending{ticket: tk, expires: time.Now().Add(time.Hour)}
 	if w.claim(wire.NewTicket()) != nil || w.claim("") != nil {

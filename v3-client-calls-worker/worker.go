@@ -61,15 +61,16 @@ func runWorker(args []string) int {
 	return proc.RunChild(args, proc.ChildRole{
 		Variant: "v3",
 		Flags:   f.register,
-		Open: func(c *proc.Child, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+		Open: func(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
 			return open(c, tr, *f)
 		},
 	})
 }
 
-// worker is one worker process's state.
-type worker struct {
-	c     *proc.Child
+// desk is the ticket desk of one v3 worker process: the port where its
+// clients come, and the one ticket it expects now.
+type desk struct {
+	c     *proc.Self
 	tr    *trace.Tracer
 	log   *slog.Logger
 	f     workerFlags
@@ -88,7 +89,7 @@ type pending struct {
 	done    chan bool // once claimed: true once the client got its whole answer
 }
 
-func open(c *proc.Child, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) error, func(), error) {
+func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) error, func(), error) {
 	if f.ttl <= 0 || f.ioTimeout <= 0 {
 		return nil, nil, fmt.Errorf("--ticket-ttl %v and --io-timeout %v must be positive", f.ttl, f.ioTimeout)
 	}
@@ -100,7 +101,7 @@ func open(c *proc.Child, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) er
 	addr := ln.Addr().(*net.TCPAddr).AddrPort()
 	c.Slot.SetWorkerAddr(addr)
 	tr.Step(0, "attached segment %d, slot %d; listening on %s, published in slot %d", c.Seg.ID(), c.ID, addr, c.ID)
-	w := &worker{
+	w := &desk{
 		c: c, tr: tr, f: f, ln: ln, conns: make(chan struct{}, maxConns),
 		log: cli.NewLogger(false).With("role", "worker", "slot", c.ID, "pid", os.Getpid()),
 	}
@@ -165,7 +166,7 @@ func listen(f workerFlags, id int) (net.Listener, error) {
 
 // serve handles one ping: the main loop's part of a request. It returns
 // once the client was served or the ticket expired, after the pong.
-func (w *worker) serve(m pingpong.Msg) error {
+func (w *desk) serve(m pingpong.Msg) error {
 	if m.Op != pingpong.PingRequest {
 		return nil // nothing else is sent to a v3 worker
 	}
@@ -230,7 +231,7 @@ func pongArg(ok bool) uint64 {
 // claim takes the pending request if ticket is its ticket and it has not
 // expired. A ticket is claimed at most once: single use.
 // DOC: v3-ticket-claim
-func (w *worker) claim(ticket string) *pending {
+func (w *desk) claim(ticket string) *pending {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	p := w.pending
@@ -246,7 +247,7 @@ func (w *worker) claim(ticket string) *pending {
 // ticket is pending or not: a stranger is refused at once, never queued
 // behind the client that holds the ticket.
 // DOC: v3-accept-always
-func (w *worker) acceptLoop() {
+func (w *desk) acceptLoop() {
 	for {
 		conn, err := w.ln.Accept()
 		if err != nil {
@@ -272,7 +273,7 @@ func (w *worker) acceptLoop() {
 }
 
 // handle is one connection to the worker's port.
-func (w *worker) handle(conn net.Conn) {
+func (w *desk) handle(conn net.Conn) {
 	defer wire.LingerClose(conn)
 	peer := conn.RemoteAddr().String()
 	r := wire.NewReader(conn)
@@ -304,7 +305,7 @@ func (w *worker) handle(conn net.Conn) {
 
 // answer reads the request line that follows HELLO and streams the
 // answer onto the connection. It reports whether the client got it all.
-func (w *worker) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) bool {
+func (w *desk) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) bool {
 	_ = conn.SetDeadline(time.Now().Add(w.f.ioTimeout))
 	req, err := service.ReadRequest(r, p.req)
 	if err != nil {
@@ -347,7 +348,7 @@ func lineError(err error, what string) error {
 }
 
 // reply writes one error line, bounded in time; err nil writes nothing.
-func (w *worker) reply(conn net.Conn, err error) {
+func (w *desk) reply(conn net.Conn, err error) {
 	if err == nil {
 		return
 	}

@@ -54,8 +54,9 @@ func (c *ChildFlags) args() []string {
 	return a
 }
 
-// Child is a worker process's view of its dispatcher: its slot and pipes.
-type Child struct {
+// Self is a worker process's view of itself: its slot in the segment and
+// its two pipes to the dispatcher (the dispatcher's view is Handle).
+type Self struct {
 	ID   int
 	Seg  *shm.Segment
 	Slot *shm.Slot
@@ -66,7 +67,7 @@ type Child struct {
 
 // Attach is the worker's start-up: it takes fds 3 and 4, attaches the
 // segment and checks its slot number. It does not yet say ready (Ready).
-func Attach(f ChildFlags) (*Child, error) {
+func Attach(f ChildFlags) (*Self, error) {
 	if f.ShmID < 0 || f.Slot < 0 {
 		return nil, errors.New("worker is an internal role: it needs --shm-id and --slot from its dispatcher")
 	}
@@ -102,19 +103,19 @@ func Attach(f ChildFlags) (*Child, error) {
 	if beat <= 0 {
 		beat = time.Second
 	}
-	c := &Child{ID: f.Slot, Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat}
+	c := &Self{ID: f.Slot, Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat}
 	c.Slot.Beat()
 	return c, nil
 }
 
 // Ready tells the dispatcher that this worker can take pings.
-func (c *Child) Ready() error {
+func (c *Self) Ready() error {
 	return c.Pong(pingpong.Msg{Op: pingpong.PongReady, Arg: uint64(os.Getpid())})
 }
 
 // Next waits for the next ping, beating the slot's heartbeat while it
 // waits. It returns pingpong.ErrPeerGone when the dispatcher is gone.
-func (c *Child) Next() (pingpong.Msg, error) {
+func (c *Self) Next() (pingpong.Msg, error) {
 	for {
 		c.Slot.Beat() // DOC: heartbeat: at least every --heartbeat while idle
 		if err := c.ping.SetReadDeadline(time.Now().Add(c.beat)); err != nil {
@@ -129,13 +130,13 @@ func (c *Child) Next() (pingpong.Msg, error) {
 }
 
 // Pong sends one pong record to the dispatcher.
-func (c *Child) Pong(m pingpong.Msg) error {
+func (c *Self) Pong(m pingpong.Msg) error {
 	c.Slot.Beat()
 	return pingpong.Send(c.pong, m)
 }
 
 // Close detaches the segment and closes the pipes.
-func (c *Child) Close() error {
+func (c *Self) Close() error {
 	c.ping.Close()
 	c.pong.Close()
 	return c.Seg.Detach()

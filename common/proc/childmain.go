@@ -24,7 +24,7 @@ type ChildRole struct {
 	Variant string
 	// Flags adds the variant's own worker flags (may be nil).
 	Flags func(fs *pflag.FlagSet)
-	Open  func(c *Child, tr *trace.Tracer) (serve func(pingpong.Msg) error, closer func(), err error)
+	Open  func(c *Self, tr *trace.Tracer) (serve func(pingpong.Msg) error, closer func(), err error)
 }
 
 // RunChild is the body of the internal `worker` role.

@@ -62,7 +62,7 @@ var mode string
 var testRole = ChildRole{
 	Variant: "vt",
 	Flags:   func(fs *pflag.FlagSet) { fs.StringVar(&mode, "mode", "serve", "what the test worker does") },
-	Open: func(c *Child, _ *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+	Open: func(c *Self, _ *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
 		serve := func(m pingpong.Msg) error {
 			if m.Op != pingpong.PingRequest {
 				return nil

@@ -37,13 +37,13 @@ type Pool struct {
 	cfg     Config
 	Seg     *shm.Segment
 	spawn   chan spawnReq
-	idle    []*Worker     // idle workers, oldest first (guarded by mu)
+	idle    []*Handle     // idle workers, oldest first (guarded by mu)
 	avail   chan struct{} // a token: "the idle list may be non-empty"
 	closing chan struct{}
 	closeMu sync.Once
 
 	mu      sync.Mutex
-	workers []*Worker // the current worker of each slot
+	workers []*Handle // the current worker of each slot
 	quick   []int     // per slot: deaths in a row within MinLife of a start
 	monitor sync.WaitGroup
 }
@@ -71,7 +71,7 @@ func Start(cfg Config) (*Pool, error) {
 		spawn:   make(chan spawnReq),
 		avail:   make(chan struct{}, 1),
 		closing: make(chan struct{}),
-		workers: make([]*Worker, cfg.Workers),
+		workers: make([]*Handle, cfg.Workers),
 		quick:   make([]int, cfg.Workers),
 	}
 	go spawner(p.spawn)
@@ -92,7 +92,7 @@ func Start(cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-func (p *Pool) startWorker(i int) (*Worker, error) {
+func (p *Pool) startWorker(i int) (*Handle, error) {
 	child := p.cfg.Child
 	child.ShmID, child.Slot = p.Seg.ID(), i
 	args := append(append([]string{}, p.cfg.Role...), child.args()...)
@@ -122,7 +122,7 @@ func (p *Pool) startWorker(i int) (*Worker, error) {
 
 // watchExit logs a worker's death as soon as it is reaped, and with the
 // watchdog on, starts a new worker in its slot.
-func (p *Pool) watchExit(w *Worker) {
+func (p *Pool) watchExit(w *Handle) {
 	defer p.monitor.Done()
 	<-w.exited
 	if p.isClosing() {
@@ -147,7 +147,7 @@ func (p *Pool) isClosing() bool {
 
 // Acquire takes an idle worker, waiting until ctx is done (the caller's
 // --queue-timeout). Dead workers are dropped. The slot is then busy.
-func (p *Pool) Acquire(ctx context.Context) (*Worker, error) {
+func (p *Pool) Acquire(ctx context.Context) (*Handle, error) {
 	for {
 		if p.isClosing() {
 			return nil, ErrClosing
@@ -167,7 +167,7 @@ func (p *Pool) Acquire(ctx context.Context) (*Worker, error) {
 
 // takeIdle pops the oldest live idle worker, or returns nil. If more are
 // left, it passes the token on to the next waiter.
-func (p *Pool) takeIdle() *Worker {
+func (p *Pool) takeIdle() *Handle {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.idle) > 0 {
@@ -194,7 +194,7 @@ func (p *Pool) signal() {
 
 // Release gives a worker back to the pool once its request is over and
 // it is waiting for a ping again (or once it has just started).
-func (p *Pool) Release(w *Worker) {
+func (p *Pool) Release(w *Handle) {
 	if !w.Slot.SwapState(shm.Busy, shm.Idle) && !w.Slot.SwapState(shm.Starting, shm.Idle) {
 		return // dead (reap set the slot dead): not given back
 	}
@@ -237,7 +237,7 @@ func (p *Pool) busy() int {
 func (p *Pool) StopWorkers(grace time.Duration) {
 	p.closeMu.Do(func() { close(p.closing) })
 	p.mu.Lock()
-	ws := append([]*Worker(nil), p.workers...)
+	ws := append([]*Handle(nil), p.workers...)
 	p.mu.Unlock()
 	for _, w := range ws {
 		if w != nil {
@@ -277,10 +277,10 @@ func (p *Pool) Close() {
 }
 
 // Workers returns the current worker of each slot (nil where none).
-func (p *Pool) Workers() []*Worker {
+func (p *Pool) Workers() []*Handle {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]*Worker(nil), p.workers...)
+	return append([]*Handle(nil), p.workers...)
 }
 
 // Stats is the STATS payload: one line per slot, read from the segment.

@@ -61,7 +61,7 @@ func TestPoolStartAcquireRelease(t *testing.T) {
 	if a == b {
 		t.Fatal("Acquire handed out the same worker twice")
 	}
-	for _, w := range []*Worker{a, b} {
+	for _, w := range []*Handle{a, b} {
 		if st := w.Slot.State(); st != shm.Busy {
 			t.Errorf("acquired worker %d: slot state %v, want busy", w.ID, st)
 		}
@@ -110,7 +110,7 @@ func TestPoolStartAcquireRelease(t *testing.T) {
 	pids := []int{a.Pid, b.Pid}
 	id := p.Seg.ID()
 	p.stop()
-	for _, w := range []*Worker{a, b} {
+	for _, w := range []*Handle{a, b} {
 		if w.Alive() || w.Slot == nil {
 			t.Errorf("worker %d alive after StopWorkers", w.ID)
 		}

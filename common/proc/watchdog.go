@@ -33,7 +33,7 @@ const (
 
 // respawn starts a new worker in w's slot, after a back-off if the slot's
 // workers keep dying right after they start.
-func (p *Pool) respawn(w *Worker) {
+func (p *Pool) respawn(w *Handle) {
 	id := w.ID
 	p.mu.Lock()
 	if time.Since(w.started) < MinLife {
@@ -101,7 +101,7 @@ func (p *Pool) watchHangs() {
 
 // killHung sends SIGTERM, then SIGKILL after KillGrace. The worker's
 // death is then noticed and handled like any other (watchExit).
-func (p *Pool) killHung(w *Worker, silent time.Duration) {
+func (p *Pool) killHung(w *Handle, silent time.Duration) {
 	defer p.monitor.Done()
 	grace := p.cfg.Watchdog.KillGrace
 	if grace <= 0 {

@@ -35,7 +35,7 @@ func startWatched(t *testing.T, n int, mode string, hang time.Duration) *testPoo
 
 // replaced waits until slot i has a ready worker other than old, and
 // returns it (bounded: a watchdog that never respawns fails the test).
-func replaced(t *testing.T, p *testPool, i int, old *Worker) *Worker {
+func replaced(t *testing.T, p *testPool, i int, old *Handle) *Handle {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if w := p.Workers()[i]; w != old && w != nil && w.Slot.State() == shm.Idle {

@@ -23,8 +23,8 @@ import (
 // ErrWorkerDied is returned by Await when the worker process is gone.
 var ErrWorkerDied = errors.New("worker died")
 
-// Worker is the dispatcher's handle on one running worker process.
-type Worker struct {
+// Handle is the dispatcher's handle on one running worker process.
+type Handle struct {
 	ID   int       // slot number
 	Slot *shm.Slot // the worker's slot in the segment
 	Pid  int
@@ -61,7 +61,7 @@ func spawner(reqs <-chan spawnReq) {
 
 // start forks and execs one worker for slot id. It returns once the
 // worker has said "pong ready", or with an error.
-func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.Slot, readyTimeout time.Duration, log *slog.Logger) (*Worker, error) {
+func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.Slot, readyTimeout time.Duration, log *slog.Logger) (*Handle, error) {
 	// DOC: proc-pipes
 	pingR, pingW, err := os.Pipe()
 	if err != nil {
@@ -94,7 +94,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.S
 		slot.SetState(shm.Dead)
 		return nil, fmt.Errorf("start worker %d (%s): %w", id, exe, err)
 	}
-	w := &Worker{
+	w := &Handle{
 		ID: id, Slot: slot, Pid: cmd.Process.Pid, cmd: cmd, ping: pingW, started: time.Now(),
 		pongs: make(chan pingpong.Msg, 4), exited: make(chan struct{}),
 		log: log.With("worker", id, "pid", cmd.Process.Pid),
@@ -131,7 +131,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.S
 
 // readPongs copies pong records into w.pongs until end of file, which
 // means the worker process is gone: it then closes w.pongs.
-func (w *Worker) readPongs(r *os.File) {
+func (w *Handle) readPongs(r *os.File) {
 	defer close(w.pongs)
 	defer r.Close()
 	for {
@@ -144,7 +144,7 @@ func (w *Worker) readPongs(r *os.File) {
 }
 
 // reap waits for the process (cmd.Wait: no zombie), marks the slot dead.
-func (w *Worker) reap() {
+func (w *Handle) reap() {
 	w.status = w.cmd.Wait()
 	w.Slot.SetState(shm.Dead)
 	w.ping.Close()
@@ -153,14 +153,14 @@ func (w *Worker) reap() {
 
 // Begin starts a new request on this worker and returns its number;
 // pongs of earlier requests are dropped from now on.
-func (w *Worker) Begin() uint32 {
+func (w *Handle) Begin() uint32 {
 	w.seq++
 	w.Slot.SetSeq(uint64(w.seq))
 	return w.seq
 }
 
 // Ping sends one ping of the current request.
-func (w *Worker) Ping(op pingpong.Op, arg uint64) error {
+func (w *Handle) Ping(op pingpong.Op, arg uint64) error {
 	if err := pingpong.Send(w.ping, pingpong.Msg{Op: op, Seq: w.seq, Arg: arg}); err != nil {
 		return fmt.Errorf("worker %d: %w", w.ID, err)
 	}
@@ -170,7 +170,7 @@ func (w *Worker) Ping(op pingpong.Op, arg uint64) error {
 // Await waits for the next pong of the current request. It returns
 // ErrWorkerDied if the worker is gone (end of file on its pong pipe, or
 // reaped), or ctx's error.
-func (w *Worker) Await(ctx context.Context) (pingpong.Msg, error) {
+func (w *Handle) Await(ctx context.Context) (pingpong.Msg, error) {
 	died := fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
 	exited := w.exited
 	var drained <-chan time.Time
@@ -198,7 +198,7 @@ func (w *Worker) Await(ctx context.Context) (pingpong.Msg, error) {
 }
 
 // Alive reports whether the process has not been reaped yet.
-func (w *Worker) Alive() bool {
+func (w *Handle) Alive() bool {
 	select {
 	case <-w.exited:
 		return false
@@ -208,16 +208,16 @@ func (w *Worker) Alive() bool {
 }
 
 // Exited is closed once the worker has been reaped.
-func (w *Worker) Exited() <-chan struct{} { return w.exited }
+func (w *Handle) Exited() <-chan struct{} { return w.exited }
 
 // Status is the process's exit status, valid once Exited is closed.
-func (w *Worker) Status() error { return w.status }
+func (w *Handle) Status() error { return w.status }
 
 // Kill sends SIGKILL (the process is reaped by its own goroutine).
-func (w *Worker) Kill() { _ = w.cmd.Process.Kill() }
+func (w *Handle) Kill() { _ = w.cmd.Process.Kill() }
 
 // Signal sends sig to the worker process.
-func (w *Worker) Signal(sig os.Signal) { _ = w.cmd.Process.Signal(sig) }
+func (w *Handle) Signal(sig os.Signal) { _ = w.cmd.Process.Signal(sig) }
 
 // closePing closes the ping pipe: the worker reads end of file and exits.
-func (w *Worker) closePing() { w.ping.Close() }
+func (w *Handle) closePing() { w.ping.Close() }

@@ -29,7 +29,7 @@ type Handler interface {
 	// client must read, and gives w back with s.Release(w) once the
 	// worker is waiting for a ping again (possibly later, from a
 	// goroutine started with s.Go). A non-nil error closes the session.
-	Serve(ctx context.Context, s *Session, w *proc.Worker, req wire.Request, line []byte) error
+	Serve(s *Session, w *proc.Handle, req wire.Request) error
 }
 
 // Variant describes one variant to the common dispatcher.

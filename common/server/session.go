@@ -69,7 +69,7 @@ func (s *Session) Error(err error) error {
 }
 
 // Release gives the worker back to the pool (its request is over).
-func (s *Session) Release(w *proc.Worker) { s.srv.Pool.Release(w) }
+func (s *Session) Release(w *proc.Handle) { s.srv.Pool.Release(w) }
 
 // Go runs f in the background; shutdown waits for it.
 func (s *Session) Go(f func()) {
@@ -142,7 +142,7 @@ func (s *Session) handle(line []byte) bool {
 	}
 	// DOC: dispatcher-acquire: a bounded wait for an idle worker (ERR busy).
 	s.srv.Tr.Step(v.RequestStep, "session %d: worker#%d is idle, it takes the request", s.ID, w.ID)
-	if err := v.Handler.Serve(context.Background(), s, w, req, line); err != nil {
+	if err := v.Handler.Serve(s, w, req); err != nil {
 		s.Log.Info("session ends", "err", err)
 		return false
 	}

@@ -475,7 +475,7 @@ const procWorkerRole = "proc-worker"
 // segment attached, a read deadline per ping for the heartbeat), with a
 // pong for each ping.
 func runProcWorker(args []string) int {
-	return proc.RunChild(args, proc.ChildRole{Variant: "bench", Open: func(c *proc.Child, _ *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+	return proc.RunChild(args, proc.ChildRole{Variant: "bench", Open: func(c *proc.Self, _ *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
 		return func(m pingpong.Msg) error {
 			return c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq})
 		}, nil, nil
@@ -540,7 +540,7 @@ func (p *procPool) chunks(n int) error {
 	return nil
 }
 
-func (p *procPool) roundTrip(w *proc.Worker, op pingpong.Op) error {
+func (p *procPool) roundTrip(w *proc.Handle, op pingpong.Op) error {
 	w.Begin()
 	if err := w.Ping(op, 0); err != nil {
 		return err
