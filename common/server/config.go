@@ -12,6 +12,7 @@ import (
 
 	"osps/common/cli"
 	"osps/common/proc"
+	"osps/common/service"
 	"osps/common/shm"
 	"osps/common/wire"
 )
@@ -25,6 +26,8 @@ type Config struct {
 	SlotSize       int
 	QueueTimeout   time.Duration
 	RequestTimeout time.Duration
+	MinRate        int64         // an answer goes on while its reader takes at least this many bytes per second...
+	RateWindow     time.Duration // ...measured over this window (service.RateWriter)
 	Grace          time.Duration
 	Heartbeat      time.Duration
 	Watchdog       bool
@@ -43,6 +46,8 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.SlotSize, "slot-size", shm.DefaultSlotSize, "bytes in each worker's shared-memory data area")
 	fs.DurationVar(&c.QueueTimeout, "queue-timeout", 2*time.Second, "how long a request waits for an idle worker before ERR busy")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "how long the dispatcher waits for a worker's pong before ERR timeout")
+	fs.Int64Var(&c.MinRate, "min-rate", service.DefaultMinRate, "an answer is cut when its client reads fewer bytes per second than this, over --rate-window")
+	fs.DurationVar(&c.RateWindow, "rate-window", service.DefaultRateWindow, "the window over which --min-rate is measured")
 	fs.DurationVar(&c.Grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "an idle worker beats its heartbeat at least this often")
 	fs.BoolVar(&c.Watchdog, "watchdog", false, "respawn dead workers and kill hung ones (docs/watchdog.md)")
@@ -63,7 +68,9 @@ func (c *Config) Check() error {
 		return fmt.Errorf("--max-bytes %d: must not be negative", c.MaxBytes)
 	case c.SlotSize < shm.MinSlotSize || c.SlotSize > 64<<20:
 		return fmt.Errorf("--slot-size %d: must be between %d and %d", c.SlotSize, shm.MinSlotSize, 64<<20)
-	case c.QueueTimeout <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0 || c.HangTimeout <= 0:
+	case c.MinRate <= 0:
+		return fmt.Errorf("--min-rate %d: must be positive (bytes per second)", c.MinRate)
+	case c.QueueTimeout <= 0 || c.RateWindow <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0 || c.HangTimeout <= 0:
 		return fmt.Errorf("timeouts must be positive")
 	}
 	if _, err := proc.ParseChaos(c.Chaos); err != nil {
