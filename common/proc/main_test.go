@@ -8,14 +8,10 @@
 package proc
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/pingpong"
+	"osps/common/tools/procfs"
 	"osps/common/trace"
 )
 
@@ -166,62 +163,28 @@ func checkNothingLeft(t *testing.T) {
 // children lists this process's children from /proc, as "pid:state"
 // (state Z is a zombie: exited, not reaped).
 func children() []string {
-	me := os.Getpid()
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var out []string
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // the process is gone
-		}
-		// pid (comm) state ppid ...; comm may hold spaces, so cut after ')'.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		fs := strings.Fields(s[i+1:])
-		if len(fs) < 2 {
-			continue
-		}
-		if ppid, _ := strconv.Atoi(fs[1]); ppid == me {
-			pid, _, _ := strings.Cut(s, " ")
-			out = append(out, pid+":"+fs[0])
-		}
+	for _, p := range procfs.Children(os.Getpid()) {
+		out = append(out, fmt.Sprintf("%d:%s", p.Pid, p.State))
 	}
 	return out
 }
 
 // procState is the state letter of process pid ("" if it does not exist).
 func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	s := string(b)
-	fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return fs[0]
+	p, _ := procfs.Read(pid)
+	return p.State
 }
 
 // segments lists the segments this process created that still exist.
 func segments() []string {
-	f, err := os.Open("/proc/sysvipc/shm")
+	ids, err := procfs.SegmentsCreatedBy(os.Getpid())
 	if err != nil {
 		return []string{err.Error()}
 	}
-	defer f.Close()
-	return segmentsIn(f, os.Getpid())
-}
-
-func segmentsIn(r io.Reader, pid int) []string {
-	sc := bufio.NewScanner(r)
-	sc.Scan() // column names: key shmid perms size cpid ...
 	var out []string
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) >= 5 && fs[4] == strconv.Itoa(pid) {
-			out = append(out, "shmid "+fs[1])
-		}
+	for _, id := range ids {
+		out = append(out, fmt.Sprintf("shmid %d", id))
 	}
 	return out
 }

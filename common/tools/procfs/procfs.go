@@ -1,6 +1,10 @@
-// Package procfs demonstrates reading the process table the way ps does:
-// from /proc/<pid>/stat. The tests use it to prove that no process was
-// left behind, the bench to find a dispatcher's workers.
+// Package procfs demonstrates reading the system the way ps, ls -l
+// /proc/PID/fd, ss and ipcs -m do: from /proc. This file reads the
+// process table (/proc/<pid>/stat); fd.go the descriptors, net.go the
+// TCP sockets, sysvshm.go the System V segments. The tests use it to
+// prove that nothing was left behind, the bench to find a dispatcher's
+// workers, and the live instruments (xray, top) to draw a running
+// server.
 package procfs
 
 import (
