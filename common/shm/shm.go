@@ -106,6 +106,23 @@ func Attach(id int) (*Segment, error) {
 	return s, nil
 }
 
+// AttachReadOnly attaches an existing segment read-only (SHM_RDONLY), as
+// an onlooker does (the top instrument): any process of the segment's
+// owner may attach it, even after IPC_RMID, and read every slot. A
+// write through it faults: only accessors that read may be used.
+func AttachReadOnly(id int) (*Segment, error) {
+	mem, err := unix.SysvShmAttach(id, 0, unix.SHM_RDONLY)
+	if err != nil {
+		return nil, fmt.Errorf("shmat %d read-only: %w", id, err)
+	}
+	s, err := fromHeader(id, mem)
+	if err != nil {
+		_ = unix.SysvShmDetach(mem)
+		return nil, fmt.Errorf("attach segment %d: %w", id, err)
+	}
+	return s, nil
+}
+
 func fromHeader(id int, mem []byte) (*Segment, error) {
 	if len(mem) < HeaderSize || string(mem[hdrMagic:hdrMagic+8]) != "OSPSSHM1" {
 		return nil, errors.New("not an OSPS segment (bad magic)")

@@ -258,3 +258,26 @@ func TestSlotsAligned(t *testing.T) {
 		}
 	}
 }
+
+// A read-only attachment sees what the owner writes, after IPC_RMID too,
+// and cannot write: the kernel maps its pages without write permission.
+func TestAttachReadOnlySeesTheSlots(t *testing.T) {
+	s := create(t, 2, MinSlotSize)
+	s.Slot(1).SetPid(4242)
+	s.Slot(1).SetState(Busy)
+	ro, err := AttachReadOnly(s.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Detach()
+	if got := ro.Slot(1); got.Pid() != 4242 || got.State() != Busy || ro.NSlots() != 2 {
+		t.Errorf("read-only view: slot 1 pid %d state %v, %d slots; want 4242 busy, 2", got.Pid(), got.State(), ro.NSlots())
+	}
+	s.Slot(1).AddServed()
+	if n := ro.Slot(1).Served(); n != 1 {
+		t.Errorf("read-only view: served %d after the owner counted one; want 1", n)
+	}
+	if err := unix.Mprotect(ro.mem[:4096], unix.PROT_READ|unix.PROT_WRITE); err == nil {
+		t.Errorf("mprotect read-write on a SHM_RDONLY mapping succeeded; want EACCES")
+	}
+}
