@@ -17,6 +17,12 @@ OSPS lab: one service built three ways (docs/README.md).
                                    run one client session against it
   ./run.sh chaos [v1|v2|v3]        narrated faults: kill -9 one worker, kill -STOP another,
                                    and watch --watchdog replace both (default v3)
+  ./run.sh xray VARIANT [flags]    the processes, pipes, sockets and segment, read from /proc
+                                   (--mermaid: a flowchart; --pid PID: a running dispatcher)
+  ./run.sh top VARIANT [flags]     the slots live, read from the segment (a small load runs;
+                                   --pid PID or --shmid N: a running server; --frames N: N, then exit)
+  ./run.sh diagram VARIANT [REQUEST...]
+                                   one traced session drawn as a Mermaid sequenceDiagram
   ./run.sh test                    gofmt, go vet, staticcheck, go test -race ./...
   ./run.sh bench [--quick] [--csv FILE]
                                    measure floor, v1, v2, v3 (about 6 min; --quick: under 1 min)
@@ -26,7 +32,8 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh help                    this text
 
 VARIANT is v1 (relay), v2 (worker calls client) or v3 (client calls worker).
-Environment: PORT (default 2222) is the demo's dispatcher port.
+Environment: PORT (default 2222) is the demo's dispatcher port; xray, top and diagram
+use PORT if it is set, else a free port.
 USAGE
 }
 
@@ -206,6 +213,13 @@ case "$cmd" in
       serve|client) role=$1; shift; build "$dir"; exec "$BIN/$dir" "$role" "$@" ;;
       *) demo "$cmd" "$@" ;;
     esac
+    ;;
+  xray|top|diagram)
+    # The instruments of common/tools/live/: they start the variant's own
+    # binary (VARIANT), or look at a running one (--pid, --shmid).
+    for v in v1 v2 v3; do build "$(variant_dir $v)"; done
+    go build -o "$BIN/osps-live" ./common/tools/live
+    exec "$BIN/osps-live" "$cmd" --bin "$BIN" "$@"
     ;;
   test) run_tests ;;
   bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;

@@ -1,0 +1,176 @@
+// diagram.go demonstrates drawing what really happened: it runs one
+// client session against a dispatcher, both with --trace, gathers the
+// "vN step K role: ..." lines of every process from one pipe, and prints
+// a Mermaid sequenceDiagram. A line that says a message was sent becomes
+// an arrow (rules in steps.go); any other line becomes a note over the
+// process that printed it.
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// sessionTimeout bounds the client's session; gatherTimeout the wait
+// for the last trace lines once the server stopped.
+const (
+	sessionTimeout = 30 * time.Second
+	gatherTimeout  = 10 * time.Second
+)
+
+func runDiagram(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("diagram", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	binDir := fs.String("bin", "bin", "directory of the variants' binaries")
+	workers := fs.Int("workers", 1, "workers of the dispatcher")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() < 1 {
+		fmt.Fprintln(stderr, "usage: osps-live diagram VARIANT [REQUEST...] (default: requetetype1)")
+		return 2
+	}
+	reqs := fs.Args()[1:]
+	if len(reqs) == 0 {
+		reqs = []string{"requetetype1"}
+	}
+	lines, err := traceSession(*binDir, fs.Arg(0), *workers, reqs)
+	if err != nil {
+		fmt.Fprintln(stderr, "osps-live diagram:", err)
+		return 1
+	}
+	fmt.Fprint(stdout, sequence(fs.Arg(0), lines))
+	return 0
+}
+
+// traceSession starts the dispatcher with --trace, runs one client
+// session with --trace, stops the dispatcher, and returns the trace
+// lines of all the processes in the order they reached the pipe.
+func traceSession(binDir, variant string, workers int, reqs []string) ([]traceLine, error) {
+	bin, err := binary(binDir, variant)
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("pipe for the trace: %w", err)
+	}
+	defer r.Close()
+	var mu sync.Mutex
+	var lines []traceLine
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if l, ok := parseTrace(sc.Text()); ok {
+				mu.Lock()
+				lines = append(lines, l)
+				mu.Unlock()
+			}
+		}
+	}()
+	srv, err := startServer(bin, w, "--trace", "--workers", strconv.Itoa(workers))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
+	client := exec.CommandContext(ctx, bin, append([]string{"client", "--trace", "--server", srv.Addr}, reqs...)...)
+	client.Stderr = w
+	cerr := client.Run()
+	cancel()
+	serr := srv.Stop()
+	w.Close() // the last writers are gone with the server: the reader sees end of file
+	select {
+	case <-done:
+	case <-time.After(gatherTimeout):
+		return nil, fmt.Errorf("trace pipe still open %v after the server stopped", gatherTimeout)
+	}
+	if cerr != nil {
+		return nil, fmt.Errorf("client session: %w", cerr)
+	}
+	if serr != nil {
+		return nil, fmt.Errorf("dispatcher: %w", serr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return lines, nil
+}
+
+// traceLine is one "vN step K role: message" line.
+type traceLine struct {
+	Step int
+	Role string // "client", "dispatcher", "worker#0"
+	Msg  string
+}
+
+var traceRE = regexp.MustCompile(`^v\d+ step (\d+) (client|dispatcher|worker#\d+): (.*)$`)
+
+func parseTrace(s string) (traceLine, bool) {
+	m := traceRE.FindStringSubmatch(s)
+	if m == nil {
+		return traceLine{}, false
+	}
+	step, _ := strconv.Atoi(m[1])
+	return traceLine{Step: step, Role: m[2], Msg: m[3]}, true
+}
+
+// participant is a role's short id in the diagram: C, D, W0, W1, ...
+func participant(role string) string {
+	switch role {
+	case "client":
+		return "C"
+	case "dispatcher":
+		return "D"
+	}
+	return "W" + strings.TrimPrefix(role, "worker#")
+}
+
+// noteLen bounds a note's text, so the drawing stays readable.
+const noteLen = 64
+
+// sequence draws the lines as a sequenceDiagram.
+func sequence(variant string, lines []traceLine) string {
+	var body strings.Builder
+	roles := map[string]bool{"client": true, "dispatcher": true}
+	lastWorker := "worker#0" // the worker the dispatcher pinged last
+	for _, l := range lines {
+		roles[l.Role] = true
+		arrows := arrowsFor(variant, l, lastWorker)
+		for _, a := range arrows {
+			roles[a.to] = true
+			if strings.HasPrefix(a.to, "worker#") && l.Role == "dispatcher" {
+				lastWorker = a.to
+			}
+			fmt.Fprintf(&body, "    %s->>%s: %d: %s\n", participant(l.Role), participant(a.to), l.Step, a.label)
+		}
+		if len(arrows) == 0 {
+			text := strings.ReplaceAll(l.Msg, ";", ",") // ";" ends a Mermaid statement
+			if r := []rune(text); len(r) > noteLen {
+				text = string(r[:noteLen-1]) + "…"
+			}
+			fmt.Fprintf(&body, "    Note over %s: %d: %s\n", participant(l.Role), l.Step, text)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("sequenceDiagram\n")
+	b.WriteString("    participant C as client\n    participant D as dispatcher\n")
+	for k := 0; roles["worker#"+strconv.Itoa(k)]; k++ {
+		fmt.Fprintf(&b, "    participant W%d as worker#%d\n", k, k)
+	}
+	b.WriteString(body.String())
+	return b.String()
+}

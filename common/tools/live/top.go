@@ -1,0 +1,216 @@
+// top.go demonstrates that shared memory is shared with anyone allowed
+// to attach it: this program attaches the server's segment by its shmid,
+// read-only (even though it is marked for removal), and shows each slot
+// as the dispatcher and the workers write it, a few times a second.
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"osps/common/shm"
+	"osps/common/tools/procfs"
+	"osps/common/wire"
+)
+
+func runTop(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("top", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	binDir := fs.String("bin", "bin", "directory of the variants' binaries")
+	pid := fs.Int("pid", 0, "look at this running dispatcher instead of starting one")
+	shmid := fs.Int("shmid", -1, "look at this segment (ipcs -m) instead of starting a dispatcher")
+	workers := fs.Int("workers", 4, "workers of the dispatcher started here (it runs with --watchdog)")
+	load := fs.Duration("load", 200*time.Millisecond, "with a dispatcher started here: one client session (requetetype1, requetetype2 100000) this often; 0: none")
+	frames := fs.Int("frames", 0, "print this many frames and exit (0: until Ctrl-C)")
+	every := fs.Duration("interval", 250*time.Millisecond, "time between frames")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 1 || (fs.NArg() == 0 && *pid == 0 && *shmid < 0) || *every <= 0 {
+		fmt.Fprintln(stderr, "usage: osps-live top [--frames N] VARIANT | --pid PID | --shmid N")
+		return 2
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	id, dispatcher := *shmid, *pid
+	if id < 0 {
+		t, err := startOrAttach(*binDir, fs.Arg(0), *pid, io.Discard, "--workers", fmt.Sprint(*workers), "--watchdog", "--hang-timeout", "3s")
+		if err != nil {
+			fmt.Fprintln(stderr, "osps-live top:", err)
+			return 1
+		}
+		defer t.Close()
+		dispatcher = t.Pid
+		if t.Addr != "" && *load > 0 {
+			bin, _ := binary(*binDir, fs.Arg(0))
+			go steadyLoad(ctx, bin, t.Addr, *load)
+		}
+		if id, err = segmentOf(t.Pid); err != nil {
+			fmt.Fprintln(stderr, "osps-live top:", err)
+			return 1
+		}
+	}
+	seg, err := shm.AttachReadOnly(id)
+	if err != nil {
+		fmt.Fprintln(stderr, "osps-live top:", err)
+		return 1
+	}
+	defer seg.Detach()
+	clear := *frames == 0 && isTerminal(stdout)
+	tick := time.NewTicker(*every)
+	defer tick.Stop()
+	var prev sample
+	for n := 0; *frames == 0 || n < *frames; n++ {
+		if n > 0 {
+			select {
+			case <-ctx.Done():
+				return 0
+			case <-tick.C:
+			}
+		}
+		cur := read(seg)
+		if clear {
+			fmt.Fprint(stdout, "\033[H\033[2J") // cursor home, clear screen
+		} else if n > 0 {
+			fmt.Fprintln(stdout)
+		}
+		fmt.Fprint(stdout, frame(id, dispatcher, prev, cur))
+		prev = cur
+		if gone(id, dispatcher) {
+			fmt.Fprintln(stdout, "the server is gone: only this program still attaches the segment")
+			return 0
+		}
+	}
+	return 0
+}
+
+// segmentOf finds the segment a dispatcher attaches, in its maps.
+func segmentOf(pid int) (int, error) {
+	ids, err := procfs.Attached(pid)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) != 1 {
+		return 0, fmt.Errorf("dispatcher %d attaches %d segments (%v); name one with --shmid", pid, len(ids), ids)
+	}
+	return ids[0], nil
+}
+
+// gone reports whether the server left: its dispatcher exited, or no
+// process but this one attaches the segment.
+func gone(id, dispatcher int) bool {
+	if dispatcher > 0 {
+		p, ok := procfs.Read(dispatcher)
+		return !ok || !p.Live()
+	}
+	segs, err := procfs.Segments()
+	if err != nil {
+		return true
+	}
+	for _, s := range segs {
+		if s.ID == id {
+			return s.Nattch <= 1
+		}
+	}
+	return true
+}
+
+// row is one slot at one moment.
+type row struct {
+	State              shm.State
+	Pid                int
+	Restarts, Served   uint64
+	Heartbeat          time.Time
+	Request            string
+	AnswerN            int64
+	AnswerErr, Process string
+}
+
+// sample is every slot at one moment.
+type sample struct {
+	at   time.Time
+	rows []row
+}
+
+func read(seg *shm.Segment) sample {
+	s := sample{at: time.Now()}
+	for i := range seg.NSlots() {
+		sl := seg.Slot(i)
+		r := row{State: sl.State(), Pid: sl.Pid(), Restarts: sl.Restarts(), Served: sl.Served(),
+			Heartbeat: sl.Heartbeat(), Request: wire.Printable(sl.Request(), 24), Process: "-"}
+		r.AnswerN, r.AnswerErr = sl.Reply()
+		if p, ok := procfs.Read(r.Pid); ok && r.Pid > 0 {
+			r.Process = p.State
+		}
+		s.rows = append(s.rows, r)
+	}
+	return s
+}
+
+func served(s sample) (n uint64) {
+	for _, r := range s.rows {
+		n += r.Served
+	}
+	return n
+}
+
+// frame prints one screen: a header with the request rate since the
+// previous frame, then one line per slot.
+func frame(id, dispatcher int, prev, cur sample) string {
+	var b strings.Builder
+	rate := "-"
+	if !prev.at.IsZero() {
+		rate = fmt.Sprintf("%.1f", float64(served(cur)-served(prev))/cur.at.Sub(prev.at).Seconds())
+	}
+	fmt.Fprintf(&b, "osps top  shmid %d  dispatcher pid %d  %d slots  served %d  %s req/s  %s\n",
+		id, dispatcher, len(cur.rows), served(cur), rate, cur.at.Format("15:04:05.0"))
+	fmt.Fprintf(&b, "%-4s %-8s %-7s %-2s %8s %8s %7s  %-24s %s\n", "SLOT", "STATE", "PID", "PS", "RESTARTS", "SERVED", "BEAT", "REQUEST", "ANSWER")
+	for i, r := range cur.rows {
+		beat := "-"
+		if r.Heartbeat.UnixNano() > 0 {
+			beat = fmt.Sprintf("%.1fs", cur.at.Sub(r.Heartbeat).Seconds())
+		}
+		answer := fmt.Sprintf("OK %d", r.AnswerN)
+		if r.AnswerN < 0 {
+			answer = wire.Printable([]byte(r.AnswerErr), 30)
+		}
+		fmt.Fprintf(&b, "%-4d %-8s %-7d %-2s %8d %8d %7s  %-24s %s\n", i, r.State, r.Pid, r.Process, r.Restarts, r.Served, beat, r.Request, answer)
+	}
+	return b.String()
+}
+
+// steadyLoad runs one client session every period until ctx ends.
+func steadyLoad(ctx context.Context, bin, addr string, period time.Duration) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = exec.CommandContext(c, bin, "client", "--server", addr, "requetetype1", "requetetype2 100000").Run()
+		cancel()
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"osps/common/tools/conformance"
+	"osps/common/tools/procfs"
+)
+
+// The x-ray of a v3 server, checked against what /proc and STATS say:
+// every worker's fds 3 and 4 are pipes whose other ends the dispatcher
+// holds (same inodes), the workers listen, the segment is attached by all.
+func TestXrayMatchesProcAndStats(t *testing.T) {
+	tg := serve(t, "v3", "--workers", "2")
+	stats := conformance.Stats(t, tg.Addr)
+	snap, err := take(tg.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kids := procfs.Children(tg.Pid)
+	if len(snap.Procs) != 1+len(kids) || len(kids) != len(stats) {
+		t.Fatalf("x-ray shows %d processes; /proc shows the dispatcher and %d children, STATS %d workers", len(snap.Procs), len(kids), len(stats))
+	}
+	dispatcherFDs, err := procfs.FDs(tg.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := runTool(t, "xray", "--pid", strconv.Itoa(tg.Pid))
+	chart := runTool(t, "xray", "--mermaid", "--pid", strconv.Itoa(tg.Pid))
+	for _, s := range stats {
+		name := fmt.Sprintf("worker#%d", s.ID)
+		fds, err := procfs.FDs(s.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			label  string
+			fd     int
+			writer bool // the worker writes (pong) or reads (ping)
+		}{{"ping", 3, false}, {"pong", 4, true}} {
+			i := slices.IndexFunc(fds, func(f procfs.FD) bool { return f.Num == c.fd })
+			if i < 0 || fds[i].Kind != "pipe" {
+				t.Fatalf("%s fd %d is not a pipe: %+v", name, c.fd, fds)
+			}
+			ino := fds[i].Inode
+			j := slices.IndexFunc(dispatcherFDs, func(f procfs.FD) bool { return f.Inode == ino })
+			if j < 0 {
+				t.Fatalf("the dispatcher holds no end of %s's pipe:[%d]", name, ino)
+			}
+			from, to := fmt.Sprintf("dispatcher fd %d", dispatcherFDs[j].Num), fmt.Sprintf("%s fd %d", name, c.fd)
+			if c.writer {
+				from, to = to, from
+			}
+			want := fmt.Sprintf("%s pipe:[%d]  %s → %s", c.label, ino, from, to)
+			if !strings.Contains(text, want) {
+				t.Errorf("x-ray text lacks %q:\n%s", want, text)
+			}
+			if !strings.Contains(chart, fmt.Sprintf("%s pipe:[%d]", c.label, ino)) {
+				t.Errorf("flowchart lacks the %s pipe:[%d]:\n%s", c.label, ino, chart)
+			}
+		}
+		if !regexp.MustCompile(name + ` +pid ` + strconv.Itoa(s.Pid) + ` `).MatchString(text) {
+			t.Errorf("x-ray text does not show %s as pid %d:\n%s", name, s.Pid, text)
+		}
+	}
+	listening := 0
+	for _, k := range snap.Sockets {
+		if k.TCP.State == "LISTEN" {
+			listening++
+			if k.At.Name == "dispatcher" && k.TCP.Local != netip.MustParseAddrPort(tg.Addr) {
+				t.Errorf("dispatcher listens on %v; its ready line said %s", k.TCP.Local, tg.Addr)
+			}
+		}
+	}
+	if listening != 1+len(stats) {
+		t.Errorf("%d listening sockets; want the dispatcher's and one per v3 worker (%d)", listening, 1+len(stats))
+	}
+	if len(snap.Segments) != 1 {
+		t.Fatalf("x-ray shows %d segments; want 1", len(snap.Segments))
+	}
+	g := snap.Segments[0]
+	var statsPids []int
+	for _, s := range stats {
+		statsPids = append(statsPids, s.Pid)
+	}
+	if !g.Dest() || g.Nattch != 1+len(stats) || len(g.By) != 1+len(stats) || !slices.Equal(g.SlotPids, statsPids) {
+		t.Errorf("segment %+v: want dest, attached by the dispatcher and %d workers, slot pids %v", g, len(stats), statsPids)
+	}
+}
