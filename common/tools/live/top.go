@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -54,7 +55,11 @@ func runTop(args []string, stdout, stderr io.Writer) int {
 		dispatcher = t.Pid
 		if t.Addr != "" && *load > 0 {
 			bin, _ := binary(*binDir, fs.Arg(0))
-			go steadyLoad(ctx, bin, t.Addr, *load)
+			lctx, stopLoad := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			wg.Go(func() { steadyLoad(lctx, bin, t.Addr, *load) })
+			defer wg.Wait() // before t.Close: no client outlives its server
+			defer stopLoad()
 		}
 		if id, err = segmentOf(t.Pid); err != nil {
 			fmt.Fprintln(stderr, "osps-live top:", err)
@@ -181,8 +186,11 @@ func frame(id, dispatcher int, prev, cur sample) string {
 		if r.Heartbeat.UnixNano() > 0 {
 			beat = fmt.Sprintf("%.1fs", cur.at.Sub(r.Heartbeat).Seconds())
 		}
-		answer := fmt.Sprintf("OK %d", r.AnswerN)
-		if r.AnswerN < 0 {
+		answer := "-" // v2 and v3 record only errors in the slot
+		switch {
+		case r.AnswerN > 0:
+			answer = fmt.Sprintf("OK %d", r.AnswerN)
+		case r.AnswerN < 0:
 			answer = wire.Printable([]byte(r.AnswerErr), 30)
 		}
 		fmt.Fprintf(&b, "%-4d %-8s %-7d %-2s %8d %8d %7s  %-24s %s\n", i, r.State, r.Pid, r.Process, r.Restarts, r.Served, beat, r.Request, answer)
@@ -190,19 +198,35 @@ func frame(id, dispatcher int, prev, cur sample) string {
 	return b.String()
 }
 
-// steadyLoad runs one client session every period until ctx ends.
+// maxSessions caps the load's sessions in flight: a stopped worker
+// holds one session until its timeout, and the others go on.
+const maxSessions = 4
+
+// steadyLoad starts one client session every period (if fewer than
+// maxSessions are in flight) until ctx ends, then waits for them.
 func steadyLoad(ctx context.Context, bin, addr string, period time.Duration) {
 	tick := time.NewTicker(period)
 	defer tick.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, maxSessions)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		c, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_ = exec.CommandContext(c, bin, "client", "--server", addr, "requetetype1", "requetetype2 100000").Run()
-		cancel()
+		select {
+		case slots <- struct{}{}:
+		default:
+			continue // all busy: skip this tick
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			c, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_ = exec.CommandContext(c, bin, "client", "--server", addr, "requetetype1", "requetetype2 100000").Run()
+		})
 	}
 }
 
