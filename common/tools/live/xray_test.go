@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"net/netip"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"osps/common/tools/conformance"
 	"osps/common/tools/procfs"
@@ -19,6 +23,20 @@ import (
 func TestXrayMatchesProcAndStats(t *testing.T) {
 	tg := serve(t, "v3", "--workers", "2")
 	stats := conformance.Stats(t, tg.Addr)
+	// A session of this test's own, open while the x-ray is taken: one
+	// STATS round trip proves the dispatcher accepted it.
+	conn, err := net.DialTimeout("tcp", tg.Addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte("STATS\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.HasPrefix(line, "OK ") {
+		t.Fatalf("STATS on a raw session: %q, %v", line, err)
+	}
 	snap, err := take(tg.Pid)
 	if err != nil {
 		t.Fatal(err)
@@ -69,14 +87,23 @@ func TestXrayMatchesProcAndStats(t *testing.T) {
 			t.Errorf("x-ray text does not show %s as pid %d:\n%s", name, s.Pid, text)
 		}
 	}
-	listening := 0
+	listening, mine := 0, 0
 	for _, k := range snap.Sockets {
+		if k.At.Name == "dispatcher" && k.TCP.State == "ESTABLISHED" && k.TCP.Remote.String() == conn.LocalAddr().String() {
+			mine++
+			if !slices.ContainsFunc(k.Peers, func(e End) bool { return e.Pid == os.Getpid() }) {
+				t.Errorf("the dispatcher's end of this test's session %v: peers %v; want this process (%d)", k.TCP, k.Peers, os.Getpid())
+			}
+		}
 		if k.TCP.State == "LISTEN" {
 			listening++
 			if k.At.Name == "dispatcher" && k.TCP.Local != netip.MustParseAddrPort(tg.Addr) {
 				t.Errorf("dispatcher listens on %v; its ready line said %s", k.TCP.Local, tg.Addr)
 			}
 		}
+	}
+	if mine != 1 {
+		t.Errorf("%d of the dispatcher's sockets are connected to this test's %v; want 1", mine, conn.LocalAddr())
 	}
 	if listening != 1+len(stats) {
 		t.Errorf("%d listening sockets; want the dispatcher's and one per v3 worker (%d)", listening, 1+len(stats))
