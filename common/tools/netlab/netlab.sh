@@ -90,10 +90,18 @@ need() {
   for b in $VARIANTS; do
     [ -x "$(binary "$b")" ] || { echo "netlab: no binary $(binary "$b") (./run.sh build)" >&2; exit 2; }
   done
+  # A throw-away host proves, before anything is built, that the kernel
+  # lets us create a namespace, a veth pair and an nftables table.
+  local why=""
   if ! ip netns add "$TAG-probe" 2>/dev/null; then
-    echo "netlab: cannot create a network namespace here (ip netns add failed)" >&2; exit 2
+    why="cannot create a network namespace here (ip netns add failed)"
+  elif ! ip -n "$TAG-probe" link add name a type veth peer name b 2>/dev/null; then
+    why="cannot create a veth pair here (ip link add ... type veth failed)"
+  elif ! ip netns exec "$TAG-probe" nft add table ip probe 2>/dev/null; then
+    why="the kernel refuses nftables here (nft add table failed)"
   fi
-  ip netns del "$TAG-probe"
+  ip netns del "$TAG-probe" 2>/dev/null || true
+  [ -z "$why" ] || { echo "netlab: $why" >&2; exit 2; }
 }
 
 # ---------------------------------------------------------------- the network
@@ -189,7 +197,7 @@ serve() {
   [ "$1" != v2 ] || extra=(--callback-timeout 2s)
   : >"$SERVE_OUT"
   ip netns exec "$SRV" "$(binary "$1")" serve --listen "$SERVER_IP" --port "$PORT" --workers 2 "${extra[@]}" \
-    >"$SERVE_OUT" 2>/dev/null &
+    >"$SERVE_OUT" 2>&1 &
   SERVE_PID=$!
   local i
   for i in $(seq 1 100); do
@@ -197,7 +205,8 @@ serve() {
     kill -0 "$SERVE_PID" 2>/dev/null || break
     sleep 0.1
   done
-  echo "netlab: $1 serve did not say ready on $SERVER_IP:$PORT" >&2
+  echo "netlab: $1 serve did not say ready on $SERVER_IP:$PORT; its last lines:" >&2
+  tail -n 5 "$SERVE_OUT" >&2
   return 1
 }
 
@@ -215,12 +224,16 @@ p50() {
   sed -n 's/^summary .* p50_us=\([0-9.]*\) .*/\1/p' "$CLIENT_OUT"
 }
 
-# fmt_us 1234.5 -> "1.23 ms", fmt_us 95 -> "95 us"
+# fmt_us 1234.5 -> "1.23 ms", fmt_us 95 -> "95 us", fmt_us "" -> "-" (no load run)
 fmt_us() {
-  awk -v u="$1" 'BEGIN { if (u >= 1000) printf "%.2f ms", u / 1000; else printf "%.0f us", u }'
+  case "$1" in
+    "") echo - ;;
+    *[!0-9.]*) echo "$1" ;;
+    *) awk -v u="$1" 'BEGIN { if (u >= 1000) printf "%.2f ms", u / 1000; else printf "%.0f us", u }' ;;
+  esac
 }
 
-# measure V SCENARIO: one session (requetetype1), then the two loads; sets
+# measure V: one session (requetetype1), then the two loads; sets
 # STATUS (ok/failed), ELAPSED_MS, ERROR, P50_1, P50_MIB.
 measure() {
   local v=$1 t0 t1
@@ -269,7 +282,7 @@ table() {
       if [ "$STATUS" = ok ]; then
         cell="ok ($ELAPSED_MS ms)"
         printf '%-8s %-4s  %-52s %12s %12s\n' "$scenario" "$v" "$cell" \
-          "$(fmt_us "${P50_1:-0}")" "$(fmt_us "${P50_MIB:-0}")"
+          "$(fmt_us "$P50_1")" "$(fmt_us "$P50_MIB")"
       else
         printf '%-8s %-4s  failed after %d ms: %s\n' "$scenario" "$v" "$ELAPSED_MS" "$ERROR"
       fi
@@ -297,16 +310,15 @@ STATUS_ALL=0
 table no || STATUS_ALL=1
 
 # The second table needs netem: try it once on a throw-away namespace.
-if [ "$DELAY" = no ]; then
-  :
-elif ip netns add "$TAG-probe" && ip netns exec "$TAG-probe" tc qdisc add dev lo root netem delay 5ms 2>/dev/null; then
-  ip netns del "$TAG-probe"
+if [ "$DELAY" = yes ]; then
   echo
-  echo "the same with 5 ms each way on the public link (tc qdisc ... netem delay 5ms on both ends):"
-  table yes || STATUS_ALL=1
-else
-  ip netns del "$TAG-probe" 2>/dev/null || true
-  echo
-  echo "no second table: this kernel has no netem (tc qdisc add ... netem: unknown qdisc)"
+  if ip netns add "$TAG-probe" && ip netns exec "$TAG-probe" tc qdisc add dev lo root netem delay 5ms 2>/dev/null; then
+    ip netns del "$TAG-probe"
+    echo "the same with 5 ms each way on the public link (tc qdisc ... netem delay 5ms on both ends):"
+    table yes || STATUS_ALL=1
+  else
+    ip netns del "$TAG-probe" 2>/dev/null || true
+    echo "no second table: this kernel has no netem (tc qdisc add ... netem: unknown qdisc)"
+  fi
 fi
 exit "$STATUS_ALL"
