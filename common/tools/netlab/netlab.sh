@@ -6,7 +6,7 @@
 # server behind a firewall, both (docs/network.md). For each variant and
 # scenario it runs one client session and, when it works, two loads, and
 # prints the table. Everything it builds lives inside its namespaces, and
-# the namespaces are deleted on every path (trap on EXIT, INT, TERM).
+# the namespaces are deleted on every path (trap on EXIT, HUP, INT, PIPE, TERM).
 #
 #   netlab.sh --bin DIR [--tag NAME] [--results FILE] [--no-load] [--no-delay] [-v] [v1|v2|v3|all]
 #
@@ -63,9 +63,23 @@ binary() { # binary v1 -> DIR/v1-relay
   esac
 }
 
-# run CMD...: one network command, shown with -v (what a student types).
+# show CMD...: with -v, print CMD on stderr as a student would type it
+# (an argument with a space or a ';' in single quotes).
+show() {
+  [ "$VERBOSE" = yes ] || return 0
+  local a line=""
+  for a in "$@"; do
+    case "$a" in
+      *[\ \;]*) line="$line '$a'" ;;
+      *) line="$line $a" ;;
+    esac
+  done
+  echo "    #$line" >&2
+}
+
+# run CMD...: one network command, shown with -v.
 run() {
-  [ "$VERBOSE" = no ] || echo "    # $*"
+  show "$@"
   "$@"
 }
 
@@ -180,13 +194,23 @@ stop_serve() {
   fi
 }
 
+# cleanup runs once, at exit: it ignores further signals and errors,
+# prints nothing, and leaves nothing behind.
 cleanup() {
+  trap '' HUP INT PIPE TERM
+  set +e
+  VERBOSE=no
   stop_serve
   net_down
   rm -f "$SERVE_OUT" "$CLIENT_OUT"
 }
+# A signal ends the script through exit, so that the EXIT trap runs:
+# Ctrl-C (INT), kill (TERM), a closed terminal (HUP), or a reader that
+# went away (PIPE, as in `./run.sh net | head`).
 trap cleanup EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT
+trap 'exit 141' PIPE
 trap 'exit 143' TERM
 
 # serve V: start V's dispatcher on the server host's public address.
@@ -196,6 +220,7 @@ serve() {
   local extra=()
   [ "$1" != v2 ] || extra=(--callback-timeout 2s)
   : >"$SERVE_OUT"
+  show ip netns exec "$SRV" "$(binary "$1")" serve --listen "$SERVER_IP" --port "$PORT" --workers 2 "${extra[@]}" "&"
   ip netns exec "$SRV" "$(binary "$1")" serve --listen "$SERVER_IP" --port "$PORT" --workers 2 "${extra[@]}" \
     >"$SERVE_OUT" 2>&1 &
   SERVE_PID=$!
@@ -213,6 +238,7 @@ serve() {
 # client V ARGS...: V's client on the client host, output in CLIENT_OUT.
 client() {
   local v=$1; shift
+  show ip netns exec "$CLI" "$(binary "$v")" client --server "$SERVER_IP:$PORT" "$@"
   ip netns exec "$CLI" "$(binary "$v")" client --server "$SERVER_IP:$PORT" "$@" >"$CLIENT_OUT" 2>&1
 }
 
