@@ -27,6 +27,9 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh bench [--quick] [--csv FILE]
                                    measure floor, v1, v2, v3 (about 6 min; --quick: under 1 min)
                                    and print the comparison table (docs/comparison.md)
+  ./run.sh net [v1|v2|v3|all]      as root: the variants across network namespaces (client, router,
+                                   server), flat, client behind NAT, server behind a firewall, both;
+                                   prints the table (docs/network.md; default all)
   ./run.sh build                   build the three binaries into bin/
   ./run.sh clean                   remove bin/
   ./run.sh help                    this text
@@ -222,6 +225,10 @@ case "$cmd" in
     exec "$BIN/osps-live" "$cmd" --bin "$BIN" "$@"
     ;;
   test) run_tests ;;
+  net)
+    for v in v1 v2 v3; do build "$(variant_dir $v)"; done
+    exec bash common/tools/netlab/netlab.sh --bin "$BIN" "$@"
+    ;;
   bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
   build) for v in v1 v2 v3; do d=$(variant_dir $v); [ -d "$d" ] && build "$d"; done; echo "built into bin/: $(ls "$BIN")" ;;
   clean) rm -rf "$BIN" ;;
