@@ -2,8 +2,9 @@
 // v2-worker-calls-client binary, and v2's own checks: the call-back goes
 // to the address the dispatcher's socket saw, a client that stops
 // listening or leaves right after WAIT does not keep a worker, the worker
-// serves only the request the dispatcher checked, and the client refuses
-// a call-back with a wrong ticket.
+// serves only the request the dispatcher checked, the client refuses a
+// call-back with a wrong ticket, and a process that shares the client's
+// port gets no answer (it cannot prove it is the client).
 
 package main
 
