@@ -1,7 +1,7 @@
 // client.go demonstrates v2's client: it listens on a port P and dials
-// the dispatcher from P; for each request it takes WAIT <ticket> on the
-// session, waits for a worker to call it back with that ticket, sends the
-// request line there and checks the answer, then reads DONE <ticket> on
+// the dispatcher from P; for each request it takes WAIT <ticket> <proof>
+// on the session, waits for a worker to call it back with that ticket,
+// sends the proof and the request line there and checks the answer, then reads DONE <ticket> on
 // the session (docs/v2-worker-calls-client.md, steps 1 to 7).
 
 package main
@@ -31,7 +31,8 @@ func runClient(args []string) int {
 }
 
 // variant is v2's client. bind is the local address of both the
-// listener and the session (invalid: the wildcard address).
+// listener and the session (invalid: the address the kernel routes
+// from to reach the dispatcher).
 func variant(bind netip.Addr) client.Variant {
 	return client.Variant{
 		Name: "v2", RequestStep: 1,
@@ -101,13 +102,14 @@ func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply
 		return client.Result{}, errors.New("v2 client: no call-back listener")
 	}
 	if r.Word != wire.WAIT {
-		return client.Result{}, fmt.Errorf("expected WAIT <ticket> or ERR, got %s", r.Word)
+		return client.Result{}, fmt.Errorf("expected WAIT <ticket> <proof> or ERR, got %s", r.Word)
 	}
-	// STEP v2.2: the dispatcher answered WAIT <ticket>: a worker will call back with it.
-	ticket := r.Args[0]
-	c.Tr.Step(2, "dispatcher answered WAIT %s; waiting for the call-back on %s", ticket, ln.Addr())
+	// STEP v2.2: the dispatcher answered WAIT <ticket> <proof>: a worker
+	// will call back with the ticket, and wants the proof back.
+	ticket, proof := r.Args[0], r.Args[1]
+	c.Tr.Step(2, "dispatcher answered WAIT %s <proof>; waiting for the call-back on %s", ticket, ln.Addr())
 	last := readLastWord(c)
-	res, err := takeCallBack(ctx, c, ln, line, ticket, last)
+	res, err := takeCallBack(ctx, c, ln, line, ticket, proof, last)
 	if err != nil {
 		// Give up on this request; leave no reader behind on the session.
 		_ = c.Conn.SetReadDeadline(time.Now())
@@ -119,7 +121,7 @@ func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply
 // takeCallBack waits for the worker's call-back with the right ticket,
 // sends the request line and checks the answer (steps 3 to 5), then
 // reads DONE <ticket> or ERR on the session (step 6).
-func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, line, ticket string, last *lastWord) (client.Result, error) {
+func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, line, ticket, proof string, last *lastWord) (client.Result, error) {
 	type callback struct {
 		conn net.Conn
 		r    *bufio.Reader
@@ -157,10 +159,11 @@ func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, li
 	}
 	defer cb.conn.Close()
 
-	// STEP v2.4: the ticket matches: send the request line to the worker.
-	c.Tr.Step(4, "the ticket matches: send %q to the worker", line)
+	// STEP v2.4: the ticket matches: prove ourselves with HELLO <proof>,
+	// then send the request line to the worker.
+	c.Tr.Step(4, "the ticket matches: send HELLO <proof> and %q to the worker", line)
 	_ = cb.conn.SetWriteDeadline(deadline)
-	if _, err := io.WriteString(cb.conn, line+"\n"); err != nil {
+	if _, err := io.WriteString(cb.conn, wire.Hello+" "+proof+"\n"+line+"\n"); err != nil {
 		return client.Result{}, fmt.Errorf("send %q to the worker: %w", line, err)
 	}
 	// STEP v2.5: the worker answers OK <n> and the payload (or ERR), and closes.

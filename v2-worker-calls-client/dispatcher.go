@@ -1,5 +1,6 @@
-// dispatcher.go demonstrates v2's dispatcher: it answers WAIT <ticket>,
-// writes into the worker's slot where to call the client back (the peer
+// dispatcher.go demonstrates v2's dispatcher: it answers WAIT <ticket>
+// <proof>, writes into the worker's slot both secrets and where to call
+// the client back (the peer
 // address of the session as its own socket sees it, never an address
 // the client wrote), pings, waits for the pong, and closes the request
 // on the session with DONE <ticket> or ERR
@@ -59,18 +60,22 @@ func (h *callBack) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		return s.Error(err)
 	}
 
-	// STEP v2.2: WAIT <ticket>; the client's address, the ticket and the
-	// request go into the worker's slot; a ping says so.
-	ticket := wire.NewTicket()
-	if err := s.Reply(wire.WAIT + " " + ticket); err != nil {
+	// STEP v2.2: WAIT <ticket> <proof>; the client's address, both
+	// secrets and the request go into the worker's slot; a ping says so.
+	// DOC: v2-two-secrets: the ticket proves the worker to the client,
+	// the proof proves the client to the worker; only this session and
+	// the worker's slot ever hold them.
+	ticket, proof := wire.NewTicket(), wire.NewTicket()
+	if err := s.Reply(wire.WAIT + " " + ticket + " " + proof); err != nil {
 		s.Release(w)
 		return err
 	}
 	w.Begin()
 	w.Slot.SetClientAddr(peer)
 	w.Slot.SetTicket(ticket)
+	w.Slot.SetProof(proof)
 	w.Slot.SetRequest([]byte(req.String()))
-	srv.Tr.Step(2, "session %d: WAIT %s; slot %d gets the call-back address %s (the session's peer), the ticket and %q; ping worker#%d",
+	srv.Tr.Step(2, "session %d: WAIT %s <proof>; slot %d gets the call-back address %s (the session's peer), both secrets and %q; ping worker#%d",
 		s.ID, ticket, w.ID, peer, req.String(), w.ID)
 	if err := w.Ping(pingpong.PingRequest, 0); err != nil {
 		s.Log.Warn("ping failed", "worker", w.ID, "err", err)

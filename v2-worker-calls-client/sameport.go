@@ -42,9 +42,11 @@ func reuse(network, address string, c syscall.RawConn) error {
 }
 
 // listenAndDial opens the call-back listener on (bind, a free port P),
-// then dials server from (bind, P). An invalid bind means the wildcard
-// address of the server's family: the worker may then call back on
-// whichever local address the kernel picks to reach the server.
+// then dials server from (bind, P). An invalid bind means the local
+// address the kernel would use to reach the server (see sourceFor):
+// never the wildcard address, so the listener takes call-backs on the
+// session's own address only, and no more specific socket elsewhere can
+// take them first.
 // On success both sockets are open; on error neither is.
 // DOC: v2-sameport
 func listenAndDial(ctx context.Context, bind netip.Addr, server string) (*net.TCPListener, *net.TCPConn, error) {
@@ -65,9 +67,9 @@ func listenAndDial(ctx context.Context, bind netip.Addr, server string) (*net.TC
 		ip = ip.Unmap()
 		local := bind
 		if !local.IsValid() {
-			local = netip.IPv4Unspecified()
-			if ip.Is6() {
-				local = netip.IPv6Unspecified()
+			if local, err = sourceFor(ip); err != nil {
+				errs = append(errs, err)
+				continue
 			}
 		}
 		if local.Is4() != ip.Is4() {
@@ -101,4 +103,16 @@ func listenAndDialOne(ctx context.Context, local netip.Addr, server netip.AddrPo
 		return nil, nil, fmt.Errorf("dial %s from port %d: %w", server, p, err)
 	}
 	return ln.(*net.TCPListener), conn.(*net.TCPConn), nil
+}
+
+// sourceFor is the local address the kernel picks to reach ip: a UDP
+// socket "connected" to ip is routed, but sends nothing.
+// DOC: v2-session-address
+func sourceFor(ip netip.Addr) (netip.Addr, error) {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 9)))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("route to %s: %w", ip, err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
 }

@@ -2,8 +2,9 @@
 // v2-worker-calls-client binary, and v2's own checks: the call-back goes
 // to the address the dispatcher's socket saw, a client that stops
 // listening or leaves right after WAIT does not keep a worker, the worker
-// serves only the request the dispatcher checked, and the client refuses
-// a call-back with a wrong ticket.
+// serves only the request the dispatcher checked, the client refuses a
+// call-back with a wrong ticket, and a process that shares the client's
+// port gets no answer (it cannot prove it is the client).
 
 package main
 
@@ -11,6 +12,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -30,6 +32,11 @@ import (
 
 var bin string
 
+var listeners = flag.Int("listeners", 1000, "TestPortZeroIsPrivate: listeners to open on port 0 (0: until the open-file limit)")
+
+// proof is the second secret of every WAIT a fake dispatcher sends.
+const proof = "fedcba9876543210fedcba9876543210"
+
 func TestMain(m *testing.M) {
 	os.Exit(conformance.MainBuild(m, "osps/v2-worker-calls-client", &bin))
 }
@@ -45,10 +52,11 @@ func TestFaults(t *testing.T) {
 // raw is a hand-driven v2 client for the checks that break the protocol
 // on purpose: a session dialed from the port of a listener.
 type raw struct {
-	t    *testing.T
-	ln   *net.TCPListener
-	conn *net.TCPConn
-	r    *bufio.Reader
+	t     *testing.T
+	ln    *net.TCPListener
+	conn  *net.TCPConn
+	r     *bufio.Reader
+	proof string // of the last WAIT
 }
 
 func dialRaw(t *testing.T, bind, server string) *raw {
@@ -103,16 +111,27 @@ func (c *raw) stats() string {
 	return string(b)
 }
 
-// wait sends a request line and returns the ticket of its WAIT.
+// wait sends a request line and returns the ticket of its WAIT (the
+// proof is kept for send).
 func (c *raw) wait(line string) string {
 	c.t.Helper()
 	c.send(line)
 	l := c.line()
-	ticket, ok := strings.CutPrefix(l, "WAIT ")
-	if !ok {
-		c.t.Fatalf("%q: got %q, want WAIT <ticket>", line, l)
+	r, err := wire.ParseReply([]byte(l))
+	if err != nil || r.Word != wire.WAIT {
+		c.t.Fatalf("%q: got %q, want WAIT <ticket> <proof>", line, l)
 	}
-	return ticket
+	c.proof = r.Args[1]
+	return r.Args[0]
+}
+
+// request proves the client on a call-back (HELLO <proof> of the last
+// WAIT) and sends line there.
+func (c *raw) request(conn net.Conn, line string) {
+	c.t.Helper()
+	if _, err := io.WriteString(conn, "HELLO "+c.proof+"\n"+line+"\n"); err != nil {
+		c.t.Fatalf("send %q on the call-back: %v", line, err)
+	}
 }
 
 // accept takes the worker's call-back and checks its HELLO.
@@ -217,9 +236,7 @@ func TestSessionClosedAfterWait(t *testing.T) {
 				c.ln.Close()
 			case "call-back taken, answer read":
 				conn, r := c.accept(ticket)
-				if _, err := io.WriteString(conn, "requetetype2 300000\n"); err != nil {
-					t.Fatal(err)
-				}
+				c.request(conn, "requetetype2 300000")
 				if h := readLineOn(t, conn, r); h != "OK 300000" {
 					t.Fatalf("worker answered %q", h)
 				}
@@ -244,9 +261,7 @@ func TestWorkerServesTheCheckedRequest(t *testing.T) {
 	c := dialRaw(t, "127.0.0.1", srv.Addr)
 	ticket := c.wait("requetetype2 10")
 	conn, r := c.accept(ticket)
-	if _, err := io.WriteString(conn, "requetetype2 100000\n"); err != nil {
-		t.Fatal(err)
-	}
+	c.request(conn, "requetetype2 100000")
 	if h := readLineOn(t, conn, r); !strings.HasPrefix(h, "ERR bad-request ") {
 		t.Errorf("worker answered %q to another request line, want ERR bad-request", h)
 	}
@@ -256,9 +271,7 @@ func TestWorkerServesTheCheckedRequest(t *testing.T) {
 	// Same request, other spelling: fine.
 	ticket = c.wait("requetetype2 10")
 	conn, r = c.accept(ticket)
-	if _, err := io.WriteString(conn, "  requetetype2   10 \r\n"); err != nil {
-		t.Fatal(err)
-	}
+	c.request(conn, "  requetetype2   10 \r")
 	if h := readLineOn(t, conn, r); h != "OK 10" {
 		t.Errorf("worker answered %q, want OK 10", h)
 	}
@@ -267,41 +280,18 @@ func TestWorkerServesTheCheckedRequest(t *testing.T) {
 	}
 }
 
-// fakeDispatcher answers one session as a script says, and plays the
-// worker's part of the call-back itself: it checks v2's client alone.
-func fakeDispatcher(t *testing.T, script func(sess net.Conn, r *bufio.Reader, peer string)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(conformance.IOTimeout))
-		script(conn, bufio.NewReader(conn), conn.RemoteAddr().String())
-	}()
-	return ln.Addr().String()
-}
-
 // TestClientRefusesWrongTicket: call-backs with a wrong or malformed
 // HELLO are closed without a word, and the client keeps waiting for the
 // right one.
 func TestClientRefusesWrongTicket(t *testing.T) {
 	const ticket = "0123456789abcdef0123456789abcdef"
 	refused := make(chan string, 2)
-	addr := fakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, peer string) {
+	addr := conformance.FakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, peer string) {
 		if l, _ := r.ReadString('\n'); l != "requetetype2 5\n" {
 			refused <- fmt.Sprintf("session line %q", l)
 			return
 		}
-		_, _ = io.WriteString(sess, "WAIT "+ticket+"\n")
+		_, _ = io.WriteString(sess, "WAIT "+ticket+" "+proof+"\n")
 		for _, hello := range []string{"HELLO ffffffffffffffffffffffffffffffff\n", "hello " + ticket + "\n"} {
 			c, err := net.Dial("tcp", peer)
 			if err != nil {
@@ -321,6 +311,10 @@ func TestClientRefusesWrongTicket(t *testing.T) {
 		defer c.Close()
 		_, _ = io.WriteString(c, "HELLO "+ticket+"\n")
 		cr := bufio.NewReader(c)
+		if l, _ := cr.ReadString('\n'); l != "HELLO "+proof+"\n" {
+			refused <- fmt.Sprintf("the client's proof: %q", l)
+			return
+		}
 		if l, _ := cr.ReadString('\n'); l == "requetetype2 5\n" {
 			payload := make([]byte, 5)
 			wire.FillPattern(payload, 0)
@@ -352,9 +346,9 @@ func TestClientRefusesWrongTicket(t *testing.T) {
 func TestClientTakesTheSessionsWord(t *testing.T) {
 	const ticket = "0123456789abcdef0123456789abcdef"
 	t.Run("ERR before the call-back", func(t *testing.T) {
-		addr := fakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, _ string) {
+		addr := conformance.FakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, _ string) {
 			_, _ = r.ReadString('\n')
-			_, _ = io.WriteString(sess, "WAIT "+ticket+"\nERR timeout no call-back\n")
+			_, _ = io.WriteString(sess, "WAIT "+ticket+" "+proof+"\nERR timeout no call-back\n")
 			_, _ = r.ReadString('\n')
 		})
 		// A client that waited for a call-back until its deadline would
@@ -367,15 +361,17 @@ func TestClientTakesTheSessionsWord(t *testing.T) {
 		}
 	})
 	t.Run("DONE with another ticket", func(t *testing.T) {
-		addr := fakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, peer string) {
+		addr := conformance.FakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, peer string) {
 			_, _ = r.ReadString('\n')
-			_, _ = io.WriteString(sess, "WAIT "+ticket+"\n")
+			_, _ = io.WriteString(sess, "WAIT "+ticket+" "+proof+"\n")
 			c, err := net.Dial("tcp", peer)
 			if err != nil {
 				return
 			}
 			_, _ = io.WriteString(c, "HELLO "+ticket+"\n")
-			_, _ = bufio.NewReader(c).ReadString('\n')
+			cr := bufio.NewReader(c)
+			_, _ = cr.ReadString('\n') // HELLO <proof>
+			_, _ = cr.ReadString('\n') // the request line
 			_, _ = io.WriteString(c, "OK 0\n")
 			c.Close()
 			_, _ = io.WriteString(sess, "DONE ffffffffffffffffffffffffffffffff\n")
@@ -432,6 +428,38 @@ func TestSamePortTrick(t *testing.T) {
 	}
 }
 
+// TestPortZeroIsPrivate: with SO_REUSEPORT set, a listener on port 0
+// still gets a port that no other socket holds, so two clients never
+// share a call-back port by chance. -listeners 0 opens listeners until
+// the open-file limit.
+func TestPortZeroIsPrivate(t *testing.T) {
+	n := *listeners
+	ports := map[int]bool{}
+	lc := net.ListenConfig{Control: reuse}
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for n == 0 || len(lns) < n {
+		ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+		if n == 0 && errors.Is(err, syscall.EMFILE) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("listener %d: %v", len(lns)+1, err)
+		}
+		lns = append(lns, ln)
+		p := ln.Addr().(*net.TCPAddr).Port
+		if ports[p] {
+			t.Fatalf("listener %d got port %d, which another listener holds", len(lns), p)
+		}
+		ports[p] = true
+	}
+	t.Logf("%d listeners on port 0 with SO_REUSEPORT: %d different ports", len(lns), len(ports))
+}
+
 // TestLatePongGivesWorkerBack: a worker that pongs after the dispatcher
 // gave up (ERR timeout) is idle again then, not busy for ever. The
 // worker is stopped (SIGSTOP) across the whole wait, then continued.
@@ -473,9 +501,7 @@ func TestSlowClientIsNotAHang(t *testing.T) {
 	ticket := c.wait("requetetype2 10")
 	conn, r := c.accept(ticket)
 	time.Sleep(2500 * time.Millisecond) // the slow client
-	if _, err := io.WriteString(conn, "requetetype2 10\n"); err != nil {
-		t.Fatal(err)
-	}
+	c.request(conn, "requetetype2 10")
 	if h := readLineOn(t, conn, r); h != "OK 10" {
 		t.Errorf("the slow client got %q, want OK 10", h)
 	}
@@ -523,164 +549,126 @@ func BenchmarkRespawn(b *testing.B) { conformance.BenchRespawn(b, bin, conforman
 
 func BenchmarkOrphans(b *testing.B) { conformance.BenchOrphans(b, bin, conformance.V2) }
 
-// The two tests below check the conformance driver itself (conformance.V2,
-// the raw client of BenchmarkRespawn and of the suites) against a fake
-// dispatcher: a driver that loses step, or waits for nobody, turns a sound
-// server into a flaky failure.
+// thief is another process of the same user on the client's call-back
+// port: it binds the very address of the client's listener with
+// SO_REUSEADDR and SO_REUSEPORT, as the client does, so the kernel
+// shares the worker's call-backs between the two listeners. On each
+// call-back it takes, it hears HELLO <ticket>, then tries what a thief
+// can: the request line at once, or the ticket back as a proof. It
+// records every byte the worker sends it after the HELLO line.
+type thief struct {
+	ln    net.Listener
+	done  chan struct{}
+	calls int
+	leak  []byte
+}
 
-// TestDriverERRRightBehindWAIT: when the session's ERR comes right behind
-// WAIT (with --watchdog, a kill -9 can race with the dispatcher handing
-// out that very worker: its ping or its pong then fails at once), the
-// driver stops waiting for a call-back at once, every time. It used to
-// set its listener's deadline in the goroutine that accepts, which could
-// run after the stop and undo it: 1 request in a few hundred then waited
-// IOTimeout (20 s) for a call-back that never comes. The race cannot be
-// forced from outside, so many such requests are made, all within the
-// fake's single IOTimeout: a driver stuck once makes the fake give up, and
-// the test fail, instead of passing late.
-func TestDriverERRRightBehindWAIT(t *testing.T) {
-	const ticket = "0123456789abcdef0123456789abcdef"
-	const n = 2000
-	answered := make(chan int, 1)
-	addr := fakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, _ string) {
-		k := 0
-		defer func() { answered <- k }()
+func stealFrom(t *testing.T, addr net.Addr, req string) *thief {
+	t.Helper()
+	lc := net.ListenConfig{Control: reuse}
+	ln, err := lc.Listen(context.Background(), "tcp4", addr.String())
+	if err != nil {
+		t.Fatalf("thief cannot bind %s: %v", addr, err)
+	}
+	th := &thief{ln: ln, done: make(chan struct{})}
+	go func() {
+		defer close(th.done)
 		for {
-			l, err := r.ReadString('\n')
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			if l == "QUIT\n" {
-				_, _ = io.WriteString(sess, "BYE\n")
-				return
-			}
-			// One write: the driver has the ERR before it starts accepting.
-			if _, err := io.WriteString(sess, "WAIT "+ticket+"\nERR worker-failed worker 0 died\n"); err != nil {
-				return
-			}
-			k++
-		}
-	})
-	s := conformance.V2.Open(t, addr)
-	for i := range n {
-		if o := conformance.V2.Do(s, "requetetype1"); o.Err != nil || o.Code != "worker-failed" {
-			t.Fatalf("request %d: got %v, want ERR worker-failed", i+1, o)
-		}
-	}
-	if err := s.Send("QUIT"); err != nil {
-		t.Fatal(err)
-	}
-	if l, err := s.Line(); l != "BYE" || err != nil {
-		t.Errorf("QUIT: got %q, %v; want BYE", l, err)
-	}
-	if k := <-answered; k != n {
-		t.Errorf("the fake dispatcher answered %d requests, want %d", k, n)
-	}
-}
-
-// TestDriverSkipsLateCallBack: a request that ended with ERR before its
-// worker got through (ERR timeout, then the worker is continued) leaves
-// a late call-back with the old ticket in the listen queue. The next
-// request on the same session must skip it and take its own call-back;
-// the driver used to take the late one for a wrong HELLO and fail.
-func TestDriverSkipsLateCallBack(t *testing.T) {
-	const t1, t2 = "11111111111111111111111111111111", "22222222222222222222222222222222"
-	errc := make(chan error, 1)
-	addr := fakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, peer string) {
-		errc <- func() error {
-			if _, err := r.ReadString('\n'); err != nil {
-				return err
-			}
-			_, _ = io.WriteString(sess, "WAIT "+t1+"\nERR timeout worker 0 did not finish the call-back\n")
-			// The next request line comes once the driver is done with
-			// the first: only then does the late worker get through.
-			if _, err := r.ReadString('\n'); err != nil {
-				return err
-			}
-			late, err := net.Dial("tcp", peer)
-			if err != nil {
-				return err
-			}
-			defer late.Close()
-			if _, err := io.WriteString(late, "HELLO "+t1+"\n"); err != nil {
-				return err
-			}
-			_, _ = io.WriteString(sess, "WAIT "+t2+"\n")
-			c, err := net.Dial("tcp", peer) // queued behind the late one
-			if err != nil {
-				return err
-			}
-			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(conformance.IOTimeout))
-			_, _ = io.WriteString(c, "HELLO "+t2+"\n")
-			if l, err := bufio.NewReader(c).ReadString('\n'); l != "requetetype2 5\n" {
-				return fmt.Errorf("the call-back for %s got %q, %v", t2, l, err)
+			r := bufio.NewReader(c)
+			hello, _ := r.ReadString('\n')
+			ticket, _ := strings.CutPrefix(strings.TrimSpace(hello), "HELLO ")
+			attack := req + "\n" // the line the client sends, which a thief may guess
+			if th.calls%2 == 1 {
+				attack = "HELLO " + ticket + "\n" + attack
 			}
-			payload := make([]byte, 5)
-			wire.FillPattern(payload, 0)
-			_, _ = c.Write(append([]byte("OK 5\n"), payload...))
+			th.calls++
+			_, _ = io.WriteString(c, attack)
+			b, _ := io.ReadAll(r) // until the worker closes
+			th.leak = append(th.leak, b...)
 			c.Close()
-			_, _ = io.WriteString(sess, "DONE "+t2+"\n")
-			return nil
-		}()
-	})
-	s := conformance.V2.Open(t, addr)
-	if o := conformance.V2.Do(s, "requetetype2 5"); o.Err != nil || o.Code != "timeout" {
-		t.Fatalf("first request: got %v, want ERR timeout", o)
-	}
-	if o := conformance.V2.Do(s, "requetetype2 5"); o.Err != nil || o.Code != "" || o.N != 5 {
-		t.Errorf("second request, after a late call-back of the first: got %v, want OK 5", o)
-		s.Close() // the fake's call-back, still queued, is reset: it stops waiting
-	}
-	if err := <-errc; err != nil {
-		t.Errorf("fake dispatcher: %v", err)
-	}
+		}
+	}()
+	t.Cleanup(th.stop)
+	return th
 }
 
-// TestDriverKeepsStepAfterBadCallBack: a call-back with a wrong HELLO
-// fails the request, and the session's last word on it (ERR, which the
-// dispatcher still sends) is read then, not left for the next request
-// to take as its own first answer. The driver used to cut the session's
-// read short instead: the next request then read the stale ERR.
-func TestDriverKeepsStepAfterBadCallBack(t *testing.T) {
-	const bad, ticket = "ffffffffffffffffffffffffffffffff", "0123456789abcdef0123456789abcdef"
-	const n = 200
-	errc := make(chan error, 1)
-	addr := fakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, peer string) {
-		errc <- func() error {
-			for range n {
-				if _, err := r.ReadString('\n'); err != nil {
-					return err
-				}
-				_, _ = io.WriteString(sess, "WAIT "+ticket+"\n")
-				c, err := net.Dial("tcp", peer)
-				if err != nil {
-					return err
-				}
-				_ = c.SetDeadline(time.Now().Add(conformance.IOTimeout))
-				_, _ = io.WriteString(c, "HELLO "+bad+"\n")
-				_, _ = io.ReadAll(c) // until the client closes it
-				c.Close()
-				_, _ = io.WriteString(sess, "ERR worker-failed the call-back failed\n")
-			}
-			if l, err := r.ReadString('\n'); l != "requetetype1\n" {
-				return fmt.Errorf("last request: got %q, %v", l, err)
-			}
-			_, _ = io.WriteString(sess, "ERR busy last one\n")
-			return nil
-		}()
-	})
-	s := conformance.V2.Open(t, addr)
-	for i := range n {
-		o := conformance.V2.Do(s, "requetetype1")
-		if o.Err == nil || !strings.Contains(o.Err.Error(), "HELLO "+bad) {
-			t.Fatalf("request %d with a wrong HELLO: got %v, want a failure that says so", i+1, o)
+// stop closes the thief's listener and waits for it; then its fields
+// may be read.
+func (th *thief) stop() {
+	th.ln.Close()
+	<-th.done
+}
+
+// TestCallBackThief: a thief shares the client's call-back port. Every
+// call-back it takes ends with no byte of answer for it (it cannot send
+// HELLO <proof>), and the honest client's request then fails at once
+// with a clear ERR on its session; every other request is served. For
+// v2's own client and for the raw driver.
+func TestCallBackThief(t *testing.T) {
+	srv := conformance.Start(t, bin, "--workers", "2")
+	const n = 24 // the kernel picks one of two listeners per call-back: 2^-24 that the thief never gets one
+	lines := make([]string, n)
+	for i := range lines {
+		lines[i] = "requetetype2 1000"
+	}
+	check := func(t *testing.T, th *thief, failed int) {
+		t.Helper()
+		th.stop()
+		if th.calls == 0 {
+			t.Fatalf("the thief got none of %d call-backs: the theft was not reproduced", n)
 		}
+		if len(th.leak) != 0 {
+			t.Errorf("the thief got %q after its %d stolen call-backs, want nothing", wire.Printable(th.leak, 80), th.calls)
+		}
+		if failed != th.calls {
+			t.Errorf("%d requests failed, want one per stolen call-back (%d)", failed, th.calls)
+		}
+		t.Logf("%d of %d call-backs stolen, each refused", th.calls, n)
 	}
-	if o := conformance.V2.Do(s, "requetetype1"); o.Err != nil || o.Header != "ERR busy last one" {
-		t.Errorf("the request after: got %v, want its own ERR busy", o)
-	}
-	if err := <-errc; err != nil {
-		t.Errorf("fake dispatcher: %v", err)
-	}
+
+	t.Run("v2 client", func(t *testing.T) {
+		v := variant(netip.Addr{})
+		dial := v.Dial
+		var th *thief
+		v.Dial = func(ctx context.Context, c *client.Client) (net.Conn, error) {
+			conn, err := dial(ctx, c)
+			if err == nil {
+				th = stealFrom(t, conn.LocalAddr(), lines[0]) // the listener's address too
+			}
+			return conn, err
+		}
+		c := &client.Client{Server: srv.Addr, Timeout: conformance.IOTimeout, V: v}
+		var out strings.Builder
+		failed, err := c.Session(&out, lines)
+		if err != nil {
+			t.Fatalf("session: %v\n%s", err, out.String())
+		}
+		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if !strings.HasPrefix(l, "requetetype2 1000: OK 1000 bytes") && !strings.HasPrefix(l, "requetetype2 1000: ERR worker-failed the call-back at 127.0.0.1:") {
+				t.Errorf("client printed %q, want OK or ERR worker-failed naming the call-back", l)
+			}
+		}
+		check(t, th, failed)
+	})
+
+	t.Run("raw driver", func(t *testing.T) {
+		s := conformance.V2.Open(t, srv.Addr)
+		th := stealFrom(t, s.Conn.LocalAddr(), lines[0])
+		failed := 0
+		for range n {
+			switch o := conformance.V2.Do(s, lines[0]); {
+			case o.Err == nil && o.Code == "":
+			case o.Err == nil && o.Code == "worker-failed":
+				failed++
+			default:
+				t.Fatalf("with a thief on the port: got %v, want OK or ERR worker-failed", o)
+			}
+		}
+		check(t, th, failed)
+	})
 }

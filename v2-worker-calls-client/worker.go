@@ -1,12 +1,15 @@
 // worker.go demonstrates v2's worker: on a ping it dials the client back
 // at the address the dispatcher left in its slot, proves who it is with
-// HELLO <ticket>, reads the client's request line, answers OK <n> and the
+// HELLO <ticket>, checks that the client proves who it is with HELLO
+// <proof>, reads the client's request line, answers OK <n> and the
 // payload (or ERR) on that connection, closes it, and pongs
 // (docs/v2-worker-calls-client.md, steps 3 to 6).
 
 package main
 
 import (
+	"bufio"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -78,9 +81,9 @@ func (w *caller) serve(m pingpong.Msg) error {
 // line the dispatcher passes on to the client's session.
 func (w *caller) callBack() error {
 	slot := w.c.Slot
-	to, ticket := slot.ClientAddr(), slot.Ticket()
+	to, ticket, proof := slot.ClientAddr(), slot.Ticket(), slot.Proof()
 	want, err := wire.ParseRequest(slot.Request(), math.MaxInt64) // checked by the dispatcher already
-	if err != nil || !to.IsValid() || to.Port() == 0 || !wire.ValidTicket(ticket) {
+	if err != nil || !to.IsValid() || to.Port() == 0 || !wire.ValidTicket(ticket) || !wire.ValidTicket(proof) {
 		return wire.Errorf(wire.CodeWorkerFailed, "worker %d: no valid call-back in the slot", w.c.ID)
 	}
 	defer beatWhile(slot)()
@@ -99,8 +102,12 @@ func (w *caller) callBack() error {
 		return netError(err, "HELLO to %s", to)
 	}
 
-	// STEP v2.4: the client checked the ticket; its request line comes.
+	// STEP v2.4: the client checked the ticket; it proves itself with
+	// HELLO <proof>, then its request line comes.
 	r := wire.NewReader(conn)
+	if err := checkProof(r, proof); err != nil {
+		return netError(err, "the call-back at %s did not prove it is the client", to)
+	}
 	got, err := service.ReadRequest(r, want)
 	switch {
 	case wire.AsError(err) != nil:
@@ -110,7 +117,7 @@ func (w *caller) callBack() error {
 	case err != nil:
 		return netError(err, "read the request line from %s", to)
 	}
-	w.tr.Step(4, "the client sent %q", got.String())
+	w.tr.Step(4, "the client proved itself (HELLO <proof>) and sent %q", got.String())
 
 	// STEP v2.5: answer OK <n> and the payload, then close.
 	src := service.Reply(want, w.c.ID, os.Getpid(), slot.AddServed())
@@ -121,6 +128,24 @@ func (w *caller) callBack() error {
 	_ = conn.SetWriteDeadline(time.Now().Add(w.request))
 	if err := service.Answer(conn, src, nil); err != nil {
 		return netError(err, "answer to %s", to)
+	}
+	return nil
+}
+
+// checkProof reads the first line the client sends, which must be HELLO
+// <proof> with the proof of the slot, compared in constant time. Whoever
+// else took the call-back (another process listening on the client's
+// port) learns nothing more than the ticket: the worker closes the
+// connection without a word, and the request fails.
+// DOC: v2-proof-check
+func checkProof(r *bufio.Reader, proof string) error {
+	l, err := wire.ReadLine(r)
+	if err != nil {
+		return err
+	}
+	got, err := wire.ParseHello(l)
+	if err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(proof)) != 1 {
+		return errors.New("wrong or missing HELLO <proof>")
 	}
 	return nil
 }

@@ -129,7 +129,8 @@ func (p *Pool) watchExit(w *Handle) {
 		w.log.Debug("worker exited", "status", w.status)
 		return
 	}
-	// DOC: watchdog-notice-death: EOF on the pong pipe and Wait, at once.
+	// Reaped (Wait returned): the second half of the death notice,
+	// after end of file on the pong pipe (DOC: watchdog-notice-death).
 	w.log.Warn("worker died", "status", w.status, "lived", time.Since(w.started).Round(time.Millisecond))
 	if p.cfg.Watchdog.Enabled {
 		p.respawn(w)

@@ -55,6 +55,7 @@ type spawnReq struct {
 func spawner(reqs <-chan spawnReq) {
 	runtime.LockOSThread()
 	for r := range reqs {
+		// DOC: proc-exec: fork and exec the worker (ExtraFiles become fd 3, 4).
 		r.done <- r.cmd.Start()
 	}
 }
@@ -81,7 +82,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.S
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	slot.SetState(shm.Starting)
 	slot.SetPid(0)
-	// DOC: proc-exec
+	// The spawner thread forks and execs it (DOC: proc-exec).
 	done := make(chan error, 1)
 	spawn <- spawnReq{cmd: cmd, done: done}
 	err = <-done
@@ -137,6 +138,9 @@ func (w *Handle) readPongs(r *os.File) {
 	for {
 		m, err := pingpong.Recv(r)
 		if err != nil {
+			// DOC: watchdog-notice-death: end of file on the pong pipe:
+			// every write end is closed, the worker is gone (Await learns
+			// it from the closed channel; the reap follows, see reap).
 			return
 		}
 		w.pongs <- m

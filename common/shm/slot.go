@@ -29,6 +29,7 @@ const (
 	offReplyN     = 1160
 	offErrLen     = 1168
 	offErr        = 1176
+	offProof      = 1432
 	// SlotHeader is where a slot's data area starts.
 	SlotHeader = 2048
 
@@ -128,6 +129,23 @@ func (s *Slot) Ticket() string {
 func (s *Slot) SetTicket(t string) {
 	clear(s.b[offTicket : offTicket+32])
 	copy(s.b[offTicket:offTicket+32], t)
+}
+
+// Proof returns the request's second secret in the slot ("" if none):
+// in v2, what the client must send back to the worker to prove it is the
+// client the dispatcher answered WAIT.
+func (s *Slot) Proof() string {
+	t := s.b[offProof : offProof+32]
+	if t[0] == 0 {
+		return ""
+	}
+	return string(t)
+}
+
+// SetProof writes a proof (32 hex digits) or clears it with "".
+func (s *Slot) SetProof(t string) {
+	clear(s.b[offProof : offProof+32])
+	copy(s.b[offProof:offProof+32], t)
 }
 
 func (s *Slot) addr(ipOff, portOff int) netip.AddrPort {

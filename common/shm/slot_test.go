@@ -44,6 +44,7 @@ var layout = []field{
 	{"replyn", offReplyN, 8},
 	{"errlen", offErrLen, 8},
 	{"err", offErr, 256},
+	{"proof", offProof, 32},
 	{"data", SlotHeader, 0},
 }
 
@@ -189,6 +190,17 @@ func TestSlotFieldsRoundTrip(t *testing.T) {
 	sl.SetTicket("")
 	if got := sl.Ticket(); got != "" {
 		t.Errorf("Ticket() after SetTicket(\"\") = %q", got)
+	}
+	if got := sl.Proof(); got != "" {
+		t.Errorf("Proof() of a new slot = %q, want \"\"", got)
+	}
+	sl.SetProof(tk)
+	if got := sl.Proof(); got != tk {
+		t.Errorf("Proof() = %q, want %q", got, tk)
+	}
+	sl.SetProof("")
+	if got := sl.Proof(); got != "" {
+		t.Errorf("Proof() after SetProof(\"\") = %q", got)
 	}
 
 	for _, a := range []string{"127.0.0.1:2223", "10.1.2.3:0", "255.255.255.255:65535", "[::1]:2224", "[2001:db8::42]:1", "[fe80::1]:65535", "[::]:80"} {

@@ -158,7 +158,7 @@ func FuzzReadLine(f *testing.F) {
 func FuzzParseReply(f *testing.F) {
 	for _, s := range []string{
 		"OK 0", "OK 5", "OK   7", "OK -1", "OK", "ERR busy x", "ERR nope x", "ERR  busy", "BYE",
-		"WAIT 0123456789abcdef0123456789abcdef", "DONE 0123456789abcdef0123456789abcdef",
+		"WAIT 0123456789abcdef0123456789abcdef fedcba9876543210fedcba9876543210", "DONE 0123456789abcdef0123456789abcdef",
 		"GOTO 127.0.0.1 2225 0123456789abcdef0123456789abcdef", "GOTO h +80 0123456789abcdef0123456789abcdef",
 		"", "\xff", "ERR timeout \x00\x1b",
 	} {
@@ -181,7 +181,11 @@ func FuzzParseReply(f *testing.F) {
 			if r.Err == nil || !wire.IsCode(r.Err.Code) || !isPrintable(r.Err.Text) {
 				t.Fatalf("ParseReply(%q): ERR reply %+v", line, r.Err)
 			}
-		case wire.WAIT, wire.DONE:
+		case wire.WAIT:
+			if len(r.Args) != 2 || !wire.ValidTicket(r.Args[0]) || !wire.ValidTicket(r.Args[1]) {
+				t.Fatalf("ParseReply(%q): WAIT with args %q", line, r.Args)
+			}
+		case wire.DONE:
 			if len(r.Args) != 1 || !wire.ValidTicket(r.Args[0]) {
 				t.Fatalf("ParseReply(%q): %s with args %q", line, r.Word, r.Args)
 			}

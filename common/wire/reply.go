@@ -16,7 +16,7 @@ const (
 	OK   = "OK"
 	ERR  = "ERR"
 	BYE  = "BYE"
-	WAIT = "WAIT" // v2: the worker will call back with this ticket
+	WAIT = "WAIT" // v2: the worker will call back with this ticket; send back this proof
 	DONE = "DONE" // v2: the call-back is over
 	GOTO = "GOTO" // v3: dial this worker with this ticket
 )
@@ -44,7 +44,7 @@ type Reply struct {
 	Word string   // OK, ERR, BYE, WAIT, DONE, GOTO
 	N    int64    // OK: payload length
 	Err  *Error   // ERR: code and text
-	Args []string // WAIT, DONE: ticket; GOTO: host, port, ticket
+	Args []string // WAIT: ticket, proof; DONE: ticket; GOTO: host, port, ticket
 }
 
 // ParseReply parses one reply line (without LF). A line that is not a
@@ -77,12 +77,18 @@ func ParseReply(line []byte) (Reply, error) {
 			return Reply{}, fmt.Errorf("malformed BYE line %q", Printable(line, 80))
 		}
 		return Reply{Word: BYE}, nil
-	case WAIT, DONE:
+	case WAIT:
+		f := Fields([]byte(rest))
+		if len(f) != 2 || !ValidTicket(f[0]) || !ValidTicket(f[1]) {
+			return Reply{}, fmt.Errorf("malformed WAIT line %q", Printable(line, 80))
+		}
+		return Reply{Word: WAIT, Args: f}, nil
+	case DONE:
 		f := Fields([]byte(rest))
 		if len(f) != 1 || !ValidTicket(f[0]) {
-			return Reply{}, fmt.Errorf("malformed %s line %q", word, Printable(line, 80))
+			return Reply{}, fmt.Errorf("malformed DONE line %q", Printable(line, 80))
 		}
-		return Reply{Word: word, Args: f}, nil
+		return Reply{Word: DONE, Args: f}, nil
 	case GOTO:
 		f := Fields([]byte(rest))
 		if len(f) != 3 || !ValidTicket(f[2]) {

@@ -19,6 +19,9 @@ import (
 
 const ticket = "0123456789abcdef0123456789abcdef"
 
+// proof is a second secret of the same shape (v2: WAIT <ticket> <proof>).
+const proof = "fedcba9876543210fedcba9876543210"
+
 func TestWriteOK(t *testing.T) {
 	for _, tt := range []struct {
 		n    int64
@@ -116,7 +119,8 @@ func TestParseReply(t *testing.T) {
 		{"ERR  too-large  n is  big", wire.Reply{Word: wire.ERR, Err: &wire.Error{Code: wire.CodeTooLarge, Text: "n is  big"}}},
 		{"ERR timeout a\x00b\xff", wire.Reply{Word: wire.ERR, Err: &wire.Error{Code: wire.CodeTimeout, Text: "a?b?"}}},
 		{"BYE", wire.Reply{Word: wire.BYE}},
-		{"WAIT " + ticket, wire.Reply{Word: wire.WAIT, Args: []string{ticket}}},
+		{"WAIT " + ticket + " " + proof, wire.Reply{Word: wire.WAIT, Args: []string{ticket, proof}}},
+		{"WAIT  " + ticket + "   " + proof, wire.Reply{Word: wire.WAIT, Args: []string{ticket, proof}}},
 		{"DONE " + ticket, wire.Reply{Word: wire.DONE, Args: []string{ticket}}},
 		{"GOTO 127.0.0.1 2225 " + ticket, wire.Reply{Word: wire.GOTO, Args: []string{"127.0.0.1", "2225", ticket}}},
 		{"GOTO ::1 65535 " + ticket, wire.Reply{Word: wire.GOTO, Args: []string{"::1", "65535", ticket}}},
@@ -146,7 +150,8 @@ func TestParseReplyMalformed(t *testing.T) {
 		"OK 9223372036854775808", "OK 5\x00",
 		"ERR", "ERR ", "ERR nope text", "ERR BUSY text", "ERR busy\x00 text",
 		"BYE now", "BYEBYE",
-		"WAIT", "WAIT 123", "WAIT " + strings.ToUpper(ticket), "WAIT " + ticket + " x", "WAIT " + ticket + "0",
+		"WAIT", "WAIT 123", "WAIT " + strings.ToUpper(ticket), "WAIT " + ticket, "WAIT " + ticket + " x", "WAIT " + ticket + "0 " + proof,
+		"WAIT " + ticket + " " + proof + " x", "WAIT " + ticket + " " + strings.ToUpper(proof),
 		"DONE", "DONE " + ticket[1:],
 		"GOTO", "GOTO 127.0.0.1 2225", "GOTO 127.0.0.1 " + ticket,
 		"GOTO 127.0.0.1 0 " + ticket, "GOTO 127.0.0.1 65536 " + ticket, "GOTO 127.0.0.1 -1 " + ticket,

@@ -32,8 +32,9 @@ func ValidTicket(s string) bool {
 	return true
 }
 
-// ParseHello checks a "HELLO <ticket>" line (v2: worker to client; v3:
-// client to worker) and returns the ticket. A malformed line is
+// ParseHello checks a "HELLO <ticket>" line (v2: worker to client, then
+// "HELLO <proof>" client to worker; v3: client to worker) and returns the
+// ticket (or proof). A malformed line is
 // bad-ticket: whoever sent it holds no ticket we know.
 func ParseHello(line []byte) (string, error) {
 	f := Fields(line)

@@ -219,7 +219,10 @@ func checkStopThenContinue(t *testing.T, bin string, d Driver) {
 		t.Fatalf("a request on a stopped worker: got %v, want ERR timeout", o)
 	}
 	_ = syscall.Kill(victim.Pid, syscall.SIGCONT)
-	waitStats(t, srv.Addr, 5*time.Second, "the slow worker idle again", func(s []Slot) bool {
+	// Continued, the worker finishes the request it was given within its
+	// own bounds: a v2 worker waits up to --callback-timeout (5 s by
+	// default) for a client that no longer takes its call-back.
+	waitStats(t, srv.Addr, 15*time.Second, "the slow worker idle again", func(s []Slot) bool {
 		return s[0].State == "idle" && s[0].Pid == victim.Pid
 	})
 	requestsOK(t, d, srv.Addr, 3)

@@ -1,7 +1,7 @@
 // v2.go demonstrates v2 from the outside, raw: listen on a port P, dial
-// the dispatcher from P, and for each request read WAIT <ticket>, accept
-// the worker's call-back, check its HELLO, send the line, read the answer
-// there, then read DONE <ticket> on the session. It shares no code with
+// the dispatcher from P, and for each request read WAIT <ticket> <proof>,
+// accept the worker's call-back, check its HELLO, send HELLO <proof> and
+// the line, read the answer there, then read DONE <ticket> on the session. It shares no code with
 // v2's own client (its socket options are written here again on purpose).
 
 package conformance
@@ -96,28 +96,30 @@ func v2Dial(t testing.TB, ip, addr string) (*Session, error) {
 }
 
 // v2Wait sends line and reads the first answer on the session. It
-// returns the ticket of a WAIT, or the final Outcome of anything else.
-func v2Wait(s *Session, line string) (ticket string, o *Outcome) {
+// returns the ticket and proof of a WAIT, or the final Outcome of
+// anything else.
+func v2Wait(s *Session, line string) (ticket, proof string, o *Outcome) {
 	if err := s.Send(line); err != nil {
-		return "", &Outcome{Err: err}
+		return "", "", &Outcome{Err: err}
 	}
 	h, err := s.Line()
 	if err != nil {
-		return "", &Outcome{Header: h, Err: err}
+		return "", "", &Outcome{Header: h, Err: err}
 	}
 	if code, ok := errCode(h); ok { // an immediate ERR replaces WAIT
-		return "", &Outcome{Header: h, Code: code}
+		return "", "", &Outcome{Header: h, Code: code}
 	}
 	if strings.TrimSpace(line) == "STATS" {
 		o := s.readAfterHeader(s.Conn, s.R, line, h)
-		return "", &o
+		return "", "", &o
 	}
-	t, ok := strings.CutPrefix(h, "WAIT ")
-	if !ok || !isTicket(t) {
-		return "", &Outcome{Header: h, Err: fmt.Errorf("expected WAIT <32 hex digits> or ERR, got %q", h)}
+	rest, ok := strings.CutPrefix(h, "WAIT ")
+	t, p, ok2 := strings.Cut(rest, " ")
+	if !ok || !ok2 || !isTicket(t) || !isTicket(p) {
+		return "", "", &Outcome{Header: h, Err: fmt.Errorf("expected WAIT <32 hex digits> <32 hex digits> or ERR, got %q", h)}
 	}
 	s.Extra.(*v2State).tickets[t] = struct{}{}
-	return t, nil
+	return t, p, nil
 }
 
 func isTicket(t string) bool {
@@ -172,7 +174,7 @@ func v2Accept(s *Session, ticket string) (net.Conn, *bufio.Reader, error) {
 }
 
 func v2Do(s *Session, line string) Outcome {
-	ticket, o := v2Wait(s, line)
+	ticket, proof, o := v2Wait(s, line)
 	if o != nil {
 		return *o
 	}
@@ -219,7 +221,7 @@ func v2Do(s *Session, line string) Outcome {
 		// request does not take it for its own first answer.
 		return badCallBack(cb.err, <-last)
 	}
-	if _, err := cb.c.Write([]byte(line + "\n")); err != nil {
+	if _, err := cb.c.Write([]byte("HELLO " + proof + "\n" + line + "\n")); err != nil {
 		cb.c.Close()
 		<-last
 		return Outcome{Err: fmt.Errorf("send the request on the call-back: %w", err)}
@@ -255,7 +257,7 @@ func badCallBack(err error, f Outcome) Outcome {
 
 func v2Hold(s *Session) error {
 	line := "requetetype2 " + strconv.Itoa(64<<20)
-	ticket, o := v2Wait(s, line)
+	ticket, proof, o := v2Wait(s, line)
 	if o != nil {
 		return fmt.Errorf("hold %q: %v", line, *o)
 	}
@@ -266,7 +268,7 @@ func v2Hold(s *Session) error {
 	}
 	st := s.Extra.(*v2State)
 	st.held = append(st.held, c)
-	if _, err := c.Write([]byte(line + "\n")); err != nil {
+	if _, err := c.Write([]byte("HELLO " + proof + "\n" + line + "\n")); err != nil {
 		return fmt.Errorf("hold: send the request on the call-back: %w", err)
 	}
 	return nil
