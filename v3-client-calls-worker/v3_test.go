@@ -50,7 +50,7 @@ func askGoto(t *testing.T, s *conformance.Session, line string) conformance.Goto
 	}
 	g, ok := conformance.ParseGoto(h)
 	if !ok {
-		t.Fatalf("%q: got %q, want GOTO <host> <port> <ticket>", line, h)
+		t.Fatalf("%q: got %q, want GOTO <host> <port> <ticket> <key>", line, h)
 	}
 	return g
 }
@@ -109,10 +109,13 @@ func TestGotoPoints(t *testing.T) {
 		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(g.Ticket) {
 			t.Errorf("GOTO ticket %q, want 32 lowercase hex digits", g.Ticket)
 		}
-		ports[g.Port], tickets[g.Ticket] = true, true
+		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(g.Key) || g.Key == g.Ticket {
+			t.Errorf("GOTO proof key %q, want 32 lowercase hex digits, not the ticket", g.Key)
+		}
+		ports[g.Port], tickets[g.Ticket], tickets[g.Key] = true, true, true
 	}
-	if len(ports) != 4 || len(tickets) != 4 {
-		t.Errorf("4 held workers: %d distinct ports, %d distinct tickets, want 4 and 4: %v", len(ports), len(tickets), gs)
+	if len(ports) != 4 || len(tickets) != 8 {
+		t.Errorf("4 held workers: %d distinct ports, %d distinct tickets and keys, want 4 and 8: %v", len(ports), len(tickets), gs)
 	}
 	for i, g := range gs {
 		expectOK(t, ss[i].FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype2 1000\n", "requetetype2 1000"), "requetetype2 1000", 1000)
@@ -361,7 +364,7 @@ func TestClientTrace(t *testing.T) {
 		}
 		steps = append(steps, k)
 	}
-	want := []int{1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6}
+	want := []int{1, 2, 3, 4, 4, 5, 6, 2, 3, 4, 4, 5, 6} // step 4: PROVE, then HELLO
 	if diff := cmp.Diff(want, steps); diff != "" {
 		t.Errorf("client trace steps (-want +got):\n%s\n%s", diff, stderr.String())
 	}
@@ -470,7 +473,7 @@ func TestRaceDetector(t *testing.T) {
 func TestTicketClaim(t *testing.T) {
 	w := &desk{}
 	tk := wire.NewTicket()
-	w.pending = &pending{ticket: tk, expires: time.Now().Add(time.Hour)}
+	w.pending = &pending{ticket: tk, expires: time.Now().Add(time.Hour), claimed: make(chan struct{})}
 	if w.claim(wire.NewTicket()) != nil || w.claim("") != nil {
 		t.Fatal("a wrong ticket claimed the request")
 	}
@@ -480,7 +483,7 @@ func TestTicketClaim(t *testing.T) {
 	if w.claim(tk) != nil {
 		t.Fatal("a ticket claimed twice")
 	}
-	w.pending = &pending{ticket: tk, expires: time.Now().Add(-time.Millisecond)}
+	w.pending = &pending{ticket: tk, expires: time.Now().Add(-time.Millisecond), claimed: make(chan struct{})}
 	if w.claim(tk) != nil {
 		t.Fatal("an expired ticket claimed the request")
 	}

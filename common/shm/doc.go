@@ -36,6 +36,7 @@
 //	1160 replyn     payload length of the reply, -1 for an error reply
 //	1168 errlen     length of the error line
 //	1176 err        256 bytes, the error line "ERR code text"
+//	1432 proofkey   32 bytes, v3: the key with which the worker proves itself, in hex
 //	2048 data       datasize bytes: the payload travels here, one chunk at a time
 //
 // Fields marked atomic are read without a message (STATS, the watchdog)

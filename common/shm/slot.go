@@ -29,6 +29,7 @@ const (
 	offReplyN     = 1160
 	offErrLen     = 1168
 	offErr        = 1176
+	offKey        = 1432
 	// SlotHeader is where a slot's data area starts.
 	SlotHeader = 2048
 
@@ -116,18 +117,29 @@ func (s *Slot) Seq() uint64 { return ne.Uint64(s.b[offSeq:]) }
 func (s *Slot) SetSeq(n uint64) { ne.PutUint64(s.b[offSeq:], n) }
 
 // Ticket returns the ticket in the slot ("" if none).
-func (s *Slot) Ticket() string {
-	t := s.b[offTicket : offTicket+32]
+func (s *Slot) Ticket() string { return s.hex32(offTicket) }
+
+// SetTicket writes a ticket (32 hex digits) or clears it with "".
+func (s *Slot) SetTicket(t string) { s.setHex32(offTicket, t) }
+
+// ProofKey returns the v3 proof key in the slot ("" if none): the
+// secret with which the worker proves itself to its client.
+func (s *Slot) ProofKey() string { return s.hex32(offKey) }
+
+// SetProofKey writes a proof key (32 hex digits) or clears it with "".
+func (s *Slot) SetProofKey(k string) { s.setHex32(offKey, k) }
+
+func (s *Slot) hex32(off int) string {
+	t := s.b[off : off+32]
 	if t[0] == 0 {
 		return ""
 	}
 	return string(t)
 }
 
-// SetTicket writes a ticket (32 hex digits) or clears it with "".
-func (s *Slot) SetTicket(t string) {
-	clear(s.b[offTicket : offTicket+32])
-	copy(s.b[offTicket:offTicket+32], t)
+func (s *Slot) setHex32(off int, t string) {
+	clear(s.b[off : off+32])
+	copy(s.b[off:off+32], t)
 }
 
 func (s *Slot) addr(ipOff, portOff int) netip.AddrPort {

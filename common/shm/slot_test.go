@@ -44,6 +44,7 @@ var layout = []field{
 	{"replyn", offReplyN, 8},
 	{"errlen", offErrLen, 8},
 	{"err", offErr, 256},
+	{"proofkey", offKey, 32},
 	{"data", SlotHeader, 0},
 }
 
@@ -185,6 +186,10 @@ func TestSlotFieldsRoundTrip(t *testing.T) {
 	sl.SetTicket(tk)
 	if got := sl.Ticket(); got != tk {
 		t.Errorf("Ticket() = %q, want %q", got, tk)
+	}
+	sl.SetProofKey(tk)
+	if got := sl.ProofKey(); got != tk {
+		t.Errorf("ProofKey() = %q, want %q", got, tk)
 	}
 	sl.SetTicket("")
 	if got := sl.Ticket(); got != "" {

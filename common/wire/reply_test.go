@@ -17,7 +17,11 @@ import (
 	"osps/common/wire"
 )
 
-const ticket = "0123456789abcdef0123456789abcdef"
+const (
+	ticket = "0123456789abcdef0123456789abcdef"
+	key    = "00112233445566778899aabbccddeeff"
+	proof  = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a"
+)
 
 func TestWriteOK(t *testing.T) {
 	for _, tt := range []struct {
@@ -118,8 +122,9 @@ func TestParseReply(t *testing.T) {
 		{"BYE", wire.Reply{Word: wire.BYE}},
 		{"WAIT " + ticket, wire.Reply{Word: wire.WAIT, Args: []string{ticket}}},
 		{"DONE " + ticket, wire.Reply{Word: wire.DONE, Args: []string{ticket}}},
-		{"GOTO 127.0.0.1 2225 " + ticket, wire.Reply{Word: wire.GOTO, Args: []string{"127.0.0.1", "2225", ticket}}},
-		{"GOTO ::1 65535 " + ticket, wire.Reply{Word: wire.GOTO, Args: []string{"::1", "65535", ticket}}},
+		{"GOTO 127.0.0.1 2225 " + ticket + " " + key, wire.Reply{Word: wire.GOTO, Args: []string{"127.0.0.1", "2225", ticket, key}}},
+		{"GOTO ::1 65535 " + ticket + " " + key, wire.Reply{Word: wire.GOTO, Args: []string{"::1", "65535", ticket, key}}},
+		{"PROOF " + proof, wire.Reply{Word: wire.PROOF, Args: []string{proof}}},
 	}
 	for _, c := range wire.Codes {
 		tests = append(tests, struct {
@@ -148,10 +153,12 @@ func TestParseReplyMalformed(t *testing.T) {
 		"BYE now", "BYEBYE",
 		"WAIT", "WAIT 123", "WAIT " + strings.ToUpper(ticket), "WAIT " + ticket + " x", "WAIT " + ticket + "0",
 		"DONE", "DONE " + ticket[1:],
-		"GOTO", "GOTO 127.0.0.1 2225", "GOTO 127.0.0.1 " + ticket,
-		"GOTO 127.0.0.1 0 " + ticket, "GOTO 127.0.0.1 65536 " + ticket, "GOTO 127.0.0.1 -1 " + ticket,
-		"GOTO 127.0.0.1 +80 " + ticket, "GOTO 127.0.0.1 http " + ticket, "GOTO 127.0.0.1 2225 nope",
-		"GOTO 127.0.0.1 2225 " + ticket + " extra",
+		"GOTO", "GOTO 127.0.0.1 2225", "GOTO 127.0.0.1 " + ticket, "GOTO 127.0.0.1 2225 " + ticket,
+		"GOTO 127.0.0.1 2225 " + ticket + " " + strings.ToUpper(key), "GOTO 127.0.0.1 2225 " + ticket + " " + key[1:],
+		"PROOF", "PROOF " + proof[1:], "PROOF " + strings.ToUpper(proof), "PROOF " + proof + " x", "PROOF " + ticket,
+		"GOTO 127.0.0.1 0 " + ticket + " " + key, "GOTO 127.0.0.1 65536 " + ticket + " " + key, "GOTO 127.0.0.1 -1 " + ticket + " " + key,
+		"GOTO 127.0.0.1 +80 " + ticket + " " + key, "GOTO 127.0.0.1 http " + ticket + " " + key, "GOTO 127.0.0.1 2225 nope",
+		"GOTO 127.0.0.1 2225 " + ticket + " " + key + " extra",
 		"\xff\xfe", "\x1b[2J",
 	} {
 		got, err := wire.ParseReply([]byte(line))
