@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"osps/common/client"
 	"osps/common/wire"
@@ -58,7 +59,7 @@ func redirected(ctx context.Context, c *client.Client, line string, r wire.Reply
 		_ = conn.SetDeadline(dl)
 	}
 	wr := wire.NewReader(conn)
-	if err := demandProof(c, conn, wr, addr, key); err != nil {
+	if err := demandProof(ctx, c, conn, wr, addr, key); err != nil {
 		return failed(line, "%v: ticket not sent", err), nil
 	}
 	c.Tr.Step(4, "the worker at %s proved itself; send HELLO %s, then %q", addr, ticket, line)
@@ -73,7 +74,14 @@ func redirected(ctx context.Context, c *client.Client, line string, r wire.Reply
 // process squatting the worker's port cannot compute it, and one that
 // heard an earlier proof cannot reuse it (the nonce is new each time).
 // DOC: v3-demand-proof
-func demandProof(c *client.Client, conn net.Conn, wr *bufio.Reader, addr, key string) error {
+func demandProof(ctx context.Context, c *client.Client, conn net.Conn, wr *bufio.Reader, addr, key string) error {
+	// A dead worker's port still accepts (the dispatcher holds it), and
+	// nobody answers there: wait proofTimeout, not the whole --timeout.
+	end, ok := ctx.Deadline()
+	if wait := time.Now().Add(proofTimeout); !ok || wait.Before(end) {
+		_ = conn.SetReadDeadline(wait)
+		defer func() { _ = conn.SetReadDeadline(end) }() // the zero time if ctx has none
+	}
 	nonce := wire.NewTicket()
 	c.Tr.Step(4, "connected to the worker at %s; send PROVE %s (the ticket waits)", addr, nonce)
 	if _, err := io.WriteString(conn, wire.Prove+" "+nonce+"\n"); err != nil {
@@ -117,6 +125,9 @@ func readAnswer(c *client.Client, wr *bufio.Reader, addr, line string) (client.R
 	c.Tr.Step(6, "back to the dispatcher session: next request, or QUIT")
 	return res, nil
 }
+
+// proofTimeout bounds the wait for a worker's proof.
+const proofTimeout = 5 * time.Second
 
 // failed is the result of a request whose worker could not be trusted
 // or reached: ERR worker-failed, and the session goes on.

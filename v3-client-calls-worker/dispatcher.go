@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"time"
 
@@ -36,18 +37,17 @@ func runServe(args []string) int {
 	fs.Var((*cli.PositiveDuration)(&ttl), "ticket-ttl", "how long a GOTO ticket stays valid; a worker whose client never comes is idle again after it")
 	return server.Main(fs, args, "v3-client-calls-worker serve [flags]", &cfg, server.Variant{
 		Name: "v3", RequestStep: 2, Handler: &redirect{ttl: &ttl},
-		// STEP v3.0: each worker is told where to listen: the dispatcher's
-		// address, port + 1 + its id (or any free port above it with --port 0).
-		WorkerArgs: func(ln *net.TCPAddr) []string {
-			a := []string{
-				"--listen", ln.IP.String(), "--dispatcher-port", strconv.Itoa(ln.Port),
+		// STEP v3.0: the dispatcher opens each worker's port: its own + 1 + the
+		// worker's id (or any free port above it with --port 0), and hands the
+		// socket to the worker, like its pipes.
+		WorkerFiles: func(ln *net.TCPAddr, workers int) ([][]*os.File, error) {
+			return openPorts(ln, workers, cfg.Port == 0)
+		},
+		WorkerArgs: func(*net.TCPAddr) []string {
+			return []string{
 				"--ticket-ttl", ttl.String(), "--io-timeout", cfg.RequestTimeout.String(),
 				"--min-rate", strconv.FormatInt(cfg.MinRate, 10), "--rate-window", cfg.RateWindow.String(),
 			}
-			if cfg.Port == 0 {
-				a = append(a, "--any-port")
-			}
-			return a
 		},
 	})
 }

@@ -22,13 +22,10 @@ import (
 	"osps/common/wire"
 )
 
-// maxConns bounds the connections a worker handles at once (the ticket
-// holder and strangers): beyond, a connection gets ERR busy at once.
-const maxConns = 64
-
 // acceptLoop accepts connections until the listener is closed, whether a
 // ticket is pending or not: a stranger is refused at once, never queued
-// behind the client that holds the ticket.
+// behind the client that holds the ticket, and never pushes it out
+// (strangers.go).
 // DOC: v3-accept-always
 func (w *desk) acceptLoop() {
 	for {
@@ -41,34 +38,31 @@ func (w *desk) acceptLoop() {
 			time.Sleep(50 * time.Millisecond) // e.g. EMFILE: do not spin
 			continue
 		}
-		select {
-		case w.conns <- struct{}{}:
-			go func() {
-				defer func() { <-w.conns }()
-				w.handle(conn)
-			}()
-		default:
-			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_ = wire.WriteErr(conn, wire.Errorf(wire.CodeBusy, "worker has %d connections already", maxConns))
-			conn.Close()
+		v, dropped := w.visitors.admit(conn)
+		if dropped != "" {
+			w.tr.Step(4, "%d connections open: the oldest stranger, %s, is dropped", maxConns, dropped)
 		}
+		go func() {
+			defer w.visitors.leave(v)
+			w.handle(v)
+		}()
 	}
 }
 
 // handle is one connection to the worker's port.
-func (w *desk) handle(conn net.Conn) {
+func (w *desk) handle(v *visitor) {
+	conn := v.conn
 	defer wire.LingerClose(conn)
 	peer := conn.RemoteAddr().String()
 	r := wire.NewReader(conn)
 
 	// STEP v3.4: the first line: PROVE <nonce> (then HELLO), or HELLO <ticket> at once.
-	_ = conn.SetDeadline(time.Now().Add(w.f.ttl)) // a silent stranger is bounded too
-	line, err := wire.ReadLastLine(r)
+	line, err := w.readEarly(conn, r)
 	if nonce, ok := wire.ParseProve(line); err == nil && ok {
 		if !w.prove(conn, nonce, peer) {
 			return
 		}
-		line, err = wire.ReadLastLine(r)
+		line, err = w.readEarly(conn, r)
 	}
 	if err != nil {
 		w.tr.Step(4, "connection from %s: no HELLO line (%v): closed", peer, err)
@@ -84,12 +78,20 @@ func (w *desk) handle(conn net.Conn) {
 		w.reply(conn, wire.Errorf(wire.CodeBadTicket, "unknown, used or expired ticket"))
 		return
 	}
+	w.visitors.claim(v)
 	w.tr.Step(4, "client %s presented ticket %s: accepted, ticket used up", peer, p.ticket)
 	ok := w.answer(conn, r, p, peer)
 	if tc, isTCP := conn.(*net.TCPConn); isTCP {
 		_ = tc.CloseWrite() // the answer is complete: FIN, before the pong
 	}
 	p.done <- ok
+}
+
+// readEarly reads a line that comes before the claim: within
+// firstLineTimeout (or the ticket's lifetime, if shorter).
+func (w *desk) readEarly(conn net.Conn, r *bufio.Reader) ([]byte, error) {
+	_ = conn.SetDeadline(time.Now().Add(min(firstLineTimeout, w.f.ttl)))
+	return wire.ReadLastLine(r)
 }
 
 // prove answers "PROVE <nonce>" with "PROOF <HMAC-SHA256(key, nonce)>",

@@ -1,7 +1,9 @@
-// ports.go demonstrates where a v3 worker listens: the worker role's
-// flags, set by the dispatcher, and the port rule of the protocol (the
-// dispatcher's port + 1 + the worker's slot, or with --port 0 any free
-// port above the dispatcher's).
+// ports.go demonstrates where a v3 worker listens, and who holds the
+// port: the dispatcher opens each worker's listening socket itself (its
+// own port + 1 + the slot, or with --port 0 any free port above its own)
+// and hands it to the worker as an inherited descriptor, like the pipes.
+// It keeps its copy across respawns, so a worker's port is never free for
+// another process. Also the worker role's own flags.
 
 package main
 
@@ -9,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -16,48 +19,84 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/cli"
+	"osps/common/proc"
 	"osps/common/service"
 )
 
 // workerFlags are the worker role's own flags, set by the dispatcher
 // (runServe's WorkerArgs).
 type workerFlags struct {
-	listen         string
-	dispatcherPort int
-	anyPort        bool
-	ttl            time.Duration
-	ioTimeout      time.Duration
-	minRate        int64
-	rateWindow     time.Duration
+	ttl        time.Duration
+	ioTimeout  time.Duration
+	minRate    int64
+	rateWindow time.Duration
 }
 
 func (f *workerFlags) register(fs *pflag.FlagSet) {
 	f.ttl, f.ioTimeout, f.rateWindow = defaultTicketTTL, 10*time.Second, service.DefaultRateWindow
-	fs.StringVar(&f.listen, "listen", "127.0.0.1", "address to listen on (the dispatcher's)")
-	fs.IntVar(&f.dispatcherPort, "dispatcher-port", 2222, "the dispatcher's port: this worker listens on it + 1 + its slot number")
-	fs.BoolVar(&f.anyPort, "any-port", false, "listen on any free port above --dispatcher-port instead (serve --port 0)")
 	fs.Var((*cli.PositiveDuration)(&f.ttl), "ticket-ttl", "how long a ticket waits for its client")
 	fs.Var((*cli.PositiveDuration)(&f.ioTimeout), "io-timeout", "bound on reading a client's request line")
 	fs.Int64Var(&f.minRate, "min-rate", service.DefaultMinRate, "an answer is cut when its client reads fewer bytes per second than this, over --rate-window")
 	fs.Var((*cli.PositiveDuration)(&f.rateWindow), "rate-window", "the window over which --min-rate is measured")
 }
 
-// listen opens the worker's port: dispatcher port + 1 + id, or with
-// --any-port a port the kernel picks, as long as it is above the
-// dispatcher's (docs/protocol.md: port > dispatcher port).
-func listen(f workerFlags, id int) (net.Listener, error) {
-	want := f.dispatcherPort + 1 + id
-	if !f.anyPort {
-		if want > 65535 {
-			return nil, fmt.Errorf("listen: port %d (dispatcher port %d + 1 + worker %d) is not a TCP port", want, f.dispatcherPort, id)
+// openPorts is serve's WorkerFiles: one listening socket per worker slot,
+// opened by the dispatcher, which keeps it for the whole run.
+// DOC: v3-dispatcher-holds-ports
+func openPorts(d *net.TCPAddr, workers int, anyPort bool) ([][]*os.File, error) {
+	files := make([][]*os.File, 0, workers)
+	fail := func(err error) ([][]*os.File, error) {
+		for _, f := range files {
+			f[0].Close()
 		}
-		ln, err := listenAt(f.listen, want)
+		return nil, err
+	}
+	for i := range workers {
+		ln, err := listen(d.IP.String(), d.Port, anyPort, i)
+		if err != nil {
+			return fail(fmt.Errorf("worker %d: %w", i, err))
+		}
+		f, err := ln.(*net.TCPListener).File() // a copy of the socket, for the worker to inherit
+		ln.Close()                             // the copy keeps the socket open
+		if err != nil {
+			return fail(fmt.Errorf("worker %d: listening socket: %w", i, err))
+		}
+		files = append(files, []*os.File{f})
+	}
+	return files, nil
+}
+
+// inheritedListener is the worker's side of openPorts: its listening
+// socket, inherited as fd 5.
+func inheritedListener() (net.Listener, error) {
+	f := proc.ExtraFile(0, "listener")
+	if f == nil {
+		return nil, errors.New("no listening socket as fd 5 (is this worker started by serve?)")
+	}
+	defer f.Close() // FileListener made its own copy
+	ln, err := net.FileListener(f)
+	if err != nil {
+		return nil, fmt.Errorf("fd 5 is not a listening socket: %w", err)
+	}
+	return ln, nil
+}
+
+// listen opens worker id's port: dispatcher port + 1 + id, or with
+// anyPort a port the kernel picks, as long as it is above the
+// dispatcher's (docs/protocol.md: port > dispatcher port).
+func listen(host string, dispatcherPort int, anyPort bool, id int) (net.Listener, error) {
+	want := dispatcherPort + 1 + id
+	if !anyPort {
+		if want > 65535 {
+			return nil, fmt.Errorf("listen: port %d (dispatcher port %d + 1 + worker %d) is not a TCP port", want, dispatcherPort, id)
+		}
+		ln, err := listenAt(host, want)
 		if err != nil {
 			return nil, fmt.Errorf("listen on the worker's port: %w", err)
 		}
 		return ln, nil
 	}
-	return listenAbove(f.listen, f.dispatcherPort, want)
+	return listenAbove(host, dispatcherPort, want)
 }
 
 // listenAbove opens any free port above floor: first as the kernel picks

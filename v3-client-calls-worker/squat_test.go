@@ -1,7 +1,10 @@
 // squat_test.go reproduces port stealing from the client's side: a
-// worker dies after its GOTO went out, another process binds its port and
-// answers like a worker. The client (the real binary, and the raw driver)
-// must accept no byte of it, and never hand it the ticket.
+// worker dies after its GOTO went out, and another process answers like a
+// worker where the client is sent. The dispatcher holds every worker's
+// port, so the dead worker's port itself cannot be taken (checked here);
+// the squatter listens elsewhere and the GOTO is bent towards it. The
+// client (the real binary, and the raw driver) must accept no byte of it,
+// and never hand it the ticket.
 
 package main
 
@@ -12,6 +15,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,24 +37,31 @@ type squatter struct {
 	done chan struct{}
 }
 
-// squat binds addr, which a worker held until it was killed: it retries
-// until the kernel has let the port go (bounded). The test's cleanup
-// closes it.
-func squat(t *testing.T, addr string) (*squatter, error) {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			q := &squatter{ln: ln, done: make(chan struct{})}
-			t.Cleanup(func() { ln.Close() })
-			go q.serve()
-			return q, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the killed worker's port %s is still taken after 5 s: %w", addr, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+// squat listens on a free loopback port and plays the worker there. The
+// test's cleanup closes it.
+func squat(t *testing.T) (*squatter, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
+	q := &squatter{ln: ln, done: make(chan struct{})}
+	t.Cleanup(func() { ln.Close() })
+	go q.serve()
+	return q, nil
+}
+
+// port is the squatter's port.
+func (q *squatter) port() string { return strconv.Itoa(q.ln.Addr().(*net.TCPAddr).Port) }
+
+// portTaken reports whether addr, a dead worker's port, is still held
+// (by the dispatcher's copy of the socket): a bind there fails.
+func portTaken(addr string) bool {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		ln.Close()
+		return false
+	}
+	return errors.Is(err, syscall.EADDRINUSE)
 }
 
 func (q *squatter) serve() {
@@ -90,8 +101,9 @@ func killOnly(srv *conformance.Server) error {
 	return syscall.Kill(ws[0], syscall.SIGKILL)
 }
 
-// TestSquatterRawDriver: the raw driver, step by step as the issue tells
-// it: GOTO, the worker killed, its port squatted, the GOTO followed.
+// TestSquatterRawDriver: the raw driver, step by step: GOTO, the worker
+// killed, its port still held, another process answering where the GOTO
+// is bent to, the GOTO followed.
 func TestSquatterRawDriver(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "1", "--watchdog", "--queue-timeout", "10s")
 	s := d.Open(t, srv.Addr)
@@ -99,10 +111,15 @@ func TestSquatterRawDriver(t *testing.T) {
 	if err := killOnly(srv); err != nil {
 		t.Fatal(err)
 	}
-	q, err := squat(t, g.Addr())
+	if !portTaken(g.Addr()) {
+		t.Errorf("the killed worker's port %s is free for anyone to bind", g.Addr())
+	}
+	q, err := squat(t)
 	if err != nil {
 		t.Fatal(err)
 	}
+	port := g.Port
+	g.Port = q.port()
 	o := s.FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype1\n", "requetetype1")
 	if !errors.Is(o.Err, conformance.ErrNoProof) || o.N != 0 {
 		t.Errorf("following a GOTO to a squatted port: got %v, want no proof and no byte accepted", o)
@@ -110,8 +127,13 @@ func TestSquatterRawDriver(t *testing.T) {
 	if got := q.heard(t); strings.Contains(got, g.Ticket) || strings.Contains(got, "HELLO") {
 		t.Errorf("the squatter received the ticket: %q", got)
 	}
-	// The session goes on: the watchdog's new worker serves it.
-	if o := d.Do(s, "requetetype1"); o.Err != nil || o.Code != "" || strings.Contains(string(o.Payload), "pid=666") {
+	// The session goes on: the watchdog's new worker serves it, on the
+	// same port (the same socket, which the dispatcher kept).
+	g2 := askGoto(t, s, "requetetype1")
+	if g2.Port != port {
+		t.Errorf("the new worker listens on %s, want the dead worker's port %s", g2.Port, port)
+	}
+	if o := s.FollowGoto(g2, "HELLO "+g2.Ticket+"\nrequetetype1\n", "requetetype1"); o.Err != nil || o.Code != "" || strings.Contains(string(o.Payload), "pid=666") {
 		t.Errorf("requetetype1 after the squatter: got %v %q, want the new worker's answer", o, o.Payload)
 	}
 }
@@ -163,8 +185,9 @@ func TestSquatterRealClient(t *testing.T) {
 }
 
 // relayOnce relays one client connection to the dispatcher. When the
-// first GOTO comes by, it kills the worker and squats its port before it
-// passes the GOTO on; it returns the squatter and the GOTO's ticket.
+// first GOTO comes by, it kills the worker, checks its port is still
+// held, and passes the GOTO on bent towards a squatter; it returns the
+// squatter and the GOTO's ticket.
 func relayOnce(t *testing.T, relay net.Listener, srv *conformance.Server) (*squatter, string) {
 	c, err := relay.Accept()
 	if err != nil {
@@ -187,12 +210,16 @@ func relayOnce(t *testing.T, relay net.Listener, srv *conformance.Server) (*squa
 		t.Error(err)
 		return nil, ""
 	}
-	q, err := squat(t, net.JoinHostPort(f[1], f[2]))
+	if !portTaken(net.JoinHostPort(f[1], f[2])) {
+		t.Errorf("the killed worker's port %s is free for anyone to bind", f[2])
+	}
+	q, err := squat(t)
 	if err != nil {
 		t.Error(err)
 		return nil, ""
 	}
-	_, _ = io.WriteString(c, line)
+	f[2] = q.port()
+	_, _ = io.WriteString(c, strings.Join(f, " ")+"\n")
 	go func() { _, _ = io.Copy(c, r) }()
 	return q, f[3]
 }

@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 var d = conformance.V3
 
 // askGoto sends line on s and returns the GOTO it must get.
-func askGoto(t *testing.T, s *conformance.Session, line string) conformance.Goto {
+func askGoto(t testing.TB, s *conformance.Session, line string) conformance.Goto {
 	t.Helper()
 	if err := s.Send(line); err != nil {
 		t.Fatal(err)
@@ -390,7 +390,7 @@ func TestServeFlags(t *testing.T) {
 // TestListenAbove: the worker's port rule, in process.
 func TestListenAbove(t *testing.T) {
 	for _, dp := range []int{1024, 40000, 65500} { // 65500: above most ephemeral ports, the walk upwards
-		ln, err := listen(workerFlags{listen: "127.0.0.1", dispatcherPort: dp, anyPort: true}, 3)
+		ln, err := listen("127.0.0.1", dp, true, 3)
 		if err != nil {
 			t.Fatalf("any port above %d: %v", dp, err)
 		}
@@ -399,7 +399,7 @@ func TestListenAbove(t *testing.T) {
 		}
 		ln.Close()
 	}
-	if _, err := listen(workerFlags{listen: "127.0.0.1", dispatcherPort: 65534}, 3); err == nil {
+	if _, err := listen("127.0.0.1", 65534, false, 3); err == nil {
 		t.Errorf("dispatcher port 65534 + 1 + 3 is not a port: want an error")
 	}
 	// Fixed ports: dispatcher port + 1 + id. Find a base whose slot 2 is free.
@@ -409,7 +409,7 @@ func TestListenAbove(t *testing.T) {
 			t.Fatal(err)
 		}
 		dp := base.Addr().(*net.TCPAddr).Port
-		ln, err := listen(workerFlags{listen: "127.0.0.1", dispatcherPort: dp}, 2)
+		ln, err := listen("127.0.0.1", dp, false, 2)
 		base.Close()
 		if err != nil {
 			if try < 5 {

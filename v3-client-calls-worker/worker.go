@@ -42,12 +42,12 @@ func runWorker(args []string) int {
 // desk is the ticket desk of one v3 worker process: the port where its
 // clients come, and the one ticket it expects now.
 type desk struct {
-	c     *proc.Self
-	tr    *trace.Tracer
-	log   *slog.Logger
-	f     workerFlags
-	ln    net.Listener
-	conns chan struct{} // a token per connection being handled (at most maxConns)
+	c        *proc.Self
+	tr       *trace.Tracer
+	log      *slog.Logger
+	f        workerFlags
+	ln       net.Listener
+	visitors visitors // the open connections to ln
 
 	mu      sync.Mutex
 	pending *pending // the ticket expected now, nil when none
@@ -64,16 +64,16 @@ type pending struct {
 }
 
 func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) error, func(), error) {
-	// STEP v3.0: listen on our own port, above the dispatcher's, and publish it in the slot.
-	ln, err := listen(f, c.ID)
+	// STEP v3.0: take our listening socket from the dispatcher, and publish its address in the slot.
+	ln, err := inheritedListener()
 	if err != nil {
 		return nil, nil, err
 	}
 	addr := ln.Addr().(*net.TCPAddr).AddrPort()
 	c.Slot.SetWorkerAddr(addr)
-	tr.Step(0, "attached segment %d, slot %d; listening on %s, published in slot %d", c.Seg.ID(), c.ID, addr, c.ID)
+	tr.Step(0, "attached segment %d, slot %d; listening on %s (socket from the dispatcher, fd 5), published in slot %d", c.Seg.ID(), c.ID, addr, c.ID)
 	w := &desk{
-		c: c, tr: tr, f: f, ln: ln, conns: make(chan struct{}, maxConns),
+		c: c, tr: tr, f: f, ln: ln,
 		log: cli.NewLogger(false).With("role", "worker", "slot", c.ID, "pid", os.Getpid()),
 	}
 	accepting := make(chan struct{})

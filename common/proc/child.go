@@ -21,9 +21,20 @@ import (
 
 // The worker's inherited file descriptors (exec.Cmd.ExtraFiles[i] is 3+i).
 const (
-	pingFD = 3 // read end of the ping pipe
-	pongFD = 4 // write end of the pong pipe
+	pingFD  = 3 // read end of the ping pipe
+	pongFD  = 4 // write end of the pong pipe
+	extraFD = 5 // the first of Config.Files
 )
+
+// ExtraFile is the i-th file the dispatcher handed this worker beyond its
+// pipes (Config.Files), fd 5 + i, or nil if that descriptor is not open.
+func ExtraFile(i int, name string) *os.File {
+	fd := extraFD + i
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), name)
+}
 
 // ChildFlags are the command-line flags of the internal worker role.
 type ChildFlags struct {
