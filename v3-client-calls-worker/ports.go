@@ -68,8 +68,8 @@ func openPorts(d *net.TCPAddr, workers int, anyPort bool) ([][]*os.File, error) 
 
 // inheritedListener is the worker's side of openPorts: its listening
 // socket, inherited as fd 5.
-func inheritedListener() (net.Listener, error) {
-	f := proc.ExtraFile(0, "listener")
+func inheritedListener(c *proc.Self) (net.Listener, error) {
+	f := c.ExtraFile(0, "listener")
 	if f == nil {
 		return nil, errors.New("no listening socket as fd 5 (is this worker started by serve?)")
 	}

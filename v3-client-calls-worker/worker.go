@@ -65,7 +65,7 @@ type pending struct {
 
 func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) error, func(), error) {
 	// STEP v3.0: take our listening socket from the dispatcher, and publish its address in the slot.
-	ln, err := inheritedListener()
+	ln, err := inheritedListener(c)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -98,13 +98,13 @@ func Start(cfg Config) (*Pool, error) {
 }
 
 func (p *Pool) startWorker(i int) (*Handle, error) {
-	child := p.cfg.Child
-	child.ShmID, child.Slot = p.Seg.ID(), i
-	args := append(append([]string{}, p.cfg.Role...), child.args()...)
 	var extra []*os.File
 	if p.cfg.Files != nil {
 		extra = p.cfg.Files(i)
 	}
+	child := p.cfg.Child
+	child.ShmID, child.Slot, child.Extra = p.Seg.ID(), i, len(extra)
+	args := append(append([]string{}, p.cfg.Role...), child.args()...)
 	w, err := start(p.spawn, p.cfg.Exe, args, extra, i, p.Seg.Slot(i), p.cfg.ReadyTimeout, p.cfg.Log)
 	if err != nil {
 		return nil, err
