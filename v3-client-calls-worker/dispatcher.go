@@ -76,26 +76,8 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		s.Log.Warn("ping failed", "worker", w.ID, "err", err)
 		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID))
 	}
-	// The worker pongs "ready" once it expects the ticket: only then may
-	// the client learn it, or the client could knock before the worker
-	// has read its ping, and be refused.
-	// DOC: v3-ready-before-goto
-	ctx, cancel := context.WithTimeout(context.Background(), srv.Cfg.RequestTimeout)
-	m, err := w.Await(ctx)
-	cancel()
-	switch {
-	case err == nil && m.Op == pingpong.PongReady:
-	case err == nil:
-		s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "op", m.Op)
-		w.Kill()
-		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d answered %v to a ping", w.ID, m.Op))
-	case errors.Is(err, context.DeadlineExceeded):
-		s.Log.Warn("worker did not take its ticket in time: left busy until it wakes up", "worker", w.ID)
-		s.Go(func() { r.reclaim(s, w, seq) })
-		return s.Error(wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, srv.Cfg.RequestTimeout))
-	default:
-		s.Log.Warn("worker died", "worker", w.ID, "err", err)
-		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID))
+	if err := r.awaitReady(s, w, seq); err != nil {
+		return s.Error(err)
 	}
 
 	// STEP v3.3: tell the client where its answer waits, and with which key the worker proves itself.
@@ -109,6 +91,33 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 	// DOC: v3-one-worker-per-session
 	r.awaitDone(s, w, seq)
 	return nil
+}
+
+// awaitReady waits for the worker's "ready" pong: it expects the ticket
+// now. Only then may the client learn it, or the client could knock
+// before the worker has read its ping, and be refused. The error is the
+// client's answer.
+// DOC: v3-ready-before-goto
+func (r *redirect) awaitReady(s *server.Session, w *proc.Handle, seq uint32) error {
+	rt := s.Server().Cfg.RequestTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), rt)
+	m, err := w.Await(ctx)
+	cancel()
+	switch {
+	case err == nil && m.Op == pingpong.PongReady:
+		return nil
+	case err == nil:
+		s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "op", m.Op)
+		w.Kill()
+		return wire.Errorf(wire.CodeWorkerFailed, "worker %d answered %v to a ping", w.ID, m.Op)
+	case errors.Is(err, context.DeadlineExceeded):
+		s.Log.Warn("worker did not take its ticket in time: left busy until it wakes up", "worker", w.ID)
+		s.Go(func() { r.reclaim(s, w, seq) })
+		return wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, rt)
+	default:
+		s.Log.Warn("worker died", "worker", w.ID, "err", err)
+		return wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID)
+	}
 }
 
 // awaitDone is the dispatcher's half of step 5: the worker pongs once its
