@@ -71,14 +71,13 @@ func (w *desk) handle(v *visitor) {
 	}
 	var p *pending
 	if ticket, err := wire.ParseHello(line); err == nil {
-		p = w.claim(ticket)
+		p = w.claim(ticket, v)
 	}
 	if p == nil {
 		w.tr.Step(4, "connection from %s: %q is not the expected ticket: ERR bad-ticket, closed (the pending ticket, if any, stays valid)", peer, wire.Printable(line, 50))
 		w.reply(conn, wire.Errorf(wire.CodeBadTicket, "unknown, used or expired ticket"))
 		return
 	}
-	w.visitors.claim(v)
 	w.tr.Step(4, "client %s presented ticket %s: accepted, ticket used up", peer, p.ticket)
 	ok := w.answer(conn, r, p, peer)
 	if tc, isTCP := conn.(*net.TCPConn); isTCP {
@@ -118,15 +117,18 @@ func (w *desk) prove(conn net.Conn, nonce, peer string) bool {
 	return true
 }
 
-// claim takes the pending request if ticket is its ticket and it has not
-// expired. A ticket is claimed at most once: single use.
+// claim takes the pending request for visitor v if ticket is its ticket
+// and it has not expired. A ticket is claimed at most once: single use.
+// From then on v is never dropped (if it was dropped just before, the
+// ticket stays pending).
 // DOC: v3-ticket-claim
-func (w *desk) claim(ticket string) *pending {
+func (w *desk) claim(ticket string, v *visitor) *pending {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	p := w.pending
 	if p == nil || time.Now().After(p.expires) ||
-		subtle.ConstantTimeCompare([]byte(p.ticket), []byte(ticket)) != 1 {
+		subtle.ConstantTimeCompare([]byte(p.ticket), []byte(ticket)) != 1 ||
+		!w.visitors.hold(v) {
 		return nil
 	}
 	w.pending = nil

@@ -58,11 +58,16 @@ func (vs *visitors) admit(conn net.Conn) (*visitor, string) {
 	return v, dropped.RemoteAddr().String()
 }
 
-// claim marks v as the holder of the ticket: it is never dropped.
-func (vs *visitors) claim(v *visitor) {
+// hold marks v as the holder of the ticket, never to be dropped; it
+// reports false if v was dropped already.
+func (vs *visitors) hold(v *visitor) bool {
 	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if !slices.Contains(vs.open, v) {
+		return false
+	}
 	v.claimed = true
-	vs.mu.Unlock()
+	return true
 }
 
 // leave removes v from the table (nothing if it was dropped already).

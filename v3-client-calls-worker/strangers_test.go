@@ -32,7 +32,9 @@ func TestVisitorsDropOldestStranger(t *testing.T) {
 		}
 		all = append(all, v)
 	}
-	vs.claim(all[0])
+	if !vs.hold(all[0]) {
+		t.Fatal("hold: the first visitor is not in the table")
+	}
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
 	if _, dropped := vs.admit(a); dropped == "" {
@@ -43,6 +45,9 @@ func TestVisitorsDropOldestStranger(t *testing.T) {
 	}
 	if _, err := all[1].conn.Write([]byte("x")); err == nil {
 		t.Errorf("the oldest stranger's connection is still open")
+	}
+	if vs.hold(all[1]) {
+		t.Errorf("hold: a dropped visitor can still hold the ticket")
 	}
 	vs.leave(all[0])
 	vs.leave(all[0]) // twice: nothing
@@ -58,7 +63,9 @@ func TestStrangersDoNotPushOut(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "1")
 	s := d.Open(t, srv.Addr)
 	g := askGoto(t, s, "requetetype1")
-	expectOK(t, s.FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype1\n", "requetetype1"), "first request", 28)
+	if o := s.FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype1\n", "requetetype1"); o.Err != nil || o.Code != "" {
+		t.Fatalf("first request: %v", o)
+	}
 	var strangers []net.Conn
 	t.Cleanup(func() {
 		for _, c := range strangers {

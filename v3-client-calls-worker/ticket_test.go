@@ -5,6 +5,7 @@
 package main
 
 import (
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -156,22 +157,28 @@ func statsOf(t *testing.T, s *conformance.Session) string {
 }
 
 // TestTicketClaim: the claim rule in process: the pending ticket, once,
-// before it expires.
+// before it expires, by a visitor still in the table.
 func TestTicketClaim(t *testing.T) {
 	w := &desk{}
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	v, _ := w.visitors.admit(a)
 	tk := wire.NewTicket()
 	w.pending = &pending{ticket: tk, expires: time.Now().Add(time.Hour), claimed: make(chan struct{})}
-	if w.claim(wire.NewTicket()) != nil || w.claim("") != nil {
+	if w.claim(wire.NewTicket(), v) != nil || w.claim("", v) != nil {
 		t.Fatal("a wrong ticket claimed the request")
 	}
-	if w.claim(tk) == nil {
+	if w.claim(tk, &visitor{conn: a}) != nil {
+		t.Fatal("a visitor no longer in the table claimed the request")
+	}
+	if w.claim(tk, v) == nil {
 		t.Fatal("the right ticket did not claim the request")
 	}
-	if w.claim(tk) != nil {
+	if w.claim(tk, v) != nil {
 		t.Fatal("a ticket claimed twice")
 	}
 	w.pending = &pending{ticket: tk, expires: time.Now().Add(-time.Millisecond), claimed: make(chan struct{})}
-	if w.claim(tk) != nil {
+	if w.claim(tk, v) != nil {
 		t.Fatal("an expired ticket claimed the request")
 	}
 }
