@@ -1,17 +1,20 @@
 // client.go demonstrates v3's client: it asks the dispatcher, which
-// answers where to go ("GOTO <host> <port> <ticket>"); it then dials that
-// worker itself, presents the ticket, repeats its request line, and reads
-// the answer there, while its dispatcher session stays open for the next
-// request (docs/v3-client-calls-worker.md, steps 1 to 6).
+// answers where to go ("GOTO <host> <port> <ticket> <key>"); it then
+// dials that worker itself, makes it prove that it is the worker the
+// dispatcher chose, and only then presents the ticket, repeats its
+// request line, and reads the answer there, while its dispatcher session
+// stays open for the next request (docs/v3-client-calls-worker.md).
 
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"osps/common/client"
 	"osps/common/wire"
@@ -41,27 +44,66 @@ func redirected(ctx context.Context, c *client.Client, line string, r wire.Reply
 	if r.Word != wire.GOTO {
 		return client.Result{Line: line}, fmt.Errorf("expected GOTO or ERR from the dispatcher, got %s", r.Word)
 	}
-	host, port, ticket := r.Args[0], r.Args[1], r.Args[2]
+	host, port, ticket, key := r.Args[0], r.Args[1], r.Args[2], r.Args[3]
 	addr := net.JoinHostPort(host, port)
-	c.Tr.Step(3, "dispatcher answered GOTO %s %s %s", host, port, ticket)
+	c.Tr.Step(3, "dispatcher answered GOTO %s %s %s %s", host, port, ticket, key)
 
-	// STEP v3.4: dial the worker, present the ticket, repeat the request line.
+	// STEP v3.4: dial the worker; it proves itself before it learns the ticket.
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return client.Result{Line: line}, fmt.Errorf("dial worker %s: %w", addr, err)
+		return failed(line, "cannot reach the worker at %s: %v", addr, err), nil
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
-	c.Tr.Step(4, "connected to the worker at %s; send HELLO %s, then %q", addr, ticket, line)
+	wr := wire.NewReader(conn)
+	if err := demandProof(ctx, c, conn, wr, addr, key); err != nil {
+		return failed(line, "%v: ticket not sent", err), nil
+	}
+	c.Tr.Step(4, "the worker at %s proved itself; send HELLO %s, then %q", addr, ticket, line)
 	if _, err := io.WriteString(conn, wire.Hello+" "+ticket+"\n"+line+"\n"); err != nil {
 		return client.Result{Line: line}, fmt.Errorf("send to worker %s: %w", addr, err)
 	}
+	return readAnswer(c, wr, addr, line)
+}
 
+// demandProof sends a fresh nonce and checks the worker's answer: the
+// HMAC of the nonce under the GOTO's key, compared in constant time. A
+// process squatting the worker's port cannot compute it, and one that
+// heard an earlier proof cannot reuse it (the nonce is new each time).
+// DOC: v3-demand-proof
+func demandProof(ctx context.Context, c *client.Client, conn net.Conn, wr *bufio.Reader, addr, key string) error {
+	// A dead worker's port still accepts (the dispatcher holds it), and
+	// nobody answers there: wait proofTimeout, not the whole --timeout.
+	end, ok := ctx.Deadline()
+	if wait := time.Now().Add(proofTimeout); !ok || wait.Before(end) {
+		_ = conn.SetReadDeadline(wait)
+		defer func() { _ = conn.SetReadDeadline(end) }() // the zero time if ctx has none
+	}
+	nonce := wire.NewTicket()
+	c.Tr.Step(4, "connected to the worker at %s; send PROVE %s (the ticket waits)", addr, nonce)
+	if _, err := io.WriteString(conn, wire.Prove+" "+nonce+"\n"); err != nil {
+		return fmt.Errorf("send PROVE to %s: %w", addr, err)
+	}
+	reply, err := client.ReadReply(wr)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the worker at %s gave no proof: %v", addr, err)
+	case reply.Word == wire.ERR:
+		return fmt.Errorf("the worker at %s gave no proof: it answered %v", addr, reply.Err)
+	case reply.Word != wire.PROOF:
+		return fmt.Errorf("the worker at %s gave no proof: it answered %s", addr, reply.Word)
+	case !wire.CheckProof(key, nonce, reply.Args[0]):
+		return fmt.Errorf("the worker at %s gave a wrong proof: it is not the worker the dispatcher chose", addr)
+	}
+	return nil
+}
+
+// readAnswer reads the worker's answer, then its close.
+func readAnswer(c *client.Client, wr *bufio.Reader, addr, line string) (client.Result, error) {
 	// STEP v3.5: the worker answers, then closes its connection.
-	wr := wire.NewReader(conn)
 	reply, err := client.ReadReply(wr)
 	if err != nil {
 		return client.Result{Line: line}, fmt.Errorf("worker %s: %w", addr, err)
@@ -82,4 +124,13 @@ func redirected(ctx context.Context, c *client.Client, line string, r wire.Reply
 	// STEP v3.6: back on the dispatcher session: the next request line, or QUIT.
 	c.Tr.Step(6, "back to the dispatcher session: next request, or QUIT")
 	return res, nil
+}
+
+// proofTimeout bounds the wait for a worker's proof.
+const proofTimeout = 5 * time.Second
+
+// failed is the result of a request whose worker could not be trusted
+// or reached: ERR worker-failed, and the session goes on.
+func failed(line, format string, a ...any) client.Result {
+	return client.Result{Line: line, Err: wire.Errorf(wire.CodeWorkerFailed, format, a...)}
 }

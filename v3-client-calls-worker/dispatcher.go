@@ -1,9 +1,9 @@
 // dispatcher.go demonstrates v3's dispatcher, which never touches an
 // answer: for each request it picks an idle worker, writes a fresh
-// single-use ticket into the worker's slot, pings it, and tells the client
-// where to go, "GOTO <host> <port> <ticket>". The worker's pong comes back
-// later, in the background, while the session already reads the client's
-// next line (docs/v3-client-calls-worker.md, steps 0, 2, 3 and 5).
+// single-use ticket and proof key into the worker's slot, pings it, tells
+// the client where to go, "GOTO <host> <port> <ticket> <key>", and waits
+// for the worker's final pong before it reads the session's next line:
+// one session holds at most one worker (docs/v3-client-calls-worker.md).
 
 package main
 
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"time"
 
@@ -36,17 +37,17 @@ func runServe(args []string) int {
 	fs.Var((*cli.PositiveDuration)(&ttl), "ticket-ttl", "how long a GOTO ticket stays valid; a worker whose client never comes is idle again after it")
 	return server.Main(fs, args, "v3-client-calls-worker serve [flags]", &cfg, server.Variant{
 		Name: "v3", RequestStep: 2, Handler: &redirect{ttl: &ttl},
-		// STEP v3.0: each worker is told where to listen: the dispatcher's
-		// address, port + 1 + its id (or any free port above it with --port 0).
-		WorkerArgs: func(ln *net.TCPAddr) []string {
-			a := []string{
-				"--listen", ln.IP.String(), "--dispatcher-port", strconv.Itoa(ln.Port),
+		// STEP v3.0: the dispatcher opens each worker's port: its own + 1 + the
+		// worker's id (or any free port above it with --port 0), and hands the
+		// socket to the worker, like its pipes.
+		WorkerFiles: func(ln *net.TCPAddr, workers int) ([][]*os.File, error) {
+			return openPorts(ln, workers, cfg.Port == 0)
+		},
+		WorkerArgs: func(*net.TCPAddr) []string {
+			return []string{
 				"--ticket-ttl", ttl.String(), "--io-timeout", cfg.RequestTimeout.String(),
+				"--min-rate", strconv.FormatInt(cfg.MinRate, 10), "--rate-window", cfg.RateWindow.String(),
 			}
-			if cfg.Port == 0 {
-				a = append(a, "--any-port")
-			}
-			return a
 		},
 	})
 }
@@ -64,82 +65,110 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d published no address", w.ID))
 	}
 
-	// STEP v3.2: a fresh ticket and the request go into the worker's slot; a ping says so.
+	// STEP v3.2: a fresh ticket, a fresh proof key and the request go into the worker's slot; a ping says so.
 	seq := w.Begin()
-	ticket := wire.NewTicket()
+	ticket, key := wire.NewTicket(), wire.NewTicket()
 	w.Slot.SetTicket(ticket)
+	w.Slot.SetProof(key)
 	w.Slot.SetRequest([]byte(req.String()))
-	srv.Tr.Step(2, "session %d: ticket %s and %q written into slot %d, ping worker#%d", s.ID, ticket, req.String(), w.ID, w.ID)
+	srv.Tr.Step(2, "session %d: ticket %s, proof key %s and %q written into slot %d, ping worker#%d", s.ID, ticket, key, req.String(), w.ID, w.ID)
 	if err := w.Ping(pingpong.PingRequest, 0); err != nil {
 		s.Log.Warn("ping failed", "worker", w.ID, "err", err)
 		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID))
 	}
-	// The worker pongs "ready" once it expects the ticket: only then may
-	// the client learn it, or the client could knock before the worker
-	// has read its ping, and be refused.
-	// DOC: v3-ready-before-goto
-	ctx, cancel := context.WithTimeout(context.Background(), srv.Cfg.RequestTimeout)
+	if err := r.awaitReady(s, w, seq); err != nil {
+		return s.Error(err)
+	}
+
+	// STEP v3.3: tell the client where its answer waits, and with which key the worker proves itself.
+	line := fmt.Sprintf("%s %s %d %s %s", wire.GOTO, gotoHost(where.Addr(), s.Conn().LocalAddr()), where.Port(), ticket, key)
+	srv.Tr.Step(3, "session %d: answer %s (worker#%d listens there, ticket valid %v)", s.ID, line, w.ID, *r.ttl)
+	if err := s.Reply(line); err != nil {
+		s.Go(func() { r.awaitDone(s, w, seq) }) // the ticket expires: the worker comes back
+		return err
+	}
+	// The session's next line waits until this request is over.
+	// DOC: v3-one-worker-per-session
+	r.awaitDone(s, w, seq)
+	return nil
+}
+
+// awaitReady waits for the worker's "ready" pong: it expects the ticket
+// now. Only then may the client learn it, or the client could knock
+// before the worker has read its ping, and be refused. The error is the
+// client's answer.
+// DOC: v3-ready-before-goto
+func (r *redirect) awaitReady(s *server.Session, w *proc.Handle, seq uint32) error {
+	rt := s.Server().Cfg.RequestTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), rt)
 	m, err := w.Await(ctx)
 	cancel()
 	switch {
 	case err == nil && m.Op == pingpong.PongReady:
+		return nil
 	case err == nil:
 		s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "op", m.Op)
 		w.Kill()
-		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d answered %v to a ping", w.ID, m.Op))
+		return wire.Errorf(wire.CodeWorkerFailed, "worker %d answered %v to a ping", w.ID, m.Op)
 	case errors.Is(err, context.DeadlineExceeded):
 		s.Log.Warn("worker did not take its ticket in time: left busy until it wakes up", "worker", w.ID)
 		s.Go(func() { r.reclaim(s, w, seq) })
-		return s.Error(wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, srv.Cfg.RequestTimeout))
+		return wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, rt)
 	default:
 		s.Log.Warn("worker died", "worker", w.ID, "err", err)
-		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID))
+		return wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID)
 	}
-
-	// STEP v3.3: tell the client where its answer waits; the session is
-	// free again at once, the final pong is awaited in the background.
-	line := fmt.Sprintf("%s %s %d %s", wire.GOTO, gotoHost(where.Addr(), s.Conn().LocalAddr()), where.Port(), ticket)
-	srv.Tr.Step(3, "session %d: answer %s (worker#%d listens there, ticket valid %v)", s.ID, line, w.ID, *r.ttl)
-	s.Go(func() { r.awaitPong(s, w, seq) })
-	return s.Reply(line)
 }
 
-// awaitPong is the dispatcher's half of step 5: the worker pongs once its
+// awaitDone is the dispatcher's half of step 5: the worker pongs once its
 // client was served, or once the ticket expired; then it is idle again.
-func (r *redirect) awaitPong(s *server.Session, w *proc.Handle, seq uint32) {
+// The wait is bounded: past the ticket's lifetime it goes on only while
+// the worker's heartbeat shows progress; a worker that falls silent is
+// left busy, and its late pong is awaited in the background.
+func (r *redirect) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 	srv := s.Server()
 	rt := srv.Cfg.RequestTimeout
-	wait := *r.ttl + rt
-	for {
+	stale := rt + srv.Cfg.RateWindow // the longest a served client may go without a beat
+	for wait := *r.ttl + rt; ; wait = rt {
 		m, err := await(w, wait)
 		switch {
-		case err == nil && m.Op == pingpong.PongDone:
-			// STEP v3.5: the worker's pong: its request is over, it is idle again.
-			if m.Arg == 0 {
-				srv.Tr.Step(5, "session %d: worker#%d pong: its client was served; worker#%d is idle again", s.ID, w.ID, w.ID)
-			} else {
-				srv.Tr.Step(5, "session %d: worker#%d pong: no answer delivered (ticket expired or transfer failed); idle again", s.ID, w.ID)
-			}
-			s.Release(w)
-			return
 		case err == nil:
-			s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "seq", seq, "op", m.Op)
-			w.Kill()
+			r.done(s, w, seq, m)
 			return
 		case errors.Is(err, proc.ErrWorkerDied):
 			s.Log.Warn("worker died during a request", "worker", w.ID, "err", err)
 			return
-		case time.Since(w.Slot.Heartbeat()) < rt:
+		case time.Since(w.Slot.Heartbeat()) < stale:
 			// Still beating: a large answer to a slow client. Keep waiting.
-			wait = rt
 		default:
 			// Hung: the slot stays busy, so no client is sent there (the
 			// watchdog, when it is on, deals with hung workers). If it
 			// was only slow, its pong still brings it back.
 			s.Log.Warn("worker silent: left busy until it pongs", "worker", w.ID, "seq", seq, "last_beat", w.Slot.Heartbeat())
-			wait = 0
+			s.Go(func() {
+				if m, err := await(w, 0); err == nil {
+					r.done(s, w, seq, m)
+				}
+			})
+			return
 		}
 	}
+}
+
+// done handles the final pong m of a request.
+func (r *redirect) done(s *server.Session, w *proc.Handle, seq uint32, m pingpong.Msg) {
+	if m.Op != pingpong.PongDone {
+		s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "seq", seq, "op", m.Op)
+		w.Kill()
+		return
+	}
+	// STEP v3.5: the worker's pong: its request is over, it is idle again.
+	if m.Arg == 0 {
+		s.Server().Tr.Step(5, "session %d: worker#%d pong: its client was served; worker#%d is idle again", s.ID, w.ID, w.ID)
+	} else {
+		s.Server().Tr.Step(5, "session %d: worker#%d pong: no answer delivered (ticket expired or transfer failed); idle again", s.ID, w.ID)
+	}
+	s.Release(w)
 }
 
 // reclaim waits for the late "ready" pong of a worker that was too slow
@@ -148,7 +177,7 @@ func (r *redirect) awaitPong(s *server.Session, w *proc.Handle, seq uint32) {
 // DOC: v3-late-pong
 func (r *redirect) reclaim(s *server.Session, w *proc.Handle, seq uint32) {
 	if m, err := await(w, 0); err == nil && m.Op == pingpong.PongReady {
-		r.awaitPong(s, w, seq)
+		r.awaitDone(s, w, seq)
 	}
 }
 

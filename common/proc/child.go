@@ -21,9 +21,20 @@ import (
 
 // The worker's inherited file descriptors (exec.Cmd.ExtraFiles[i] is 3+i).
 const (
-	pingFD = 3 // read end of the ping pipe
-	pongFD = 4 // write end of the pong pipe
+	pingFD  = 3 // read end of the ping pipe
+	pongFD  = 4 // write end of the pong pipe
+	extraFD = 5 // the first of Config.Files
 )
+
+// ExtraFile is the i-th file the dispatcher handed this worker beyond its
+// pipes (Config.Files), fd 5 + i, or nil if it handed fewer (--extra-files).
+// The caller owns it.
+func (c *Self) ExtraFile(i int, name string) *os.File {
+	if i < 0 || i >= c.extra {
+		return nil
+	}
+	return os.NewFile(uintptr(extraFD+i), name)
+}
 
 // ChildFlags are the command-line flags of the internal worker role.
 type ChildFlags struct {
@@ -32,6 +43,7 @@ type ChildFlags struct {
 	Heartbeat time.Duration
 	Trace     bool
 	Chaos     string
+	Extra     int // files inherited after the pipes (Config.Files), set per slot by the pool
 }
 
 // Register adds the worker role's flags to fs.
@@ -41,6 +53,7 @@ func (c *ChildFlags) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "beat the slot's heartbeat at least this often while idle")
 	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step on stderr")
 	fs.StringVar(&c.Chaos, "chaos", "", "fault injection: crash=P,hang=P,seed=S")
+	fs.IntVar(&c.Extra, "extra-files", 0, "files inherited after the two pipes, as fds 5, 6, ...")
 }
 
 func (c *ChildFlags) args() []string {
@@ -51,18 +64,22 @@ func (c *ChildFlags) args() []string {
 	if c.Chaos != "" {
 		a = append(a, "--chaos", c.Chaos)
 	}
+	if c.Extra > 0 {
+		a = append(a, "--extra-files", strconv.Itoa(c.Extra))
+	}
 	return a
 }
 
 // Self is a worker process's view of itself: its slot in the segment and
 // its two pipes to the dispatcher (the dispatcher's view is Handle).
 type Self struct {
-	ID   int
-	Seg  *shm.Segment
-	Slot *shm.Slot
-	ping *os.File
-	pong *os.File
-	beat time.Duration
+	ID    int
+	Seg   *shm.Segment
+	Slot  *shm.Slot
+	ping  *os.File
+	pong  *os.File
+	beat  time.Duration
+	extra int // ExtraFile's count
 }
 
 // Attach is the worker's start-up: it takes fds 3 and 4, attaches the
@@ -103,7 +120,7 @@ func Attach(f ChildFlags) (*Self, error) {
 	if beat <= 0 {
 		beat = time.Second
 	}
-	c := &Self{ID: f.Slot, Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat}
+	c := &Self{ID: f.Slot, Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat, extra: f.Extra}
 	c.Slot.Beat()
 	return c, nil
 }

@@ -7,6 +7,8 @@ package proc
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -213,6 +215,35 @@ func TestParseChaos(t *testing.T) {
 		}
 		if got.On() != (tt.want.Crash > 0 || tt.want.Hang > 0) {
 			t.Errorf("ParseChaos(%q).On() = %v", tt.spec, got.On())
+		}
+	}
+}
+
+// TestExtraFiles: Config.Files reaches each worker as fd 5, its own only.
+func TestExtraFiles(t *testing.T) {
+	cfg := testConfig(t, 2, "files")
+	var reads, writes []*os.File
+	for range 2 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		reads, writes = append(reads, r), append(writes, w)
+	}
+	cfg.Files = func(i int) []*os.File { return []*os.File{writes[i]} }
+	pool, err := Start(cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer checkNothingLeft(t)
+	defer pool.Close()
+	defer pool.StopWorkers(5 * time.Second)
+	for i, r := range reads {
+		writes[i].Close() // the caller's copy: end of file once the worker closed its own
+		b, err := io.ReadAll(r)
+		if want := fmt.Sprintf("slot %d\n", i); err != nil || string(b) != want {
+			t.Errorf("slot %d wrote %q, %v; want %q", i, b, err, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package proc is process start-up and supervision: the dispatcher
 // re-executes its own binary as "worker" once per slot, hands each worker
-// its two pipe ends as file descriptors 3 and 4, keeps the pool of idle
+// its two pipe ends as file descriptors 3 and 4 (and, if the variant asks,
+// more files as 5, 6, ...: Config.Files), keeps the pool of idle
 // workers, notices at once when one dies, and reaps every child.
 //
 // Parent side (pool.go, worker.go):

@@ -56,6 +56,7 @@ var mode string
 //	chatty       say "done" instead of "ready"
 //	stubborn     serve, but do not exit when the dispatcher closes the pipe
 //	hang         say ready, then hang on the first request (no pong, no heartbeat)
+//	files        write "slot <i>" into the one extra file it inherited (fd 5), then serve
 var testRole = ChildRole{
 	Variant: "vt",
 	Flags:   func(fs *pflag.FlagSet) { fs.StringVar(&mode, "mode", "serve", "what the test worker does") },
@@ -75,6 +76,16 @@ var testRole = ChildRole{
 		case "fail-slot-1":
 			if c.ID == 1 {
 				return nil, nil, errors.New("test worker in slot 1 fails on purpose")
+			}
+			return serve, nil, nil
+		case "files":
+			f := c.ExtraFile(0, "extra")
+			if f == nil || c.ExtraFile(1, "none") != nil {
+				return nil, nil, errors.New("want exactly one extra file, fd 5")
+			}
+			defer f.Close()
+			if _, err := fmt.Fprintf(f, "slot %d\n", c.ID); err != nil {
+				return nil, nil, err
 			}
 			return serve, nil, nil
 		case "silent":

@@ -30,6 +30,11 @@ type Config struct {
 	ReadyTimeout time.Duration // how long a worker may take to say ready
 	Watchdog     Watchdog      // respawn dead workers, kill hung ones (off: the bare part)
 	Log          *slog.Logger
+	// Files, if set, gives the files a worker of slot i inherits after
+	// its two pipes, as fds 5, 6, ... (ExtraFile). The pool does not own
+	// them: the caller keeps them open across respawns, and closes them
+	// once the pool is stopped (v3 hands each worker its listening socket).
+	Files func(slot int) []*os.File
 }
 
 // Pool owns the segment and the worker processes.
@@ -93,10 +98,14 @@ func Start(cfg Config) (*Pool, error) {
 }
 
 func (p *Pool) startWorker(i int) (*Handle, error) {
+	var extra []*os.File
+	if p.cfg.Files != nil {
+		extra = p.cfg.Files(i)
+	}
 	child := p.cfg.Child
-	child.ShmID, child.Slot = p.Seg.ID(), i
+	child.ShmID, child.Slot, child.Extra = p.Seg.ID(), i, len(extra)
 	args := append(append([]string{}, p.cfg.Role...), child.args()...)
-	w, err := start(p.spawn, p.cfg.Exe, args, i, p.Seg.Slot(i), p.cfg.ReadyTimeout, p.cfg.Log)
+	w, err := start(p.spawn, p.cfg.Exe, args, extra, i, p.Seg.Slot(i), p.cfg.ReadyTimeout, p.cfg.Log)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func spawner(reqs <-chan spawnReq) {
 
 // start forks and execs one worker for slot id. It returns once the
 // worker has said "pong ready", or with an error.
-func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.Slot, readyTimeout time.Duration, log *slog.Logger) (*Handle, error) {
+func start(spawn chan<- spawnReq, exe string, args []string, extra []*os.File, id int, slot *shm.Slot, readyTimeout time.Duration, log *slog.Logger) (*Handle, error) {
 	// DOC: proc-pipes
 	pingR, pingW, err := os.Pipe()
 	if err != nil {
@@ -78,7 +78,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.S
 	cmd.Stdin = nil
 	cmd.Stdout = os.Stderr // a worker has nothing to say on stdout: keep "ready" alone there
 	cmd.Stderr = os.Stderr
-	cmd.ExtraFiles = []*os.File{pingR, pongW} // fd 3, fd 4
+	cmd.ExtraFiles = append([]*os.File{pingR, pongW}, extra...) // fd 3, fd 4, then the caller's (Config.Files)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	slot.SetState(shm.Starting)
 	slot.SetPid(0)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,10 @@ type Variant struct {
 	// WorkerArgs returns the worker role's arguments (after "worker"),
 	// given the dispatcher's listening address.
 	WorkerArgs func(ln *net.TCPAddr) []string
+	// WorkerFiles, if set, opens the files each worker slot inherits
+	// (proc.Config.Files), given the dispatcher's listening address. The
+	// dispatcher keeps them open across respawns and closes them at exit.
+	WorkerFiles func(ln *net.TCPAddr, workers int) ([][]*os.File, error)
 }
 
 // Server is one running dispatcher.
@@ -85,11 +90,19 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	if v.WorkerArgs != nil {
 		role = append(role, v.WorkerArgs(laddr)...)
 	}
+	var files [][]*os.File
+	if v.WorkerFiles != nil {
+		if files, err = v.WorkerFiles(laddr, cfg.Workers); err != nil {
+			return err
+		}
+		defer closeAll(files) // after the workers are stopped: Run's last step
+	}
 	s.Tr.Step(0, "creating the shared-memory segment and starting %d workers", cfg.Workers)
 	pool, err := proc.Start(proc.Config{
 		Exe: exe, Role: role, Workers: cfg.Workers, SlotSize: cfg.SlotSize, Log: log,
 		Child:    proc.ChildFlags{Heartbeat: cfg.ChildHeartbeat(), Trace: cfg.Trace, Chaos: cfg.Chaos},
 		Watchdog: proc.Watchdog{Enabled: cfg.Watchdog, HangTimeout: cfg.HangTimeout},
+		Files:    slotFiles(files),
 	})
 	if err != nil {
 		return fmt.Errorf("start workers: %w", err)
@@ -110,6 +123,22 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	s.shutdown()
 	<-acceptDone
 	return nil
+}
+
+// slotFiles is proc.Config.Files for the files WorkerFiles opened.
+func slotFiles(files [][]*os.File) func(int) []*os.File {
+	if files == nil {
+		return nil
+	}
+	return func(i int) []*os.File { return files[i] }
+}
+
+func closeAll(files [][]*os.File) {
+	for _, fs := range files {
+		for _, f := range fs {
+			f.Close()
+		}
+	}
 }
 
 func (s *Server) acceptLoop() {

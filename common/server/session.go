@@ -89,7 +89,7 @@ func (s *Session) run() {
 		switch {
 		case err == nil:
 		case errors.Is(err, wire.ErrLineTooLong):
-			_ = s.Error(wire.Errorf(wire.CodeLineTooLong, "a line may hold at most %d bytes", wire.MaxLine))
+			_ = s.Error(wire.LineError(err, "line"))
 			// DOC: session-linger-close: the peer may still be sending; a
 			// plain close would answer with a reset that can destroy our reply.
 			wire.LingerClose(s.conn)

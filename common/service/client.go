@@ -8,12 +8,9 @@ package service
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
-	"os"
 	"time"
 
 	"osps/common/wire"
@@ -25,14 +22,11 @@ import (
 // wrong, too long or late is an *wire.Error to send back; any other
 // error means the client is gone.
 func ReadRequest(r *bufio.Reader, want wire.Request) (wire.Request, error) {
-	line, err := wire.ReadLine(r)
-	switch {
-	case err == nil, errors.Is(err, io.ErrUnexpectedEOF) && len(line) > 0: // a last line without LF counts
-	case errors.Is(err, wire.ErrLineTooLong):
-		return wire.Request{}, wire.Errorf(wire.CodeLineTooLong, "a line may hold at most %d bytes", wire.MaxLine)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return wire.Request{}, wire.Errorf(wire.CodeTimeout, "no request line in time")
-	default:
+	line, err := wire.ReadLastLine(r) // a last line without LF counts
+	if err != nil {
+		if e := wire.LineError(err, "request line"); e != nil {
+			return wire.Request{}, e
+		}
 		return wire.Request{}, fmt.Errorf("read the request line: %w", err)
 	}
 	got, err := wire.ParseRequest(line, math.MaxInt64)

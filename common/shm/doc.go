@@ -36,7 +36,8 @@
 //	1160 replyn     payload length of the reply, -1 for an error reply
 //	1168 errlen     length of the error line
 //	1176 err        256 bytes, the error line "ERR code text"
-//	1432 proof      32 bytes, v2: the secret the client sends back to the worker
+//	1432 proof      32 bytes, the second secret: v2, what the client sends back to
+//	                the worker; v3, the key with which the worker proves itself
 //	2048 data       datasize bytes: the payload travels here, one chunk at a time
 //
 // Fields marked atomic are read without a message (STATS, the watchdog)

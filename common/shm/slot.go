@@ -117,36 +117,32 @@ func (s *Slot) Seq() uint64 { return ne.Uint64(s.b[offSeq:]) }
 func (s *Slot) SetSeq(n uint64) { ne.PutUint64(s.b[offSeq:], n) }
 
 // Ticket returns the ticket in the slot ("" if none).
-func (s *Slot) Ticket() string {
-	t := s.b[offTicket : offTicket+32]
-	if t[0] == 0 {
-		return ""
-	}
-	return string(t)
-}
+func (s *Slot) Ticket() string { return s.hex32(offTicket) }
 
 // SetTicket writes a ticket (32 hex digits) or clears it with "".
-func (s *Slot) SetTicket(t string) {
-	clear(s.b[offTicket : offTicket+32])
-	copy(s.b[offTicket:offTicket+32], t)
-}
+func (s *Slot) SetTicket(t string) { s.setHex32(offTicket, t) }
 
-// Proof returns the request's second secret in the slot ("" if none):
-// in v2, what the client must send back to the worker to prove it is the
-// client the dispatcher answered WAIT.
-func (s *Slot) Proof() string {
-	t := s.b[offProof : offProof+32]
+func (s *Slot) hex32(off int) string {
+	t := s.b[off : off+32]
 	if t[0] == 0 {
 		return ""
 	}
 	return string(t)
 }
 
-// SetProof writes a proof (32 hex digits) or clears it with "".
-func (s *Slot) SetProof(t string) {
-	clear(s.b[offProof : offProof+32])
-	copy(s.b[offProof:offProof+32], t)
+func (s *Slot) setHex32(off int, t string) {
+	clear(s.b[off : off+32])
+	copy(s.b[off:off+32], t)
 }
+
+// Proof returns the request's second secret in the slot ("" if none),
+// the one that makes the authentication mutual: in v2, what the client
+// sends back to prove it is the client the dispatcher answered WAIT; in
+// v3, the key with which the worker proves it is the worker of the GOTO.
+func (s *Slot) Proof() string { return s.hex32(offProof) }
+
+// SetProof writes a second secret (32 hex digits) or clears it with "".
+func (s *Slot) SetProof(t string) { s.setHex32(offProof, t) }
 
 func (s *Slot) addr(ipOff, portOff int) netip.AddrPort {
 	ip := netip.AddrFrom16([16]byte(s.b[ipOff : ipOff+16])).Unmap()

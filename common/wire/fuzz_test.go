@@ -159,7 +159,8 @@ func FuzzParseReply(f *testing.F) {
 	for _, s := range []string{
 		"OK 0", "OK 5", "OK   7", "OK -1", "OK", "ERR busy x", "ERR nope x", "ERR  busy", "BYE",
 		"WAIT 0123456789abcdef0123456789abcdef fedcba9876543210fedcba9876543210", "DONE 0123456789abcdef0123456789abcdef",
-		"GOTO 127.0.0.1 2225 0123456789abcdef0123456789abcdef", "GOTO h +80 0123456789abcdef0123456789abcdef",
+		"GOTO 127.0.0.1 2225 0123456789abcdef0123456789abcdef 00112233445566778899aabbccddeeff", "GOTO h +80 0123456789abcdef0123456789abcdef",
+		"PROOF " + strings.Repeat("0a", 32),
 		"", "\xff", "ERR timeout \x00\x1b",
 	} {
 		f.Add([]byte(s))
@@ -190,8 +191,12 @@ func FuzzParseReply(f *testing.F) {
 				t.Fatalf("ParseReply(%q): %s with args %q", line, r.Word, r.Args)
 			}
 		case wire.GOTO:
-			if len(r.Args) != 3 || !wire.ValidTicket(r.Args[2]) {
+			if len(r.Args) != 4 || !wire.ValidTicket(r.Args[2]) || !wire.ValidTicket(r.Args[3]) {
 				t.Fatalf("ParseReply(%q): GOTO with args %q", line, r.Args)
+			}
+		case wire.PROOF:
+			if len(r.Args) != 1 || len(r.Args[0]) != wire.ProofLen {
+				t.Fatalf("ParseReply(%q): PROOF with args %q", line, r.Args)
 			}
 		case wire.BYE:
 		default:

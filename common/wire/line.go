@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 )
 
 // MaxLine is the longest line, LF excluded, that a peer may send.
@@ -47,6 +48,30 @@ func ReadLine(r *bufio.Reader) ([]byte, error) {
 		return bytes.Clone(line), io.ErrUnexpectedEOF
 	default:
 		return nil, err
+	}
+}
+
+// ReadLastLine is ReadLine for a peer that may send one line and close:
+// a last line without LF counts as a line (no io.ErrUnexpectedEOF).
+func ReadLastLine(r *bufio.Reader) ([]byte, error) {
+	line, err := ReadLine(r)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil
+	}
+	return line, err
+}
+
+// LineError is the reply to a line that could not be read: line-too-long
+// for a line over MaxLine, timeout ("no <what> in time") for a read past
+// its deadline, and nil when the peer is gone (nothing to say).
+func LineError(err error, what string) error {
+	switch {
+	case errors.Is(err, ErrLineTooLong):
+		return Errorf(CodeLineTooLong, "a line may hold at most %d bytes", MaxLine)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return Errorf(CodeTimeout, "no %s in time", what)
+	default:
+		return nil
 	}
 }
 

@@ -7,7 +7,9 @@ package wire_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -168,4 +170,33 @@ func isPrintable(s string) bool {
 		}
 	}
 	return true
+}
+
+func TestLineError(t *testing.T) {
+	if e := wire.AsError(wire.LineError(wire.ErrLineTooLong, "line")); e == nil || e.Code != wire.CodeLineTooLong || e.Text != "a line may hold at most 1024 bytes" {
+		t.Errorf("LineError(too long) = %v", e)
+	}
+	if e := wire.AsError(wire.LineError(fmt.Errorf("read: %w", os.ErrDeadlineExceeded), "HELLO <ticket>")); e == nil || e.Code != wire.CodeTimeout || e.Text != "no HELLO <ticket> in time" {
+		t.Errorf("LineError(deadline) = %v", e)
+	}
+	if err := wire.LineError(io.EOF, "line"); err != nil {
+		t.Errorf("LineError(EOF) = %v, want nil (the peer is gone)", err)
+	}
+}
+
+func TestReadLastLine(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string
+		err  error
+	}{
+		{"HELLO x\n", "HELLO x", nil},
+		{"HELLO x", "HELLO x", nil},
+		{"", "", io.EOF},
+	} {
+		got, err := wire.ReadLastLine(wire.NewReader(strings.NewReader(c.in)))
+		if string(got) != c.want || !errors.Is(err, c.err) {
+			t.Errorf("ReadLastLine(%q) = %q, %v; want %q, %v", c.in, got, err, c.want, c.err)
+		}
+	}
 }

@@ -18,7 +18,7 @@ const (
 	BYE  = "BYE"
 	WAIT = "WAIT" // v2: the worker will call back with this ticket; send back this proof
 	DONE = "DONE" // v2: the call-back is over
-	GOTO = "GOTO" // v3: dial this worker with this ticket
+	GOTO = "GOTO" // v3: dial this worker with this ticket and proof key
 )
 
 // WriteOK writes the header of a reply that carries n payload bytes.
@@ -41,10 +41,10 @@ func WriteErr(w io.Writer, err error) error {
 
 // Reply is a parsed reply line.
 type Reply struct {
-	Word string   // OK, ERR, BYE, WAIT, DONE, GOTO
+	Word string   // OK, ERR, BYE, WAIT, DONE, GOTO, PROOF
 	N    int64    // OK: payload length
 	Err  *Error   // ERR: code and text
-	Args []string // WAIT: ticket, proof; DONE: ticket; GOTO: host, port, ticket
+	Args []string // WAIT: ticket, proof; DONE: ticket; GOTO: host, port, ticket, key; PROOF: the proof
 }
 
 // ParseReply parses one reply line (without LF). A line that is not a
@@ -91,13 +91,19 @@ func ParseReply(line []byte) (Reply, error) {
 		return Reply{Word: DONE, Args: f}, nil
 	case GOTO:
 		f := Fields([]byte(rest))
-		if len(f) != 3 || !ValidTicket(f[2]) {
+		if len(f) != 4 || !ValidTicket(f[2]) || !ValidTicket(f[3]) {
 			return Reply{}, fmt.Errorf("malformed GOTO line %q", Printable(line, 80))
 		}
 		if p, err := strconv.Atoi(f[1]); err != nil || p <= 0 || p > 65535 || strings.TrimLeft(f[1], "0123456789") != "" {
 			return Reply{}, fmt.Errorf("GOTO with bad port %q", Printable([]byte(f[1]), 20))
 		}
 		return Reply{Word: GOTO, Args: f}, nil
+	case PROOF:
+		f := Fields([]byte(rest))
+		if len(f) != 1 || !validProof(f[0]) {
+			return Reply{}, fmt.Errorf("malformed PROOF line %q", Printable(line, 80))
+		}
+		return Reply{Word: PROOF, Args: f}, nil
 	default:
 		return Reply{}, fmt.Errorf("unexpected reply %q", Printable(line, 80))
 	}

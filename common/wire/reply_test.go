@@ -17,7 +17,11 @@ import (
 	"osps/common/wire"
 )
 
-const ticket = "0123456789abcdef0123456789abcdef"
+const (
+	ticket = "0123456789abcdef0123456789abcdef"
+	key    = "00112233445566778899aabbccddeeff"
+	mac    = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a" // v3: PROOF <mac>
+)
 
 // proof is a second secret of the same shape (v2: WAIT <ticket> <proof>).
 const proof = "fedcba9876543210fedcba9876543210"
@@ -122,8 +126,9 @@ func TestParseReply(t *testing.T) {
 		{"WAIT " + ticket + " " + proof, wire.Reply{Word: wire.WAIT, Args: []string{ticket, proof}}},
 		{"WAIT  " + ticket + "   " + proof, wire.Reply{Word: wire.WAIT, Args: []string{ticket, proof}}},
 		{"DONE " + ticket, wire.Reply{Word: wire.DONE, Args: []string{ticket}}},
-		{"GOTO 127.0.0.1 2225 " + ticket, wire.Reply{Word: wire.GOTO, Args: []string{"127.0.0.1", "2225", ticket}}},
-		{"GOTO ::1 65535 " + ticket, wire.Reply{Word: wire.GOTO, Args: []string{"::1", "65535", ticket}}},
+		{"GOTO 127.0.0.1 2225 " + ticket + " " + key, wire.Reply{Word: wire.GOTO, Args: []string{"127.0.0.1", "2225", ticket, key}}},
+		{"GOTO ::1 65535 " + ticket + " " + key, wire.Reply{Word: wire.GOTO, Args: []string{"::1", "65535", ticket, key}}},
+		{"PROOF " + mac, wire.Reply{Word: wire.PROOF, Args: []string{mac}}},
 	}
 	for _, c := range wire.Codes {
 		tests = append(tests, struct {
@@ -153,10 +158,12 @@ func TestParseReplyMalformed(t *testing.T) {
 		"WAIT", "WAIT 123", "WAIT " + strings.ToUpper(ticket), "WAIT " + ticket, "WAIT " + ticket + " x", "WAIT " + ticket + "0 " + proof,
 		"WAIT " + ticket + " " + proof + " x", "WAIT " + ticket + " " + strings.ToUpper(proof),
 		"DONE", "DONE " + ticket[1:],
-		"GOTO", "GOTO 127.0.0.1 2225", "GOTO 127.0.0.1 " + ticket,
-		"GOTO 127.0.0.1 0 " + ticket, "GOTO 127.0.0.1 65536 " + ticket, "GOTO 127.0.0.1 -1 " + ticket,
-		"GOTO 127.0.0.1 +80 " + ticket, "GOTO 127.0.0.1 http " + ticket, "GOTO 127.0.0.1 2225 nope",
-		"GOTO 127.0.0.1 2225 " + ticket + " extra",
+		"GOTO", "GOTO 127.0.0.1 2225", "GOTO 127.0.0.1 " + ticket, "GOTO 127.0.0.1 2225 " + ticket,
+		"GOTO 127.0.0.1 2225 " + ticket + " " + strings.ToUpper(key), "GOTO 127.0.0.1 2225 " + ticket + " " + key[1:],
+		"PROOF", "PROOF " + mac[1:], "PROOF " + strings.ToUpper(mac), "PROOF " + mac + " x", "PROOF " + ticket,
+		"GOTO 127.0.0.1 0 " + ticket + " " + key, "GOTO 127.0.0.1 65536 " + ticket + " " + key, "GOTO 127.0.0.1 -1 " + ticket + " " + key,
+		"GOTO 127.0.0.1 +80 " + ticket + " " + key, "GOTO 127.0.0.1 http " + ticket + " " + key, "GOTO 127.0.0.1 2225 nope",
+		"GOTO 127.0.0.1 2225 " + ticket + " " + key + " extra",
 		"\xff\xfe", "\x1b[2J",
 	} {
 		got, err := wire.ParseReply([]byte(line))

@@ -20,9 +20,11 @@ func NewTicket() string {
 
 // ValidTicket reports whether s has a ticket's shape.
 func ValidTicket(s string) bool {
-	if len(s) != TicketLen {
-		return false
-	}
+	return len(s) == TicketLen && lowerHex(s)
+}
+
+// lowerHex reports whether s holds only lowercase hex digits.
+func lowerHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {

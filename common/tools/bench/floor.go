@@ -130,7 +130,7 @@ func (f *floor) session(conn net.Conn) error {
 		switch {
 		case err == nil:
 		case errors.Is(err, wire.ErrLineTooLong):
-			_ = wire.WriteErr(s.w, wire.Errorf(wire.CodeLineTooLong, "a line may hold at most %d bytes", wire.MaxLine))
+			_ = wire.WriteErr(s.w, wire.LineError(err, "line"))
 			err := s.flush()
 			lingerClose(conn)
 			return err

@@ -293,12 +293,16 @@ func extra(v string, fl floors, r rowSpec) (cost, string) {
 		// with a worker; each further chunk costs one more.
 		return pick(fl.ProcReq, fl.ProcReqCold).plus(fl.ProcChunk.times(k - 1)),
 			fmt.Sprintf("P_req%s + %d P_chunk", suffix, k-1)
-	case "v2", "v3":
-		// v2: WAIT and DONE on the session, a ping, the worker's
-		// connection to the client, the pong. v3: GOTO on the session,
-		// ping and pong "ready", the client's connection to the worker.
+	case "v2":
+		// WAIT and DONE on the session, a ping, the worker's connection
+		// to the client, the pong.
 		return pick(fl.TCP, fl.TCPCold).plus(pick(fl.ProcReq, fl.ProcReqCold)).plus(pick(fl.Connect, fl.ConnectCold)),
 			"T + P_req + C" + suffix
+	case "v3":
+		// GOTO on the session, ping and pong "ready", the client's
+		// connection to the worker, and the worker's proof (PROVE, PROOF).
+		return pick(fl.TCP, fl.TCPCold).times(2).plus(pick(fl.ProcReq, fl.ProcReqCold)).plus(pick(fl.Connect, fl.ConnectCold)),
+			"2 T + P_req + C" + suffix
 	}
 	return cost{}, ""
 }

@@ -67,10 +67,10 @@ func TestPredict(t *testing.T) {
 		"v2 requetetype1/16":            1000*us + 16*(12+40+70)*us/2,
 		"v2 requetetype2 65536/4":       1000*us + 4*(12+40+70)*us/2,
 		"v2 requetetype2 67108864/1":    1000*us + (90+100+120)*us,
-		"v3 requetetype1/1":             1000*us + (90+100+120)*us,
-		"v3 requetetype1/16":            1000*us + 16*(12+40+70)*us/2,
-		"v3 requetetype2 65536/4":       1000*us + 4*(12+40+70)*us/2,
-		"v3 requetetype2 67108864/1":    1000*us + (90+100+120)*us,
+		"v3 requetetype1/1":             1000*us + (2*90+100+120)*us, // v2's and the proof's round trip
+		"v3 requetetype1/16":            1000*us + 16*(2*12+40+70)*us/2,
+		"v3 requetetype2 65536/4":       1000*us + 4*(2*12+40+70)*us/2,
+		"v3 requetetype2 67108864/1":    1000*us + (2*90+100+120)*us,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("predictions (-want +got):\n%s", diff)

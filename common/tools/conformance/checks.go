@@ -42,6 +42,7 @@ func Run(t *testing.T, bin string, d Driver) {
 		{"Concurrent16x20", checkConcurrent},
 		{"Client", checkClientBinary},
 		{"Busy", checkBusy},
+		{"Burst", checkBurst},
 		{"TermDuringLargeRequest", checkTermDuringLarge},
 		{"CommandLine", checkCommandLine},
 	}
@@ -349,6 +350,46 @@ func checkBusy(t *testing.T, _ *Server, bin string, d Driver) {
 		if o.Code != "busy" || time.Now().After(deadline.Add(10*time.Second)) {
 			t.Fatalf("after the holder left: got %v, want the worker back", o)
 		}
+	}
+}
+
+// checkBurst: one session sends 10,000 requetetype1 lines in one write
+// and never follows up (it reads nothing, takes no call-back, follows no
+// GOTO), while honest sessions go on: every honest request is served,
+// none gets ERR busy. A session holds at most one worker: the dispatcher
+// reads its next line only once the previous request is over.
+func checkBurst(t *testing.T, _ *Server, bin string, d Driver) {
+	srv := Start(t, bin, append([]string{"--workers", "4", "--queue-timeout", "500ms"}, d.HoldArgs...)...)
+	burst := d.Open(t, srv.Addr)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the write may block once the server's buffers are full
+		defer wg.Done()
+		_ = burst.SendRaw([]byte(strings.Repeat("requetetype1\n", 10_000)))
+	}()
+	defer func() {
+		burst.Close()
+		wg.Wait()
+	}()
+	const sessions, requests = 3, 20
+	errs := make(chan error, sessions*requests)
+	var honest sync.WaitGroup
+	for k := range sessions {
+		honest.Add(1)
+		go func() {
+			defer honest.Done()
+			s := d.Open(t, srv.Addr)
+			for i := range requests {
+				if o := d.Do(s, "requetetype1"); o.Err != nil || o.Code != "" {
+					errs <- fmt.Errorf("honest session %d, request %d, during the burst: %v", k, i, o)
+				}
+			}
+		}()
+	}
+	honest.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
 

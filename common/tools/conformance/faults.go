@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"osps/common/tools/procfs"
 )
 
 // RunFaults runs every fault check against the variant binary bin.
@@ -213,6 +215,11 @@ func checkStopThenContinue(t *testing.T, bin string, d Driver) {
 	srv := Start(t, bin, "--workers", "1", "--request-timeout", "500ms", "--queue-timeout", "300ms")
 	victim := Stats(t, srv.Addr)[0]
 	_ = syscall.Kill(victim.Pid, syscall.SIGSTOP)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) { // a stop takes effect a moment later
+		if p, ok := procfs.Read(victim.Pid); !ok || p.State == "T" || time.Now().After(deadline) {
+			break
+		}
+	}
 	s := d.Open(t, srv.Addr)
 	if o := d.Do(s, "requetetype2 300000"); o.Code != "timeout" {
 		_ = syscall.Kill(victim.Pid, syscall.SIGCONT)
@@ -221,7 +228,8 @@ func checkStopThenContinue(t *testing.T, bin string, d Driver) {
 	_ = syscall.Kill(victim.Pid, syscall.SIGCONT)
 	// Continued, the worker finishes the request it was given within its
 	// own bounds: a v2 worker waits up to --callback-timeout (5 s by
-	// default) for a client that no longer takes its call-back.
+	// default) for a client that no longer takes its call-back; a v3
+	// worker is idle again when its ticket expires (--ticket-ttl, 5 s).
 	waitStats(t, srv.Addr, 15*time.Second, "the slow worker idle again", func(s []Slot) bool {
 		return s[0].State == "idle" && s[0].Pid == victim.Pid
 	})

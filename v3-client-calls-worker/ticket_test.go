@@ -1,0 +1,184 @@
+// ticket_test.go checks what a worker does with tickets: wrong, used,
+// expired and misused ones are refused without disturbing the pending
+// one; a ticket serves once, for one request.
+
+package main
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"osps/common/tools/conformance"
+	"osps/common/wire"
+)
+
+// TestWrongTicketThenRight: strangers with every kind of wrong first line
+// are refused at once, and the client with the right ticket is still
+// served, also while a silent stranger keeps a connection open.
+func TestWrongTicketThenRight(t *testing.T) {
+	srv := conformance.Start(t, bin, "--workers", "1", "--ticket-ttl", "3s")
+	s := d.Open(t, srv.Addr)
+	g := askGoto(t, s, "requetetype2 70000")
+
+	silent, silentR, err := s.DialWorker(g) // connects, says nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := wire.NewTicket()
+	for _, c := range []struct{ data, code string }{
+		{"HELLO " + other + "\nrequetetype2 70000\n", "bad-ticket"},
+		{"HELLO " + strings.ToUpper(g.Ticket) + "\n", "bad-ticket"},
+		{"HELLO " + g.Ticket[:31] + "\n", "bad-ticket"},
+		{"HELLO " + g.Ticket + " extra\n", "bad-ticket"},
+		{"HELLO\n", "bad-ticket"},
+		{"\n", "bad-ticket"},
+		{"requetetype2 70000\n", "bad-ticket"},
+		{"\xff\xfe HELLO " + g.Ticket + "\n", "bad-ticket"},
+		{strings.Repeat("H", 2000) + "\n", "line-too-long"},
+	} {
+		l := knock(t, s, g, c.data)
+		if code, _, _ := strings.Cut(strings.TrimPrefix(l, "ERR "), " "); !strings.HasPrefix(l, "ERR ") || code != c.code {
+			t.Errorf("first line %q: worker answered %q, want ERR %s", wire.Printable([]byte(c.data), 60), l, c.code)
+		}
+		if strings.Contains(l, g.Ticket) {
+			t.Errorf("a refusal leaks the pending ticket: %q", l)
+		}
+	}
+	expectOK(t, s.FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype2 70000\n", "requetetype2 70000"), "right ticket", 70000)
+
+	// The silent stranger is cut off once the ticket lifetime is over.
+	_ = silent.SetReadDeadline(time.Now().Add(conformance.IOTimeout))
+	l, err := silentR.ReadString('\n')
+	if err != nil || !strings.HasPrefix(l, "ERR timeout") {
+		t.Errorf("a silent connection: got %q, %v; want ERR timeout", l, err)
+	}
+	if err := conformance.ExpectClosed(silent, silentR); err != nil {
+		t.Errorf("a silent connection: %v", err)
+	}
+	// And the worker serves the next request.
+	expectOK(t, d.Do(s, "requetetype2 5"), "requetetype2 5", 5)
+}
+
+// TestTicketSingleUse: a ticket serves once; presented again, whether the
+// worker is idle or waits for another client, it is refused, and it does
+// not spoil the other client's ticket.
+func TestTicketSingleUse(t *testing.T) {
+	srv := conformance.Start(t, bin, "--workers", "1")
+	s := d.Open(t, srv.Addr)
+	g := askGoto(t, s, "requetetype1")
+	hello := "HELLO " + g.Ticket + "\nrequetetype1\n"
+	if o := s.FollowGoto(g, hello, "requetetype1"); o.Err != nil || o.Code != "" {
+		t.Fatalf("first use: %v", o)
+	}
+	if l := knock(t, s, g, hello); !strings.HasPrefix(l, "ERR bad-ticket") {
+		t.Errorf("second use, worker idle: %q, want ERR bad-ticket", l)
+	}
+	g2 := askGoto(t, s, "requetetype1") // the only worker again, a new ticket
+	if g2.Addr() != g.Addr() || g2.Ticket == g.Ticket {
+		t.Fatalf("second GOTO %v after %v: want the same worker, a new ticket", g2, g)
+	}
+	if l := knock(t, s, g, hello); !strings.HasPrefix(l, "ERR bad-ticket") {
+		t.Errorf("old ticket while a new one is pending: %q, want ERR bad-ticket", l)
+	}
+	if o := s.FollowGoto(g2, "HELLO "+g2.Ticket+"\nrequetetype1\n", "requetetype1"); o.Err != nil || o.Code != "" {
+		t.Fatalf("the new ticket after the replay: %v", o)
+	}
+}
+
+// TestTicketForOneRequest: the request line sent to the worker must be the
+// one the dispatcher checked and issued the ticket for (otherwise a client
+// could dodge --max-bytes); such a try uses the ticket up.
+func TestTicketForOneRequest(t *testing.T) {
+	srv := conformance.Start(t, bin, "--workers", "1", "--max-bytes", "5000")
+	s := d.Open(t, srv.Addr)
+	g := askGoto(t, s, "requetetype2 10")
+	if l := knock(t, s, g, "HELLO "+g.Ticket+"\nrequetetype2 100000\n"); !strings.HasPrefix(l, "ERR bad-request") {
+		t.Errorf("another request than the ticket's: %q, want ERR bad-request", l)
+	}
+	if l := knock(t, s, g, "HELLO "+g.Ticket+"\nrequetetype2 10\n"); !strings.HasPrefix(l, "ERR bad-ticket") {
+		t.Errorf("the ticket after a refused request: %q, want ERR bad-ticket", l)
+	}
+	// The same request written differently is the same request.
+	g = askGoto(t, s, "requetetype2")
+	o := s.FollowGoto(g, "HELLO "+g.Ticket+"\r\n  requetetype2   4096 \r\n", "requetetype2")
+	expectOK(t, o, "requetetype2 as 'requetetype2   4096'", 4096)
+}
+
+// TestUnfollowedGotos: with 2 workers and a 1 s ticket lifetime, five
+// GOTOs nobody follows leave both workers usable again soon after.
+func TestUnfollowedGotos(t *testing.T) {
+	srv := conformance.Start(t, bin, "--workers", "2", "--ticket-ttl", "1s", "--queue-timeout", "30s")
+	s := d.Open(t, srv.Addr)
+	var first conformance.Goto
+	for i := range 5 { // the 3rd to 5th wait for a worker whose ticket expired
+		g := askGoto(t, s, "requetetype1")
+		if i == 0 {
+			first = g
+		}
+	}
+	last := time.Now()
+	for {
+		if stats := statsOf(t, s); strings.Count(stats, "state=idle") == 2 {
+			break
+		}
+		// Not a speed check: 4 s is far beyond the 1 s lifetime, but below
+		// the 5 s default, so a --ticket-ttl that is not passed on fails.
+		if time.Since(last) > 4*time.Second {
+			t.Fatalf("4 s after the last unfollowed GOTO, workers still busy:\n%s", statsOf(t, s))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("both workers idle %v after the last unfollowed GOTO (ticket-ttl 1s)", time.Since(last).Round(time.Millisecond))
+	if l := knock(t, s, first, "HELLO "+first.Ticket+"\nrequetetype1\n"); !strings.HasPrefix(l, "ERR bad-ticket") {
+		t.Errorf("an expired ticket: %q, want ERR bad-ticket", l)
+	}
+	// Both workers serve: hold both at once, then follow.
+	s2 := d.Open(t, srv.Addr)
+	ga, gb := askGoto(t, s, "requetetype1"), askGoto(t, s2, "requetetype1")
+	if ga.Addr() == gb.Addr() {
+		t.Fatalf("two held workers share an address %s", ga.Addr())
+	}
+	for i, g := range []conformance.Goto{ga, gb} {
+		if o := []*conformance.Session{s, s2}[i].FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype1\n", "requetetype1"); o.Err != nil || o.Code != "" {
+			t.Errorf("worker at %s after the expiries: %v", g.Addr(), o)
+		}
+	}
+}
+
+func statsOf(t *testing.T, s *conformance.Session) string {
+	t.Helper()
+	o := d.Do(s, "STATS")
+	if o.Err != nil || o.Code != "" {
+		t.Fatalf("STATS: %v", o)
+	}
+	return string(o.Payload)
+}
+
+// TestTicketClaim: the claim rule in process: the pending ticket, once,
+// before it expires, by a visitor still in the table.
+func TestTicketClaim(t *testing.T) {
+	w := &desk{}
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	v, _ := w.visitors.admit(a)
+	tk := wire.NewTicket()
+	w.pending = &pending{ticket: tk, expires: time.Now().Add(time.Hour), claimed: make(chan struct{})}
+	if w.claim(wire.NewTicket(), v) != nil || w.claim("", v) != nil {
+		t.Fatal("a wrong ticket claimed the request")
+	}
+	if w.claim(tk, &visitor{conn: a}) != nil {
+		t.Fatal("a visitor no longer in the table claimed the request")
+	}
+	if w.claim(tk, v) == nil {
+		t.Fatal("the right ticket did not claim the request")
+	}
+	if w.claim(tk, v) != nil {
+		t.Fatal("a ticket claimed twice")
+	}
+	w.pending = &pending{ticket: tk, expires: time.Now().Add(-time.Millisecond), claimed: make(chan struct{})}
+	if w.claim(tk, v) != nil {
+		t.Fatal("an expired ticket claimed the request")
+	}
+}
