@@ -47,6 +47,7 @@ type Pipe struct {
 // Socket is one TCP socket of the server, and its peer if it has one.
 type Socket struct {
 	At    End
+	Also  []End // the server's other descriptors for the same socket (one inode: inherited, e.g. v3's worker ports, which the dispatcher holds too)
 	TCP   procfs.TCPSocket
 	Peers []End // the processes holding the other end (found by address, then inode)
 }
@@ -203,18 +204,28 @@ func sockets(procs []Proc, owners map[uint64][]endFD) ([]Socket, error) {
 		byAddrs[[2]string{t.Local.String(), t.Remote.String()}] = ino
 	}
 	var out []Socket
+	at := map[uint64]int{} // inode -> index in out
 	for _, p := range procs {
 		for _, fd := range p.FDs {
 			t, ok := tcp[fd.Inode]
 			if fd.Kind != "socket" || !ok {
 				continue
 			}
-			s := Socket{At: End{p.Name, p.Pid, fd.Num}, TCP: t}
+			here := End{p.Name, p.Pid, fd.Num}
+			if i, seen := at[fd.Inode]; seen {
+				// One socket, several descriptors: the later process (a
+				// worker, after its dispatcher) is the one that uses it.
+				out[i].Also = append(out[i].Also, out[i].At)
+				out[i].At = here
+				continue
+			}
+			s := Socket{At: here, TCP: t}
 			if peer, ok := byAddrs[[2]string{t.Remote.String(), t.Local.String()}]; ok && t.State != "LISTEN" {
 				for _, e := range owners[peer] {
 					s.Peers = append(s.Peers, e.End)
 				}
 			}
+			at[fd.Inode] = len(out)
 			out = append(out, s)
 		}
 	}

@@ -86,7 +86,11 @@ func writeText(w io.Writer, s *Snapshot) {
 	fmt.Fprintln(w, "\nsockets (inode in /proc/PID/fd, addresses in /proc/net/tcp)")
 	for _, k := range s.Sockets {
 		if k.TCP.State == "LISTEN" {
-			fmt.Fprintf(w, "  %-18s LISTEN       %s\n", k.At, k.TCP.Local)
+			also := ""
+			if len(k.Also) > 0 {
+				also = "  one socket, also held by " + ends(k.Also) + " (inherited)"
+			}
+			fmt.Fprintf(w, "  %-18s LISTEN       %s%s\n", k.At, k.TCP.Local, also)
 			continue
 		}
 		fmt.Fprintf(w, "  %-18s %-12s %s ↔ %s  %s\n", k.At, k.TCP.State, k.TCP.Local, k.TCP.Remote, ends(k.Peers))
@@ -134,6 +138,9 @@ func writeFlowchart(w io.Writer, s *Snapshot) {
 	for i, k := range s.Sockets {
 		if k.TCP.State == "LISTEN" {
 			fmt.Fprintf(w, "  L%d([\"listening %s\"])\n  P%d -- \"fd %d\" --- L%d\n", i, k.TCP.Local, k.At.Pid, k.At.FD, i)
+			for _, e := range k.Also {
+				fmt.Fprintf(w, "  P%d -. \"fd %d (held)\" .- L%d\n", e.Pid, e.FD, i)
+			}
 		}
 	}
 	for _, g := range s.Segments {

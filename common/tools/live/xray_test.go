@@ -100,13 +100,18 @@ func TestXrayMatchesProcAndStats(t *testing.T) {
 			if k.At.Name == "dispatcher" && k.TCP.Local != netip.MustParseAddrPort(tg.Addr) {
 				t.Errorf("dispatcher listens on %v; its ready line said %s", k.TCP.Local, tg.Addr)
 			}
+			// v3: the dispatcher opened each worker's port and keeps it
+			// across respawns: the worker's socket is the dispatcher's too.
+			if strings.HasPrefix(k.At.Name, "worker#") && !slices.ContainsFunc(k.Also, func(e End) bool { return e.Name == "dispatcher" }) {
+				t.Errorf("%s listens on %v, a socket the dispatcher does not hold (also: %v)", k.At, k.TCP.Local, k.Also)
+			}
 		}
 	}
 	if mine != 1 {
 		t.Errorf("%d of the dispatcher's sockets are connected to this test's %v; want 1", mine, conn.LocalAddr())
 	}
 	if listening != 1+len(stats) {
-		t.Errorf("%d listening sockets; want the dispatcher's and one per v3 worker (%d)", listening, 1+len(stats))
+		t.Errorf("%d listening sockets (one per inode); want the dispatcher's and one per v3 worker (%d)", listening, 1+len(stats))
 	}
 	if len(snap.Segments) != 1 {
 		t.Fatalf("x-ray shows %d segments; want 1", len(snap.Segments))

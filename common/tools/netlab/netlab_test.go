@@ -37,8 +37,8 @@ var variants = map[string]string{
 var want = map[string]string{
 	"v1/flat": "ok", "v2/flat": "ok", "v3/flat": "ok",
 	"v1/nat": "ok", "v2/nat": "ERR worker-failed cannot call back 198.51.100.1:", "v3/nat": "ok",
-	"v1/firewall": "ok", "v2/firewall": "ok", "v3/firewall": "FAILED: dial worker 198.51.100.2:",
-	"v1/both": "ok", "v2/both": "ERR worker-failed cannot call back 198.51.100.1:", "v3/both": "FAILED: dial worker 198.51.100.2:",
+	"v1/firewall": "ok", "v2/firewall": "ok", "v3/firewall": "ERR worker-failed cannot reach the worker at 198.51.100.2:",
+	"v1/both": "ok", "v2/both": "ERR worker-failed cannot call back 198.51.100.1:", "v3/both": "ERR worker-failed cannot reach the worker at 198.51.100.2:",
 }
 
 func TestMatrix(t *testing.T) {
