@@ -75,8 +75,12 @@ func runChild(f ChildFlags, role ChildRole, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		if m.Op == pingpong.PingRequest {
-			chaos.strike(c.ID, c.Slot.Restarts(), log) // DOC: chaos-strike
+		if m.Op == pingpong.PingRequest && chaos.strike(c.ID, c.Slot.Restarts(), log) { // DOC: chaos-strike
+			// A lie: a chunk longer than any slot, in place of the answer.
+			if err := c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(len(c.Slot.Data())) + 1}); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := serve(m); err != nil {
 			if errors.Is(err, pingpong.ErrPeerGone) {

@@ -81,6 +81,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, id int, slot *shm.S
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	slot.SetState(shm.Starting)
 	slot.SetPid(0)
+	slot.ResetServed() // served= counts this process's requests; total= goes on
 	// DOC: proc-exec
 	done := make(chan error, 1)
 	spawn <- spawnReq{cmd: cmd, done: done}
@@ -155,7 +156,6 @@ func (w *Handle) reap() {
 // pongs of earlier requests are dropped from now on.
 func (w *Handle) Begin() uint32 {
 	w.seq++
-	w.Slot.SetSeq(uint64(w.seq))
 	return w.seq
 }
 
