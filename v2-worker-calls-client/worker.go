@@ -2,7 +2,7 @@
 // at the address the dispatcher left in its slot, proves who it is with
 // HELLO <ticket>, reads the client's request line, answers OK <n> and the
 // payload (or ERR) on that connection, closes it, and pongs
-// (docs/v2-worker-calls-client.md, steps 3 to 6).
+// (docs/v2-worker-calls-client.md).
 
 package main
 

@@ -55,7 +55,11 @@ func runChild(f ChildFlags, role ChildRole, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() {
+		if err := c.Close(); err != nil {
+			log.Warn("at exit", "err", err)
+		}
+	}()
 	tr := trace.New(f.Trace, role.Variant, fmt.Sprintf("worker#%d", c.ID))
 	serve, closer, err := role.Open(c, tr)
 	if err != nil {

@@ -207,12 +207,6 @@ func (w *Handle) Alive() bool {
 	}
 }
 
-// Exited is closed once the worker has been reaped.
-func (w *Handle) Exited() <-chan struct{} { return w.exited }
-
-// Status is the process's exit status, valid once Exited is closed.
-func (w *Handle) Status() error { return w.status }
-
 // Kill sends SIGKILL (the process is reaped by its own goroutine).
 func (w *Handle) Kill() { _ = w.cmd.Process.Kill() }
 

@@ -127,9 +127,6 @@ func (s *Segment) ID() int { return s.id }
 // NSlots is the number of worker slots.
 func (s *Segment) NSlots() int { return s.nslots }
 
-// DataSize is the size of each slot's data area.
-func (s *Segment) DataSize() int { return s.dataSize }
-
 // Slot returns slot i (0 <= i < NSlots).
 func (s *Segment) Slot(i int) *Slot {
 	off := HeaderSize + i*s.stride
