@@ -64,7 +64,7 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "an idle worker beats its heartbeat at least this often")
 	fs.BoolVar(&c.Watchdog, "watchdog", false, "respawn dead workers and kill hung ones (docs/watchdog.md)")
 	fs.DurationVar(&c.HangTimeout, "hang-timeout", 10*time.Second, "with --watchdog: kill a worker whose heartbeat is older than this")
-	fs.StringVar(&c.Chaos, "chaos", "", "fault injection for labs: crash=P,hang=P,seed=S (a worker crashes or hangs on that fraction of requests)")
+	fs.StringVar(&c.Chaos, "chaos", "", "fault injection for labs: crash=P,hang=P,lie=P,seed=S (a worker crashes, hangs or breaks the pipe protocol on that fraction of requests)")
 	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step (dispatcher and workers) on stderr")
 	fs.BoolVar(&c.Verbose, "verbose", false, "debug logs")
 }

@@ -148,19 +148,21 @@ func checkSteadySlowReader(t *testing.T, bin string, d Driver) {
 
 // checkTrickleReaders: four clients that read at 10 KiB/s, far below
 // --min-rate, hold the four workers; their answers are cut within a
-// --rate-window, and an honest client is served meanwhile (it would get
-// ERR busy after --queue-timeout if they kept their workers).
+// --rate-window (3 s), and an honest client is served meanwhile: it
+// waits for a worker up to --queue-timeout (8 s), and would get ERR busy
+// if the trickles kept their workers longer (a 10 s deadline per write,
+// or per answer, did).
 func checkTrickleReaders(t *testing.T, bin string, d Driver) {
 	if d.Name == "v3" {
 		t.Skip("v3's worker does not follow the min-rate rule yet")
 	}
 	const readers = 4
-	srv := Start(t, bin, "--workers", "4", "--rate-window", "3s", "--queue-timeout", "15s")
+	srv := Start(t, bin, "--workers", "4", "--rate-window", "3s", "--queue-timeout", "8s")
 	var stop atomic.Bool
-	defer stop.Store(true)
-	started := make(chan struct{}, readers)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer wg.Wait()        // second: the readers end...
+	defer stop.Store(true) // ...first: once told to stop, at their next read
+	started := make(chan struct{}, readers)
 	for range readers {
 		s := d.Open(t, srv.Addr)
 		paced(s, 10<<10, &stop)
