@@ -101,7 +101,9 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 		s.Tr.Step(0, "worker#%d started, pid %d, slot %d", w.ID, w.Pid, w.ID)
 	}
 	log.Info("listening", "addr", laddr.String(), "workers", cfg.Workers, "shmid", pool.Seg.ID(), "max_sessions", cfg.MaxSessions)
-	fmt.Fprintf(ready, "ready %s\n", laddr.String())
+	if _, err := fmt.Fprintf(ready, "ready %s\n", laddr.String()); err != nil {
+		log.Warn("cannot print the ready line: serving all the same", "err", err)
+	}
 
 	acceptDone := make(chan struct{})
 	go func() {
