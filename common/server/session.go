@@ -146,7 +146,13 @@ func (s *Session) readLine() ([]byte, error) {
 	if err := s.conn.SetReadDeadline(time.Now().Add(cfg.LineTimeout)); err != nil {
 		return nil, fmt.Errorf("session %d: line deadline: %w", s.ID, err)
 	}
-	return wire.ReadLine(s.r)
+	line, err := wire.ReadLine(s.r)
+	if err == nil {
+		// The clock stops while the request is answered: a handler that
+		// reads the session sets its own deadline.
+		err = s.conn.SetReadDeadline(time.Time{})
+	}
+	return line, err
 }
 
 // handle answers one line; it returns false when the session must close.
