@@ -1,6 +1,8 @@
 // session.go demonstrates one client session on the dispatcher: read a
 // line, answer it, back to reading (step 6 of the assignment: "back to
-// step 2"), until QUIT, end of file, or a line too long.
+// step 2"), until QUIT, end of file, a line too long, or a client that
+// stays silent too long; and every answer written under the min-rate
+// rule, so that a client that stops reading holds nothing for long.
 
 package server
 
