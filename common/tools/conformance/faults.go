@@ -257,7 +257,10 @@ func checkStopThenContinue(t *testing.T, bin string, d Driver) {
 		t.Fatalf("a request on a stopped worker: got %v, want ERR timeout", o)
 	}
 	_ = syscall.Kill(victim.Pid, syscall.SIGCONT)
-	waitStats(t, srv.Addr, 5*time.Second, "the slow worker idle again", func(s []Slot) bool {
+	// Woken up, the worker finishes its request first: v2's call-back may
+	// then wait its whole --callback-timeout (5 s) for a request line
+	// that the client, told ERR timeout, never sends.
+	waitStats(t, srv.Addr, 15*time.Second, "the slow worker idle again", func(s []Slot) bool {
 		return s[0].State == "idle" && s[0].Pid == victim.Pid
 	})
 	requestsOK(t, d, srv.Addr, 3)
