@@ -1,6 +1,5 @@
 // client.go demonstrates v1's client: the simplest one, since the answer
-// comes back on the dispatcher session itself (docs/v1-relay.md, steps 1
-// and 4).
+// comes back on the dispatcher session itself (docs/v1-relay.md).
 
 package main
 

@@ -1,7 +1,7 @@
 // dispatcher.go demonstrates v1's dispatcher: it writes the request into
 // the worker's slot, pings, and relays each chunk the worker pongs back,
 // so the answer crosses shared memory on its way to the client
-// (docs/v1-relay.md, steps 2 and 4).
+// (docs/v1-relay.md).
 
 package main
 
@@ -60,20 +60,32 @@ func (relay) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 				srv.Tr.Step(4, "session %d: relay %s", s.ID, errLine)
 				return s.Reply(wire.Printable([]byte(errLine), 256))
 			}
-			_ = wire.WriteOK(s.Writer(), n)
 		}
+		// DOC: v1-check-pong: the pong is checked before anything of it
+		// reaches the client, the first one included: a worker that
+		// breaks the protocol before OK costs the client an ERR line,
+		// never an OK that a close must then take back.
 		k := int64(m.Arg)
 		if m.Op != pingpong.PongChunk || k > int64(len(w.Slot.Data())) || sent+k > n {
 			w.Kill() // a worker that breaks the protocol is not trusted again
 			return failed(s, w, first, fmt.Errorf("worker %d sent %v with %d bytes", w.ID, m.Op, k))
 		}
 		srv.Tr.Step(4, "session %d: relay %d bytes from slot %d (%d of %d)", s.ID, k, w.ID, sent+k, n)
-		_, _ = s.Writer().Write(w.Slot.Data()[:k])
-		if err := s.Flush(); err != nil {
+		if first {
+			s.StartAnswer() // the answer's min-rate windows begin (docs/protocol.md, "Slow readers")
+			err = wire.WriteOK(s.Writer(), n)
+		}
+		if err == nil {
+			_, err = s.Writer().Write(w.Slot.Data()[:k])
+		}
+		if err == nil {
+			err = s.Flush()
+		}
+		if err != nil {
 			if sent+k == n || abort(w, srv.Cfg) {
 				s.Release(w)
 			}
-			return err
+			return fmt.Errorf("relay to the client: %w", err)
 		}
 		sent += k
 		if sent == n {

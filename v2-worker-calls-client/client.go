@@ -1,8 +1,8 @@
 // client.go demonstrates v2's client: it listens on a port P and dials
 // the dispatcher from P; for each request it takes WAIT <ticket> <proof>
 // on the session, waits for a worker to call it back with that ticket,
-// sends the proof and the request line there and checks the answer, then reads DONE <ticket> on
-// the session (docs/v2-worker-calls-client.md, steps 1 to 7).
+// sends the proof and the request line there and checks the answer, then
+// reads DONE <ticket> on the session (docs/v2-worker-calls-client.md).
 
 package main
 
@@ -59,7 +59,6 @@ func dialFromListener(ctx context.Context, c *client.Client, bind netip.Addr) (n
 	if err != nil {
 		return nil, err
 	}
-	c.Extra = ln
 	c.Tr.Step(1, "listening on %s; dialed the dispatcher %s from that same port (%s)", ln.Addr(), conn.RemoteAddr(), conn.LocalAddr())
 	return &session{TCPConn: conn, ln: ln}, nil
 }
@@ -97,10 +96,11 @@ func (lw *lastWord) wait() final {
 
 // calledBack carries out one request whose first reply line is r.
 func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
-	ln, ok := c.Extra.(*net.TCPListener)
+	sess, ok := c.Conn.(*session) // the session holds its call-back listener
 	if !ok {
-		return client.Result{}, errors.New("v2 client: no call-back listener")
+		return client.Result{}, errors.New("v2 client: the session has no call-back listener")
 	}
+	ln := sess.ln
 	if r.Word != wire.WAIT {
 		return client.Result{}, fmt.Errorf("expected WAIT <ticket> <proof> or ERR, got %s", r.Word)
 	}

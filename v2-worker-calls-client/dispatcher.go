@@ -4,7 +4,7 @@
 // address of the session as its own socket sees it, never an address
 // the client wrote), pings, waits for the pong, and closes the request
 // on the session with DONE <ticket> or ERR
-// (docs/v2-worker-calls-client.md, steps 2 and 6).
+// (docs/v2-worker-calls-client.md).
 
 package main
 
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -36,10 +37,12 @@ func runServe(args []string) int {
 		"how long a worker may take to reach the client and get its request line")
 	return server.Main(fs, args, "v2-worker-calls-client serve [flags]", &cfg, server.Variant{
 		Name: "v2", RequestStep: 1, Handler: &callBack{timeout: &callback},
-		// STEP v2.0: the workers start as in v1, with both bounds of a
-		// call-back on their command line (read once the flags are parsed).
+		// STEP v2.0: the workers start as in v1, with the bounds of a
+		// call-back on their command line (read once the flags are
+		// parsed): reaching the client, and the min-rate rule.
 		WorkerArgs: func(*net.TCPAddr) []string {
-			return []string{"--callback-timeout", callback.String(), "--request-timeout", cfg.RequestTimeout.String()}
+			return []string{"--callback-timeout", callback.String(),
+				"--min-rate", strconv.FormatInt(cfg.MinRate, 10), "--rate-window", cfg.RateWindow.String()}
 		},
 	})
 }
@@ -84,10 +87,13 @@ func (h *callBack) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 
 	// STEP v2.6: the worker's pong ends the request: DONE <ticket>, or
 	// ERR if the call-back could not be made or broke. The worker's own
-	// deadlines bound the call-back, so the pong comes even if nobody
-	// reads this session any more; the worker is given back after the
-	// last line is written (a drain waits for it).
-	ctx, cancel := context.WithTimeout(context.Background(), *h.timeout+srv.Cfg.RequestTimeout)
+	// bounds limit the call-back (--callback-timeout, then the min-rate
+	// rule for n bytes), so the pong comes even if nobody reads this
+	// session any more; --request-timeout is the worker's slack beyond
+	// them. The worker is given back after the last line is written (a
+	// drain waits for it).
+	wait := *h.timeout + srv.Cfg.AnswerTime(req.N) + srv.Cfg.RequestTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	m, err := w.Await(ctx)
 	cancel()
 	switch {
@@ -115,10 +121,10 @@ func (h *callBack) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		// Its deadlines passed and still no pong: late, or hung. The slot
 		// stays busy; a late pong gives the worker back (the watchdog, if
 		// on, deals with a hung one).
-		s.Log.Warn("no pong in time", "worker", w.ID, "waited", *h.timeout+srv.Cfg.RequestTimeout)
+		s.Log.Warn("no pong in time", "worker", w.ID, "waited", wait)
 		srv.Tr.Step(6, "session %d: no pong from worker#%d in time: answer ERR %s", s.ID, w.ID, wire.CodeTimeout)
 		s.Go(func() { reclaim(s, w) })
-		return s.Error(wire.Errorf(wire.CodeTimeout, "worker %d did not finish the call-back within %v", w.ID, *h.timeout+srv.Cfg.RequestTimeout))
+		return s.Error(wire.Errorf(wire.CodeTimeout, "worker %d did not finish the call-back within %v", w.ID, wait))
 	}
 }
 

@@ -3,7 +3,7 @@
 // HELLO <ticket>, checks that the client proves who it is with HELLO
 // <proof>, reads the client's request line, answers OK <n> and the
 // payload (or ERR) on that connection, closes it, and pongs
-// (docs/v2-worker-calls-client.md, steps 3 to 6).
+// (docs/v2-worker-calls-client.md).
 
 package main
 
@@ -34,16 +34,21 @@ import (
 const beatEvery = 100 * time.Millisecond
 
 func runWorker(args []string) int {
-	callback, request := defaultCallbackTimeout, 10*time.Second
+	callback, window := defaultCallbackTimeout, service.DefaultRateWindow
+	var minRate int64 = service.DefaultMinRate
 	return proc.RunChild(args, proc.ChildRole{
 		Variant: "v2",
 		Flags: func(fs *pflag.FlagSet) {
 			fs.Var((*cli.PositiveDuration)(&callback), "callback-timeout", "bound on dialing the client and reading its request line")
-			fs.Var((*cli.PositiveDuration)(&request), "request-timeout", "bound on sending the answer to the client")
+			fs.Int64Var(&minRate, "min-rate", minRate, "the answer is cut when the client reads fewer bytes per second than this, over --rate-window")
+			fs.Var((*cli.PositiveDuration)(&window), "rate-window", "the window over which --min-rate is measured")
 		},
 		Open: func(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+			if minRate <= 0 {
+				return nil, nil, fmt.Errorf("--min-rate %d: must be positive", minRate)
+			}
 			tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
-			w := &caller{c: c, tr: tr, callback: callback, request: request}
+			w := &caller{c: c, tr: tr, callback: callback, minRate: minRate, window: window}
 			return w.serve, nil, nil
 		},
 	})
@@ -54,7 +59,8 @@ type caller struct {
 	c        *proc.Self
 	tr       *trace.Tracer
 	callback time.Duration // dial the client, HELLO, read its request line
-	request  time.Duration // send the answer
+	minRate  int64         // the answer: at least this many bytes per second...
+	window   time.Duration // ...over each window (docs/protocol.md, "Slow readers")
 }
 
 func (w *caller) serve(m pingpong.Msg) error {
@@ -122,11 +128,12 @@ func (w *caller) callBack() error {
 	// STEP v2.5: answer OK <n> and the payload, then close.
 	src := service.Reply(want, w.c.ID, os.Getpid(), slot.AddServed())
 	w.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
-	// One deadline for the whole answer: the dispatcher's wait for the
-	// pong is the sum of the worker's bounds (--callback-timeout +
-	// --request-timeout), so the pong always comes before it gives up.
-	_ = conn.SetWriteDeadline(time.Now().Add(w.request))
-	if err := service.Answer(conn, src, nil); err != nil {
+	// The min-rate rule, as in every variant: the answer goes on while
+	// the client reads at least --min-rate bytes per second over each
+	// --rate-window. The dispatcher waits for the pong as long as the
+	// rule lets an answer of this size take (server.Config.AnswerTime).
+	rw := &service.RateWriter{Conn: conn, MinRate: w.minRate, Window: w.window}
+	if err := service.Answer(rw, src, nil); err != nil {
 		return netError(err, "answer to %s", to)
 	}
 	return nil

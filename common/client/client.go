@@ -42,8 +42,6 @@ type Client struct {
 	Conn    net.Conn
 	R       *bufio.Reader
 	V       Variant
-	// Extra is the variant's own state (v2: its call-back listener).
-	Extra any
 }
 
 // Result is what a request produced.

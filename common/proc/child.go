@@ -52,7 +52,7 @@ func (c *ChildFlags) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Slot, "slot", -1, "this worker's slot number")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "beat the slot's heartbeat at least this often while idle")
 	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step on stderr")
-	fs.StringVar(&c.Chaos, "chaos", "", "fault injection: crash=P,hang=P,seed=S")
+	fs.StringVar(&c.Chaos, "chaos", "", "fault injection: crash=P,hang=P,lie=P,seed=S")
 	fs.IntVar(&c.Extra, "extra-files", 0, "files inherited after the two pipes, as fds 5, 6, ...")
 }
 

@@ -55,7 +55,11 @@ func runChild(f ChildFlags, role ChildRole, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() {
+		if err := c.Close(); err != nil {
+			log.Warn("at exit", "err", err)
+		}
+	}()
 	tr := trace.New(f.Trace, role.Variant, fmt.Sprintf("worker#%d", c.ID))
 	serve, closer, err := role.Open(c, tr)
 	if err != nil {
@@ -75,8 +79,12 @@ func runChild(f ChildFlags, role ChildRole, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		if m.Op == pingpong.PingRequest {
-			chaos.strike(c.ID, c.Slot.Restarts(), log) // DOC: chaos-strike
+		if m.Op == pingpong.PingRequest && chaos.strike(c.ID, c.Slot.Restarts(), log) { // DOC: chaos-strike
+			// A lie: a chunk longer than any slot, in place of the answer.
+			if err := c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(len(c.Slot.Data())) + 1}); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := serve(m); err != nil {
 			if errors.Is(err, pingpong.ErrPeerGone) {

@@ -39,13 +39,13 @@ type Config struct {
 
 // Pool owns the segment and the worker processes.
 type Pool struct {
-	cfg     Config
-	Seg     *shm.Segment
-	spawn   chan spawnReq
-	idle    []*Handle     // idle workers, oldest first (guarded by mu)
-	avail   chan struct{} // a token: "the idle list may be non-empty"
-	closing chan struct{}
-	closeMu sync.Once
+	cfg       Config
+	Seg       *shm.Segment
+	spawn     chan spawnReq
+	idle      []*Handle     // idle workers, oldest first (guarded by mu)
+	avail     chan struct{} // a token: "the idle list may be non-empty"
+	closing   chan struct{}
+	closeOnce sync.Once
 
 	mu      sync.Mutex
 	workers []*Handle // the current worker of each slot
@@ -217,7 +217,7 @@ func (p *Pool) Release(w *Handle) {
 // Drain refuses new requests (Acquire returns ErrClosing) and waits until
 // no worker is busy, or ctx is done. It reports whether all finished.
 func (p *Pool) Drain(ctx context.Context) bool {
-	p.closeMu.Do(func() { close(p.closing) })
+	p.closeOnce.Do(func() { close(p.closing) })
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -245,7 +245,7 @@ func (p *Pool) busy() int {
 // StopWorkers closes every worker's ping pipe (the worker reads end of
 // file and exits), waits up to grace, kills what is left and reaps all.
 func (p *Pool) StopWorkers(grace time.Duration) {
-	p.closeMu.Do(func() { close(p.closing) })
+	p.closeOnce.Do(func() { close(p.closing) })
 	p.mu.Lock()
 	ws := append([]*Handle(nil), p.workers...)
 	p.mu.Unlock()
@@ -298,8 +298,8 @@ func (p *Pool) Stats() []byte {
 	var b strings.Builder
 	for i := range p.Seg.NSlots() {
 		s := p.Seg.Slot(i)
-		fmt.Fprintf(&b, "worker=%d pid=%d state=%s served=%d restarts=%d\n",
-			i, s.Pid(), s.State(), s.Served(), s.Restarts())
+		fmt.Fprintf(&b, "worker=%d pid=%d state=%s served=%d restarts=%d total=%d\n",
+			i, s.Pid(), s.State(), s.Served(), s.Restarts(), s.Total())
 	}
 	return []byte(b.String())
 }

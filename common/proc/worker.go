@@ -82,6 +82,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, extra []*os.File, i
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	slot.SetState(shm.Starting)
 	slot.SetPid(0)
+	slot.ResetServed() // served= counts this process's requests; total= goes on
 	// The spawner thread forks and execs it (DOC: proc-exec).
 	done := make(chan error, 1)
 	spawn <- spawnReq{cmd: cmd, done: done}
@@ -159,7 +160,6 @@ func (w *Handle) reap() {
 // pongs of earlier requests are dropped from now on.
 func (w *Handle) Begin() uint32 {
 	w.seq++
-	w.Slot.SetSeq(uint64(w.seq))
 	return w.seq
 }
 
@@ -210,12 +210,6 @@ func (w *Handle) Alive() bool {
 		return true
 	}
 }
-
-// Exited is closed once the worker has been reaped.
-func (w *Handle) Exited() <-chan struct{} { return w.exited }
-
-// Status is the process's exit status, valid once Exited is closed.
-func (w *Handle) Status() error { return w.status }
 
 // Kill sends SIGKILL (the process is reaped by its own goroutine).
 func (w *Handle) Kill() { _ = w.cmd.Process.Kill() }

@@ -28,6 +28,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	MinRate        int64         // an answer goes on while its reader takes at least this many bytes per second...
 	RateWindow     time.Duration // ...measured over this window (service.RateWriter)
+	MaxSessions    int           // open sessions at most; 0: derived from the open-file limit
+	IdleTimeout    time.Duration // a session with no line begun for this long is closed...
+	LineTimeout    time.Duration // ...and so is one whose line is not finished within this
 	Grace          time.Duration
 	Heartbeat      time.Duration
 	Watchdog       bool
@@ -36,6 +39,12 @@ type Config struct {
 	Trace          bool
 	Verbose        bool
 }
+
+// Defaults of the session limits (docs/protocol.md, "Limits").
+const (
+	DefaultIdleTimeout = time.Minute
+	DefaultLineTimeout = 10 * time.Second
+)
 
 // Register adds serve's flags to fs.
 func (c *Config) Register(fs *pflag.FlagSet) {
@@ -48,11 +57,14 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "how long the dispatcher waits for a worker's pong before ERR timeout")
 	fs.Int64Var(&c.MinRate, "min-rate", service.DefaultMinRate, "an answer is cut when its client reads fewer bytes per second than this, over --rate-window")
 	fs.DurationVar(&c.RateWindow, "rate-window", service.DefaultRateWindow, "the window over which --min-rate is measured")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "open sessions at most; past it a new connection gets ERR busy and is closed (0: the open-file limit minus a reserve for the workers)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close a session that begins no line for this long")
+	fs.DurationVar(&c.LineTimeout, "line-timeout", DefaultLineTimeout, "close a session that does not finish a line it began within this")
 	fs.DurationVar(&c.Grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "an idle worker beats its heartbeat at least this often")
 	fs.BoolVar(&c.Watchdog, "watchdog", false, "respawn dead workers and kill hung ones (docs/watchdog.md)")
 	fs.DurationVar(&c.HangTimeout, "hang-timeout", 10*time.Second, "with --watchdog: kill a worker whose heartbeat is older than this")
-	fs.StringVar(&c.Chaos, "chaos", "", "fault injection for labs: crash=P,hang=P,seed=S (a worker crashes or hangs on that fraction of requests)")
+	fs.StringVar(&c.Chaos, "chaos", "", "fault injection for labs: crash=P,hang=P,lie=P,seed=S (a worker crashes, hangs or breaks the pipe protocol on that fraction of requests)")
 	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step (dispatcher and workers) on stderr")
 	fs.BoolVar(&c.Verbose, "verbose", false, "debug logs")
 }
@@ -70,13 +82,46 @@ func (c *Config) Check() error {
 		return fmt.Errorf("--slot-size %d: must be between %d and %d", c.SlotSize, shm.MinSlotSize, 64<<20)
 	case c.MinRate <= 0:
 		return fmt.Errorf("--min-rate %d: must be positive (bytes per second)", c.MinRate)
-	case c.QueueTimeout <= 0 || c.RateWindow <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0 || c.HangTimeout <= 0:
+	case c.QueueTimeout <= 0 || c.RateWindow <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0 || c.HangTimeout <= 0 ||
+		c.IdleTimeout <= 0 || c.LineTimeout <= 0:
 		return fmt.Errorf("timeouts must be positive")
+	case c.MaxSessions < 0:
+		return fmt.Errorf("--max-sessions %d: must not be negative", c.MaxSessions)
 	}
 	if _, err := proc.ParseChaos(c.Chaos); err != nil {
 		return err
 	}
+	return c.sizeSessions()
+}
+
+// sizeSessions checks --max-sessions against the open-file limit, or
+// derives it: every session holds a descriptor, and the reserve must
+// stay free for the workers' pipes and their respawns.
+func (c *Config) sizeSessions() error {
+	room, limit, err := sessionRoom(c.Workers)
+	if err != nil {
+		return err
+	}
+	switch {
+	case room < 1:
+		return fmt.Errorf("the open-file limit (%d) is too low for %d workers: the dispatcher keeps %d descriptors in reserve", limit, c.Workers, fdReserve(c.Workers))
+	case c.MaxSessions == 0:
+		c.MaxSessions = room
+	case c.MaxSessions > room:
+		return fmt.Errorf("--max-sessions %d: the open-file limit (%d) leaves room for %d sessions with %d workers", c.MaxSessions, limit, room, c.Workers)
+	}
 	return nil
+}
+
+// AnswerTime is the longest an answer of n bytes may take under the
+// min-rate rule: every --rate-window but the last moves at least its
+// quota, --min-rate × --rate-window bytes, so n bytes take at most
+// ⌈n / quota⌉ windows (one at least: the reply line). A dispatcher that
+// waits for a worker's answer waits that long (v2).
+func (c *Config) AnswerTime(n int64) time.Duration {
+	quota := max(int64(float64(c.MinRate)*c.RateWindow.Seconds()), 1)
+	windows := max((n+quota-1)/quota, 1)
+	return time.Duration(windows) * c.RateWindow
 }
 
 // ChildHeartbeat is how often an idle worker beats: --heartbeat, but at

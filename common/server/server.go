@@ -59,6 +59,7 @@ type Server struct {
 	draining atomic.Bool
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	refusing chan struct{} // refusals in flight past the session cap (at most refuseMax)
 	nextID   int
 	wg       sync.WaitGroup // sessions and their background goroutines
 }
@@ -70,7 +71,8 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 		return err
 	}
 	log := cfg.Logger()
-	s := &Server{Cfg: cfg, V: v, Log: log, Tr: trace.New(cfg.Trace, v.Name, "dispatcher"), sessions: map[*Session]struct{}{}}
+	s := &Server{Cfg: cfg, V: v, Log: log, Tr: trace.New(cfg.Trace, v.Name, "dispatcher"), sessions: map[*Session]struct{}{},
+		refusing: make(chan struct{}, refuseMax)}
 
 	// DOC: dispatcher-listen: listen first, so the workers can be told the port.
 	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
@@ -79,7 +81,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s.ln = ln.(*net.TCPListener)
-	defer s.ln.Close()
+	defer closeConn(s.ln, log)
 	laddr := s.ln.Addr().(*net.TCPAddr)
 
 	exe, err := proc.Executable()
@@ -111,13 +113,15 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	for _, w := range pool.Workers() {
 		s.Tr.Step(0, "worker#%d started, pid %d, slot %d", w.ID, w.Pid, w.ID)
 	}
-	log.Info("listening", "addr", laddr.String(), "workers", cfg.Workers, "shmid", pool.Seg.ID())
-	fmt.Fprintf(ready, "ready %s\n", laddr.String())
+	log.Info("listening", "addr", laddr.String(), "workers", cfg.Workers, "shmid", pool.Seg.ID(), "max_sessions", cfg.MaxSessions)
+	if _, err := fmt.Fprintf(ready, "ready %s\n", laddr.String()); err != nil {
+		log.Warn("cannot print the ready line: serving all the same", "err", err)
+	}
 
 	acceptDone := make(chan struct{})
 	go func() {
 		defer close(acceptDone)
-		s.acceptLoop()
+		AcceptLoop(s.ln, log, s.accept)
 	}()
 	<-ctx.Done()
 	s.shutdown()
@@ -141,22 +145,16 @@ func closeAll(files [][]*os.File) {
 	}
 }
 
-func (s *Server) acceptLoop() {
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				s.Log.Error("accept", "err", err)
-				time.Sleep(50 * time.Millisecond) // e.g. EMFILE: do not spin
-				continue
-			}
-			return
-		}
-		sess := s.newSession(conn)
-		if sess == nil {
-			conn.Close()
-			continue
-		}
+// accept opens a session for conn, or refuses it: past --max-sessions
+// the client is told ERR busy and the connection closed at once.
+func (s *Server) accept(conn net.Conn) {
+	sess, full := s.newSession(conn)
+	switch {
+	case full:
+		s.refuse(conn)
+	case sess == nil:
+		closeConn(conn, s.Log) // draining
+	default:
 		go func() {
 			defer s.wg.Done()
 			defer s.dropSession(sess)
@@ -165,24 +163,65 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-func (s *Server) newSession(conn net.Conn) *Session {
+// newSession registers a session for conn. It returns nil when the
+// server is draining, and full=true past --max-sessions.
+func (s *Server) newSession(conn net.Conn) (sess *Session, full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.draining.Load() {
-		return nil
+		return nil, false
+	}
+	if len(s.sessions) >= s.Cfg.MaxSessions {
+		return nil, true
 	}
 	s.nextID++
-	sess := newSession(s, conn, s.nextID)
+	sess = newSession(s, conn, s.nextID)
 	s.sessions[sess] = struct{}{}
 	s.wg.Add(1)
-	return sess
+	return sess, false
+}
+
+// refuse answers a connection past the session cap with ERR busy and
+// closes it. At most refuseMax refusals are in flight, each for at most
+// refuseLinger, so that a flood of connections cannot eat the
+// descriptors kept in reserve: past that, the accept loop waits for one
+// to end (the kernel queues the next connections meanwhile).
+//
+// DOC: session-cap
+func (s *Server) refuse(conn net.Conn) {
+	s.refusing <- struct{}{}
+	s.Log.Warn("session refused: too many sessions", "max_sessions", s.Cfg.MaxSessions, "peer", conn.RemoteAddr().String())
+	go func() {
+		defer func() { <-s.refusing }()
+		// Best effort: a new socket's send buffer is empty and the line
+		// fits; a client that cannot take it has asked for nothing yet.
+		_ = conn.SetWriteDeadline(time.Now().Add(refuseLinger))
+		_ = wire.WriteErr(conn, wire.Errorf(wire.CodeBusy, "too many sessions open (%d): try again later", s.Cfg.MaxSessions))
+		// A short lingering close: the client may have sent its line
+		// already, and a close with unread input would reset the
+		// connection, ERR line included.
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.CloseWrite()
+			_ = tc.SetReadDeadline(time.Now().Add(refuseLinger))
+			_, _ = io.Copy(io.Discard, io.LimitReader(tc, 64<<10))
+		}
+		closeConn(conn, s.Log)
+	}()
+}
+
+// closeConn closes a connection the server is done with; a failure is
+// only logged (the descriptor is released either way).
+func closeConn(c io.Closer, log *slog.Logger) {
+	if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		log.Debug("close", "err", err)
+	}
 }
 
 func (s *Server) dropSession(sess *Session) {
 	s.mu.Lock()
 	delete(s.sessions, sess)
 	s.mu.Unlock()
-	sess.conn.Close()
+	closeConn(sess.conn, s.Log)
 }
 
 // shutdown is the drain: stop accepting, refuse new requests, let the
@@ -194,7 +233,7 @@ func (s *Server) shutdown() {
 	s.mu.Lock()
 	s.draining.Store(true)
 	s.mu.Unlock()
-	s.ln.Close()
+	closeConn(s.ln, s.Log) // the accept loop ends
 	ctx, cancel := context.WithTimeout(context.Background(), s.Cfg.Grace)
 	finished := s.Pool.Drain(ctx)
 	cancel()
@@ -203,7 +242,7 @@ func (s *Server) shutdown() {
 	}
 	s.mu.Lock()
 	for sess := range s.sessions {
-		sess.conn.Close()
+		closeConn(sess.conn, s.Log)
 	}
 	s.mu.Unlock()
 	s.Pool.StopWorkers(time.Second)

@@ -23,9 +23,9 @@
 //	  0  state      atomic: starting, idle, busy, dead
 //	  8  pid        atomic: the worker's pid
 //	 16  heartbeat  atomic: unix nanoseconds of the worker's last sign of life
-//	 24  served     atomic: requests served
+//	 24  served     atomic: requests served by the slot's current process
 //	 32  restarts   atomic: times the slot's worker was restarted
-//	 40  seq        request number the slot fields belong to
+//	 40  total      atomic: requests served in the slot, by every process
 //	 48  ticket     32 bytes, v2/v3 ticket in hex
 //	 80  client ip  16 bytes (IPv4 mapped in IPv6), v2: where the worker dials
 //	 96  client port

@@ -144,7 +144,8 @@ func (s *Segment) ID() int { return s.id }
 // NSlots is the number of worker slots.
 func (s *Segment) NSlots() int { return s.nslots }
 
-// DataSize is the size of each slot's data area.
+// DataSize is the size of each slot's data area (tools that read a
+// segment they did not create learn it here).
 func (s *Segment) DataSize() int { return s.dataSize }
 
 // Slot returns slot i (0 <= i < NSlots).

@@ -18,7 +18,7 @@ const (
 	offHeartbeat  = 16
 	offServed     = 24
 	offRestarts   = 32
-	offSeq        = 40
+	offTotal      = 40
 	offTicket     = 48
 	offClientIP   = 80
 	offClientPort = 96
@@ -98,23 +98,30 @@ func (s *Slot) Beat() { s.word(offHeartbeat).Store(uint64(time.Now().UnixNano())
 // Heartbeat returns the time of the worker's last sign of life.
 func (s *Slot) Heartbeat() time.Time { return time.Unix(0, int64(s.word(offHeartbeat).Load())) }
 
-// Served returns the number of requests the slot has served.
+// Served returns the number of requests the slot's current worker
+// process has served (STATS served=).
 func (s *Slot) Served() uint64 { return s.word(offServed).Load() }
 
-// AddServed counts one more request served and returns the new count.
-func (s *Slot) AddServed() uint64 { return s.word(offServed).Add(1) }
+// Total returns the number of requests served in the slot since the
+// dispatcher started, by every process it held (STATS total=).
+func (s *Slot) Total() uint64 { return s.word(offTotal).Load() }
+
+// AddServed counts one more request served, by the process and by the
+// slot, and returns the process's new count.
+func (s *Slot) AddServed() uint64 {
+	s.word(offTotal).Add(1)
+	return s.word(offServed).Add(1)
+}
+
+// ResetServed sets the process's count back to 0: a new process is
+// about to take the slot (the slot's total goes on).
+func (s *Slot) ResetServed() { s.word(offServed).Store(0) }
 
 // Restarts returns how many times the slot's worker was restarted.
 func (s *Slot) Restarts() uint64 { return s.word(offRestarts).Load() }
 
 // AddRestart counts one more restart.
 func (s *Slot) AddRestart() { s.word(offRestarts).Add(1) }
-
-// Seq is the number of the request the fields below belong to.
-func (s *Slot) Seq() uint64 { return ne.Uint64(s.b[offSeq:]) }
-
-// SetSeq sets the request number.
-func (s *Slot) SetSeq(n uint64) { ne.PutUint64(s.b[offSeq:], n) }
 
 // Ticket returns the ticket in the slot ("" if none).
 func (s *Slot) Ticket() string { return s.hex32(offTicket) }

@@ -33,7 +33,7 @@ var layout = []field{
 	{"heartbeat", offHeartbeat, 8},
 	{"served", offServed, 8},
 	{"restarts", offRestarts, 8},
-	{"seq", offSeq, 8},
+	{"total", offTotal, 8},
 	{"ticket", offTicket, 32},
 	{"client ip", offClientIP, 16},
 	{"client port", offClientPort, 8},
@@ -106,7 +106,7 @@ type snapshot struct {
 	Heartbeat  int64
 	Served     uint64
 	Restarts   uint64
-	Seq        uint64
+	Total      uint64
 	Ticket     string
 	ClientAddr netip.AddrPort
 	WorkerAddr netip.AddrPort
@@ -120,7 +120,7 @@ func snap(s *Slot) snapshot {
 	n, e := s.Reply()
 	return snapshot{
 		State: s.State(), Pid: s.Pid(), Heartbeat: s.Heartbeat().UnixNano(),
-		Served: s.Served(), Restarts: s.Restarts(), Seq: s.Seq(), Ticket: s.Ticket(),
+		Served: s.Served(), Restarts: s.Restarts(), Total: s.Total(), Ticket: s.Ticket(),
 		ClientAddr: s.ClientAddr(), WorkerAddr: s.WorkerAddr(),
 		Request: string(s.Request()), ReplyN: n, ErrLine: e,
 		Data: bytes.Clone(s.Data()),
@@ -172,11 +172,9 @@ func TestSlotFieldsRoundTrip(t *testing.T) {
 		t.Errorf("served %d, restarts %d; want 1, 2", sl.Served(), sl.Restarts())
 	}
 
-	for _, n := range []uint64{0, 1, 1<<64 - 1} {
-		sl.SetSeq(n)
-		if got := sl.Seq(); got != n {
-			t.Errorf("Seq() = %d after SetSeq(%d)", got, n)
-		}
+	sl.ResetServed() // a new process takes the slot
+	if sl.AddServed(); sl.Served() != 1 || sl.Total() != 2 {
+		t.Errorf("after a new process: served %d, total %d; want 1, 2", sl.Served(), sl.Total())
 	}
 
 	if got := sl.Ticket(); got != "" {
@@ -313,7 +311,6 @@ func TestSlotsDoNotOverlap(t *testing.T) {
 			sl.Beat()
 			sl.AddServed()
 			sl.AddRestart()
-			sl.SetSeq(1<<64 - 1)
 			sl.SetTicket("ffffffffffffffffffffffffffffffff")
 			sl.SetClientAddr(netip.MustParseAddrPort("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"))
 			sl.SetWorkerAddr(netip.MustParseAddrPort("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535"))
@@ -393,9 +390,9 @@ func TestSettersStayInTheirField(t *testing.T) {
 		{"SetState", span("state"), func() { sl.SetState(Dead) }},
 		{"SetPid", span("pid"), func() { sl.SetPid(1<<31 - 1) }},
 		{"Beat", span("heartbeat"), func() { sl.Beat() }},
-		{"AddServed", span("served"), func() { sl.AddServed() }},
+		{"AddServed", span("served", "total"), func() { sl.AddServed() }},
+		{"ResetServed", span("served"), func() { sl.ResetServed() }},
 		{"AddRestart", span("restarts"), func() { sl.AddRestart() }},
-		{"SetSeq", span("seq"), func() { sl.SetSeq(0) }},
 		{"SetTicket", span("ticket"), func() { sl.SetTicket(strings.Repeat("f", 100)) }},
 		{"SetTicket empty", span("ticket"), func() { sl.SetTicket("") }},
 		{"SetClientAddr", span("client ip", "client port"), func() { sl.SetClientAddr(big) }},

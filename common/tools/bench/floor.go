@@ -28,6 +28,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/cli"
+	dispatcher "osps/common/server"
 	"osps/common/service"
 	"osps/common/wire"
 )
@@ -85,16 +86,7 @@ func (f *floor) serve(ctx context.Context) {
 		<-ctx.Done()
 		f.ln.Close()
 	}()
-	for {
-		conn, err := f.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				break
-			}
-			f.log.Error("accept", "err", err)
-			time.Sleep(50 * time.Millisecond) // e.g. EMFILE: do not spin
-			continue
-		}
+	dispatcher.AcceptLoop(f.ln, f.log, func(conn net.Conn) {
 		f.mu.Lock()
 		f.conns[conn] = struct{}{}
 		f.mu.Unlock()
@@ -109,7 +101,7 @@ func (f *floor) serve(ctx context.Context) {
 				f.log.Debug("session ends", "err", err)
 			}
 		})
-	}
+	})
 	f.mu.Lock()
 	for c := range f.conns {
 		c.Close()

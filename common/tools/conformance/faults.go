@@ -1,6 +1,7 @@
-// faults.go is the fault suite (issue "faults and the watchdog"): worker
-// crash and hang, dispatcher death, start-rate limit, each with and
-// without --watchdog, as black-box checks run against every variant.
+// faults.go is the fault suite: worker crash and hang, dispatcher
+// death, start-rate limit, each with and without --watchdog, and the
+// server's limits under abuse (limits.go), as black-box checks run
+// against every variant.
 
 package conformance
 
@@ -24,12 +25,17 @@ func RunFaults(t *testing.T, bin string, d Driver) {
 	}{
 		{"KillIdleWorkerBare", checkKillIdleBare},
 		{"KillIdleWorkerWatchdog", checkKillIdleWatchdog},
+		{"ServedAfterRespawn", checkServedAfterRespawn},
 		{"KillWorkerMidPayload", checkKillMidPayload},
 		{"HangWatchdog", checkHangWatchdog},
 		{"HangBare", checkHangBare},
 		{"StopThenContinue", checkStopThenContinue},
 		{"KillDispatcher", checkKillDispatcher},
 		{"StartRateLimit", checkStartRateLimit},
+		{"SessionCap", checkSessionCap},
+		{"SessionTimeouts", checkSessionTimeouts},
+		{"SteadySlowReader", checkSteadySlowReader},
+		{"TrickleReaders", checkTrickleReaders},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -43,10 +49,14 @@ func RunFaults(t *testing.T, bin string, d Driver) {
 type Slot struct {
 	ID, Pid          int
 	State            string
-	Served, Restarts int
+	Served, Restarts int // served: by the slot's current process
+	Total            int // by the slot, every process included
 }
 
-var statsLineRE = regexp.MustCompile(`^worker=(\d+) pid=(\d+) state=(\w+) served=(\d+) restarts=(\d+)`)
+var (
+	statsLineRE  = regexp.MustCompile(`^worker=(\d+) pid=(\d+) state=(\w+) served=(\d+) restarts=(\d+)`)
+	statsTotalRE = regexp.MustCompile(` total=(\d+)`)
+)
 
 // Stats asks STATS on a new session and parses it.
 func Stats(t testing.TB, addr string) []Slot {
@@ -64,7 +74,12 @@ func Stats(t testing.TB, addr string) []Slot {
 			t.Fatalf("STATS line %q", l)
 		}
 		n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-		slots = append(slots, Slot{ID: n(1), Pid: n(2), State: m[3], Served: n(4), Restarts: n(5)})
+		total := statsTotalRE.FindStringSubmatch(l)
+		if total == nil {
+			t.Fatalf("STATS line %q has no total=", l)
+		}
+		tot, _ := strconv.Atoi(total[1])
+		slots = append(slots, Slot{ID: n(1), Pid: n(2), State: m[3], Served: n(4), Restarts: n(5), Total: tot})
 	}
 	return slots
 }
@@ -118,6 +133,27 @@ func checkKillIdleWatchdog(t *testing.T, bin string, d Driver) {
 	requestsOK(t, d, srv.Addr, 20)
 }
 
+// checkServedAfterRespawn: STATS served= counts the current process's
+// requests (a new pid starts at 0), total= the slot's since start.
+func checkServedAfterRespawn(t *testing.T, bin string, d Driver) {
+	srv := Start(t, bin, "--workers", "1", "--watchdog")
+	requestsOK(t, d, srv.Addr, 3)
+	before := Stats(t, srv.Addr)[0]
+	if before.Served != 3 || before.Total != 3 {
+		t.Fatalf("after 3 requests: served=%d total=%d, want 3 and 3", before.Served, before.Total)
+	}
+	_ = syscall.Kill(before.Pid, syscall.SIGKILL)
+	waitStats(t, srv.Addr, 5*time.Second, "slot 0 respawned", func(s []Slot) bool {
+		return s[0].Restarts == 1 && s[0].State == "idle"
+	})
+	requestsOK(t, d, srv.Addr, 1)
+	after := Stats(t, srv.Addr)[0]
+	if after.Pid == before.Pid || after.Served != 1 || after.Total != 4 {
+		t.Errorf("after a respawn and 1 request: pid %d (was %d) served=%d total=%d, want a new pid, served=1, total=4",
+			after.Pid, before.Pid, after.Served, after.Total)
+	}
+}
+
 func checkKillMidPayload(t *testing.T, bin string, d Driver) {
 	for _, args := range [][]string{{"--workers", "2"}, {"--workers", "2", "--watchdog"}} {
 		srv := Start(t, bin, args...)
@@ -163,7 +199,7 @@ func checkHangWatchdog(t *testing.T, bin string, d Driver) {
 }
 
 func checkHangBare(t *testing.T, bin string, d Driver) {
-	srv := Start(t, bin, "--workers", "2", "--chaos", "hang=1", "--request-timeout", "1s", "--grace", "1s")
+	srv := Start(t, bin, "--workers", "2", "--chaos", "hang=1", "--request-timeout", "1s", "--grace", "1s", "--rate-window", "2s")
 	s := d.Open(t, srv.Addr)
 	o := d.Do(s, "requetetype1")
 	if o.Code != "timeout" && o.Code != "worker-failed" && o.Err == nil {
@@ -212,7 +248,9 @@ func checkStartRateLimit(t *testing.T, bin string, d Driver) {
 // checkStopThenContinue: a worker that is only slow (kill -STOP, then
 // kill -CONT after its request timed out) must come back to the pool.
 func checkStopThenContinue(t *testing.T, bin string, d Driver) {
-	srv := Start(t, bin, "--workers", "1", "--request-timeout", "500ms", "--queue-timeout", "300ms")
+	// A short --rate-window: v2's dispatcher waits for a worker as long
+	// as the min-rate rule lets its answer take.
+	srv := Start(t, bin, "--workers", "1", "--request-timeout", "500ms", "--queue-timeout", "300ms", "--rate-window", "2s")
 	victim := Stats(t, srv.Addr)[0]
 	_ = syscall.Kill(victim.Pid, syscall.SIGSTOP)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) { // a stop takes effect a moment later

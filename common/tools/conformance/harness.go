@@ -70,8 +70,23 @@ var shmidRE = regexp.MustCompile(`shmid=(\d+)`)
 // for its "ready" line. Cleanup stops it and checks for leaks.
 func Start(t testing.TB, bin string, args ...string) *Server {
 	t.Helper()
+	return start(t, nil, bin, args...)
+}
+
+// StartWithFileLimit is Start with the server's open-file limit set to
+// nofile (soft and hard), as `ulimit -n` does in a shell.
+func StartWithFileLimit(t testing.TB, nofile int, bin string, args ...string) *Server {
+	t.Helper()
+	return start(t, []string{"sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, nofile)}, bin, args...)
+}
+
+// start runs the server, through wrap if not nil (a command that ends
+// by exec'ing its arguments, so that the server keeps its pid).
+func start(t testing.TB, wrap []string, bin string, args ...string) *Server {
+	t.Helper()
 	full := append([]string{"serve", "--listen", "127.0.0.1", "--port", "0"}, args...)
-	cmd := exec.Command(bin, full...)
+	argv := append(append(append([]string{}, wrap...), bin), full...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	s := &Server{cmd: cmd, done: make(chan struct{}), t: t}
 	cmd.Stderr = lockedWriter{s}

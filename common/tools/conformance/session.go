@@ -29,6 +29,11 @@ type Session struct {
 	// OnPayload, if set, is called once when the first payload bytes of
 	// an answer arrive (to act in the middle of a transfer).
 	OnPayload func()
+	// Pace, if set, is called after each read of a payload with the
+	// bytes read so far; it may sleep (a slow reader), and an error
+	// stops the reading. ReadSize, if positive, bounds each read.
+	Pace     func(got int64) error
+	ReadSize int
 }
 
 // Line reads one reply line, without its LF (and CR).
@@ -101,6 +106,9 @@ func (s *Session) readAfterHeader(c net.Conn, r *bufio.Reader, request, h string
 	}
 	pattern := strings.HasPrefix(request, "requetetype2")
 	buf := make([]byte, 256<<10)
+	if s.ReadSize > 0 {
+		buf = buf[:min(s.ReadSize, len(buf))]
+	}
 	var kept bytes.Buffer
 	for o.N < n {
 		_ = c.SetReadDeadline(time.Now().Add(IOTimeout))
@@ -121,6 +129,12 @@ func (s *Session) readAfterHeader(c net.Conn, r *bufio.Reader, request, h string
 			kept.Write(buf[:k])
 		}
 		o.N += int64(k)
+		if s.Pace != nil && o.N < n {
+			if err := s.Pace(o.N); err != nil {
+				o.Err = fmt.Errorf("reading stopped at byte %d of %d: %w", o.N, n, err)
+				return o
+			}
+		}
 		if err != nil && o.N < n {
 			o.Err = fmt.Errorf("short payload: %d of %d bytes: %w", o.N, n, err)
 			return o

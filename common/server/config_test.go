@@ -1,0 +1,56 @@
+// config_test.go checks the arithmetic of the limits: how long the
+// min-rate rule lets an answer take, and the session cap against the
+// open-file limit.
+
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestAnswerTime(t *testing.T) {
+	c := Config{MinRate: 64 << 10, RateWindow: 10 * time.Second} // quota: 640 KiB a window
+	got := map[int64]time.Duration{}
+	for _, n := range []int64{0, 30, 640 << 10, 640<<10 + 1, 64 << 20} {
+		got[n] = c.AnswerTime(n)
+	}
+	want := map[int64]time.Duration{
+		0:           10 * time.Second, // the reply line alone gets a window
+		30:          10 * time.Second,
+		640 << 10:   10 * time.Second,
+		640<<10 + 1: 20 * time.Second,
+		64 << 20:    1030 * time.Second, // 64 MiB at 64 KiB/s: ⌈102.4⌉ windows
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("AnswerTime (-want +got):\n%s", diff)
+	}
+}
+
+func TestSizeSessions(t *testing.T) {
+	room, limit, err := sessionRoom(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if room != limit-fdReserve(4) {
+		t.Fatalf("room %d, limit %d, reserve %d", room, limit, fdReserve(4))
+	}
+	if room < 2 {
+		t.Skipf("open-file limit %d too low for this test", limit)
+	}
+	c := Config{Workers: 4}
+	if err := c.sizeSessions(); err != nil || c.MaxSessions != room {
+		t.Errorf("derived --max-sessions = %d, %v; want %d", c.MaxSessions, err, room)
+	}
+	c = Config{Workers: 4, MaxSessions: room - 1}
+	if err := c.sizeSessions(); err != nil || c.MaxSessions != room-1 {
+		t.Errorf("--max-sessions %d: got %d, %v", room-1, c.MaxSessions, err)
+	}
+	c = Config{Workers: 4, MaxSessions: room + 1}
+	if err := c.sizeSessions(); err == nil || !strings.Contains(err.Error(), "leaves room for") {
+		t.Errorf("--max-sessions above the room: got %v, want an error", err)
+	}
+}
