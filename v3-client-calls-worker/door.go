@@ -12,12 +12,12 @@ package main
 import (
 	"bufio"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"time"
 
+	"osps/common/server"
 	"osps/common/service"
 	"osps/common/wire"
 )
@@ -28,16 +28,7 @@ import (
 // (strangers.go).
 // DOC: v3-accept-always
 func (w *desk) acceptLoop() {
-	for {
-		conn, err := w.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			w.log.Error("accept", "err", err)
-			time.Sleep(50 * time.Millisecond) // e.g. EMFILE: do not spin
-			continue
-		}
+	server.AcceptLoop(w.ln, w.log, func(conn net.Conn) {
 		v, dropped := w.visitors.admit(conn)
 		if dropped != "" {
 			w.tr.Step(4, "%d connections open: the oldest stranger, %s, is dropped", maxConns, dropped)
@@ -46,7 +37,7 @@ func (w *desk) acceptLoop() {
 			defer w.visitors.leave(v)
 			w.handle(v)
 		}()
-	}
+	})
 }
 
 // handle is one connection to the worker's port.

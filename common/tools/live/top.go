@@ -136,6 +136,7 @@ type row struct {
 	State              shm.State
 	Pid                int
 	Restarts, Served   uint64
+	Total              uint64 // the slot's lifetime count (Served: this process's)
 	Heartbeat          time.Time
 	Request            string
 	AnswerN            int64
@@ -152,7 +153,7 @@ func read(seg *shm.Segment) sample {
 	s := sample{at: time.Now()}
 	for i := range seg.NSlots() {
 		sl := seg.Slot(i)
-		r := row{State: sl.State(), Pid: sl.Pid(), Restarts: sl.Restarts(), Served: sl.Served(),
+		r := row{State: sl.State(), Pid: sl.Pid(), Restarts: sl.Restarts(), Served: sl.Served(), Total: sl.Total(),
 			Heartbeat: sl.Heartbeat(), Request: wire.Printable(sl.Request(), 24), Process: "-"}
 		r.AnswerN, r.AnswerErr = sl.Reply()
 		if p, ok := procfs.Read(r.Pid); ok && r.Pid > 0 {
@@ -163,9 +164,11 @@ func read(seg *shm.Segment) sample {
 	return s
 }
 
+// served is the requests served by every slot since it started: the
+// slots' totals, which a respawn does not reset.
 func served(s sample) (n uint64) {
 	for _, r := range s.rows {
-		n += r.Served
+		n += r.Total
 	}
 	return n
 }
@@ -180,7 +183,7 @@ func frame(id, dispatcher int, prev, cur sample) string {
 	}
 	fmt.Fprintf(&b, "osps top  shmid %d  dispatcher pid %d  %d slots  served %d  %s req/s  %s\n",
 		id, dispatcher, len(cur.rows), served(cur), rate, cur.at.Format("15:04:05.0"))
-	fmt.Fprintf(&b, "%-4s %-8s %-7s %-2s %8s %8s %7s  %-24s %s\n", "SLOT", "STATE", "PID", "PS", "RESTARTS", "SERVED", "BEAT", "REQUEST", "ANSWER")
+	fmt.Fprintf(&b, "%-4s %-8s %-7s %-2s %8s %8s %8s %7s  %-24s %s\n", "SLOT", "STATE", "PID", "PS", "RESTARTS", "SERVED", "TOTAL", "BEAT", "REQUEST", "ANSWER")
 	for i, r := range cur.rows {
 		beat := "-"
 		if r.Heartbeat.UnixNano() > 0 {
@@ -193,7 +196,7 @@ func frame(id, dispatcher int, prev, cur sample) string {
 		case r.AnswerN < 0:
 			answer = wire.Printable([]byte(r.AnswerErr), 30)
 		}
-		fmt.Fprintf(&b, "%-4d %-8s %-7d %-2s %8d %8d %7s  %-24s %s\n", i, r.State, r.Pid, r.Process, r.Restarts, r.Served, beat, r.Request, answer)
+		fmt.Fprintf(&b, "%-4d %-8s %-7d %-2s %8d %8d %8d %7s  %-24s %s\n", i, r.State, r.Pid, r.Process, r.Restarts, r.Served, r.Total, beat, r.Request, answer)
 	}
 	return b.String()
 }

@@ -16,7 +16,7 @@ import (
 	"osps/common/tools/conformance"
 )
 
-var rowRE = regexp.MustCompile(`(?m)^(\d+)\s+(\w+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s`)
+var rowRE = regexp.MustCompile(`(?m)^(\d+)\s+(\w+)\s+(\d+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s`)
 
 // rows parses the slot lines of top's last frame into STATS's form.
 func rows(t *testing.T, out string) []conformance.Slot {
@@ -25,7 +25,7 @@ func rows(t *testing.T, out string) []conformance.Slot {
 	var got []conformance.Slot
 	for _, m := range rowRE.FindAllStringSubmatch(frames[len(frames)-1], -1) {
 		n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-		got = append(got, conformance.Slot{ID: n(1), State: m[2], Pid: n(3), Restarts: n(5), Served: n(6)})
+		got = append(got, conformance.Slot{ID: n(1), State: m[2], Pid: n(3), Restarts: n(5), Served: n(6), Total: n(7)})
 	}
 	return got
 }
