@@ -21,6 +21,13 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh bench [--quick] [--csv FILE]
                                    measure floor, v1, v2, v3 (about 6 min; --quick: under 1 min)
                                    and print the comparison table (docs/comparison.md)
+  ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]
+                                   the grader: the conformance checks, one line each, with the
+                                   docs/ section of a failure (--bin: any program, any language)
+  ./run.sh lab list | start NAME | check NAME
+                                   labs: write a piece of the real code (docs/lab.md)
+  ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check
+                                   what the page promises (scratch copy, ports of their own)
   ./run.sh build                   build the three binaries into bin/
   ./run.sh clean                   remove bin/
   ./run.sh help                    this text
@@ -209,6 +216,7 @@ case "$cmd" in
     ;;
   test) run_tests ;;
   bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
+  check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; exec "$BIN/osps-grade" "$@" ;;
   build) for v in v1 v2 v3; do d=$(variant_dir $v); [ -d "$d" ] && build "$d"; done; echo "built into bin/: $(ls "$BIN")" ;;
   clean) rm -rf "$BIN" ;;
   help|-h|--help) usage ;;
