@@ -217,6 +217,8 @@ case "$cmd" in
   test) run_tests ;;
   bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
   check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; exec "$BIN/osps-grade" "$@" ;;
+  lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; go build -o "$BIN/osps-lab" ./common/tools/labs
+       exec "$BIN/osps-lab" --grader "$BIN/osps-grade" "$@" ;;
   build) for v in v1 v2 v3; do d=$(variant_dir $v); [ -d "$d" ] && build "$d"; done; echo "built into bin/: $(ls "$BIN")" ;;
   clean) rm -rf "$BIN" ;;
   help|-h|--help) usage ;;

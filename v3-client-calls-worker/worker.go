@@ -228,6 +228,8 @@ func pongArg(ok bool) uint64 {
 	return 1
 }
 
+// LAB v3-ticket: begin
+
 // claim takes the pending request if ticket is its ticket and it has not
 // expired. A ticket is claimed at most once: single use.
 // DOC: v3-ticket-claim
@@ -242,6 +244,8 @@ func (w *desk) claim(ticket string) *pending {
 	w.pending = nil
 	return p
 }
+
+// LAB v3-ticket: end
 
 // acceptLoop accepts connections until the listener is closed, whether a
 // ticket is pending or not: a stranger is refused at once, never queued

@@ -97,9 +97,15 @@ func Report(r io.Reader, w io.Writer) Summary {
 // firstMessage is the first t.Errorf/t.Fatalf text among lines, cut to
 // one readable sentence, or def when there is none.
 func firstMessage(lines []string, def string) string {
-	for _, l := range lines {
+	for i, l := range lines {
 		if m := msgRE.FindStringSubmatch(l); m != nil {
-			return shorten(m[1])
+			msg := m[1]
+			// A message that goes on below (a program's output, a log):
+			// its first line says what came.
+			if more := continuation(lines[i+1:]); more != "" {
+				msg += ": " + more
+			}
+			return shorten(msg)
 		}
 	}
 	for _, l := range lines {
@@ -111,11 +117,37 @@ func firstMessage(lines []string, def string) string {
 	return def
 }
 
-// shorten keeps one line of at most 240 characters.
+// continuation picks, among the lines that go on a message (up to the
+// next message), the one that says most: the last that reports an error
+// (a server's log ends with why it stopped), else the first.
+func continuation(lines []string) string {
+	first, errLine := "", ""
+	for _, l := range lines {
+		if msgRE.MatchString(l) {
+			break
+		}
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "---") || strings.HasPrefix(l, "===") {
+			continue
+		}
+		if first == "" {
+			first = l
+		}
+		if strings.Contains(l, "level=ERROR") || strings.Contains(l, "err=") {
+			errLine = l
+		}
+	}
+	if errLine != "" {
+		return errLine
+	}
+	return first
+}
+
+// shorten keeps one line of at most 400 characters.
 func shorten(s string) string {
 	s = strings.TrimSpace(s)
-	if r := []rune(s); len(r) > 240 {
-		s = string(r[:240]) + "…"
+	if r := []rune(s); len(r) > 400 {
+		s = string(r[:400]) + "…"
 	}
 	return s
 }
