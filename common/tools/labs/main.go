@@ -6,14 +6,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 )
 
@@ -22,10 +25,12 @@ func main() {
 }
 
 const usage = `Usage: ./run.sh lab list | start NAME | check NAME
+       ./run.sh exercises [N ...]
 
   list         the labs: name, variant, the check group that grades it, what you write
   start NAME   copy the repository to lab/NAME/, with the lab's region replaced by a stub
   check NAME   run the grader on lab/NAME/ with the lab's check group
+  exercises    run the exercises of docs/exercises.md as written (all, or those numbered)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -41,6 +46,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
+	}
+	if args[0] == "exercises" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return runExercises(ctx, root, args[1:], stdout)
 	}
 	if args[0] == "list" && len(args) == 1 {
 		list(stdout)
