@@ -24,8 +24,9 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]
                                    the grader: the conformance checks, one line each, with the
                                    docs/ section of a failure (--bin: any program, any language)
-  ./run.sh lab list | start NAME | check NAME
-                                   labs: write a piece of the real code (docs/lab.md)
+  ./run.sh lab list                the labs: write a piece of the real code again (docs/lab.md)
+  ./run.sh lab start NAME          copy the repository to lab/NAME/, the lab's region cut out
+  ./run.sh lab check NAME          the grader on lab/NAME/, with the lab's check group
   ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check
                                    what the page promises (scratch copy, ports of their own)
   ./run.sh wait PORT               wait until the server on 127.0.0.1:PORT answers, that is until
