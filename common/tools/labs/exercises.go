@@ -7,7 +7,13 @@
 //
 // To add an exercise: write its section "## N. Title" in the page, with
 // its commands in ```sh blocks, then add one Exercise to the list below
-// (which blocks to run, with which patch, and what the output must show).
+// (which blocks to run, with which patch, and what the output must show),
+// and try it: ./run.sh exercises N.
+//
+// When the code under a patch changes and the patch no longer applies
+// (TestExercisesMatchThePage says so), make the change again by hand as
+// the page describes it, save it with `git diff FILE >
+// docs/exercises/NN-name.patch`, and undo it (git restore FILE).
 
 package main
 
