@@ -74,10 +74,13 @@ func TestParseExercises(t *testing.T) {
 	}
 }
 
-// TestExercisesRun runs the exercises that need no extra tool and take a
-// few seconds each; OSPS_EXERCISES=all runs every one.
+// TestExercisesRun runs two exercises that need no extra tool, take a
+// second or two and load the machine little (the others hammer pipes and
+// sockets for seconds, which would slow down the timing-sensitive fault
+// checks that run beside them); OSPS_EXERCISES=all runs every one, and
+// CI runs them all with ./run.sh exercises.
 func TestExercisesRun(t *testing.T) {
-	quick := []string{"3", "4", "8"}
+	quick := []string{"3", "4"}
 	if os.Getenv("OSPS_EXERCISES") == "all" {
 		quick = nil
 		for _, e := range Exercises {
