@@ -30,6 +30,16 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh net [v1|v2|v3|all]      as root: the variants across network namespaces (client, router,
                                    server), flat, client behind NAT, server behind a firewall, both;
                                    prints the table (docs/network.md; default all)
+  ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]
+                                   the grader: the conformance checks, one line each, with the
+                                   docs/ section of a failure (--bin: any program, any language)
+  ./run.sh lab list                the labs: write a piece of the real code again (docs/lab.md)
+  ./run.sh lab start NAME          copy the repository to lab/NAME/, the lab's region cut out
+  ./run.sh lab check NAME          the grader on lab/NAME/, with the lab's check group
+  ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check
+                                   what the page promises (scratch copy, ports of their own)
+  ./run.sh wait PORT               wait until the server on 127.0.0.1:PORT answers, that is until
+                                   serve has printed its ready line (at most 120 s)
   ./run.sh build                   build the three binaries into bin/
   ./run.sh clean                   remove bin/
   ./run.sh help                    this text
@@ -230,6 +240,21 @@ case "$cmd" in
     exec bash common/tools/netlab/netlab.sh --bin "$BIN" "$@"
     ;;
   bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
+  check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; exec "$BIN/osps-grade" "$@" ;;
+  lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; go build -o "$BIN/osps-lab" ./common/tools/labs
+       exec "$BIN/osps-lab" --grader "$BIN/osps-grade" "$@" ;;
+  exercises) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/labs; exec "$BIN/osps-lab" exercises "$@" ;;
+  wait)
+    # A server is ready once it answers: a STATS on a fresh session gets
+    # its "OK" only after serve has started its workers and printed
+    # "ready" (its listening socket may accept connections a little earlier).
+    port=${1:?usage: ./run.sh wait PORT}
+    for _ in $(seq 1 1200); do
+      if answer=$({ exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'STATS\nQUIT\n' >&3 && IFS= read -r -t 5 l <&3 && echo "$l"; } 2>/dev/null) &&
+        [ "${answer#OK }" != "$answer" ]; then exit 0; fi
+      sleep 0.1
+    done
+    echo "run.sh: nothing answers on 127.0.0.1:$port after 120 s (did serve fail to start?)" >&2; exit 1 ;;
   build) for v in v1 v2 v3; do d=$(variant_dir $v); [ -d "$d" ] && build "$d"; done; echo "built into bin/: $(ls "$BIN")" ;;
   clean) rm -rf "$BIN" ;;
   help|-h|--help) usage ;;

@@ -23,6 +23,7 @@ import (
 // before bind(2), the only moment these options can take effect.
 // DOC: v2-sameport-options
 func reuse(network, address string, c syscall.RawConn) error {
+	// LAB v2-sameport: begin
 	var serr error
 	err := c.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
@@ -39,6 +40,7 @@ func reuse(network, address string, c syscall.RawConn) error {
 		return fmt.Errorf("%s socket for %s: %w", network, address, err)
 	}
 	return serr
+	// LAB v2-sameport: end
 }
 
 // listenAndDial opens the call-back listener on (bind, a free port P),

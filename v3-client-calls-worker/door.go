@@ -108,6 +108,8 @@ func (w *desk) prove(conn net.Conn, nonce, peer string) bool {
 	return true
 }
 
+// LAB v3-ticket: begin
+
 // claim takes the pending request for visitor v if ticket is its ticket
 // and it has not expired. A ticket is claimed at most once: single use.
 // From then on v is never dropped (if it was dropped just before, the
@@ -126,6 +128,8 @@ func (w *desk) claim(ticket string, v *visitor) *pending {
 	close(p.claimed)
 	return p
 }
+
+// LAB v3-ticket: end
 
 // answer reads the request line that follows HELLO and streams the
 // answer onto the connection. It reports whether the client got it all.

@@ -72,6 +72,7 @@ var ErrPeerGone = errors.New("peer closed its end of the pipe")
 
 // Send writes one record with a single write(2).
 func Send(w io.Writer, m Msg) error {
+	// LAB pipe-record: begin
 	var b [RecordSize]byte
 	binary.NativeEndian.PutUint32(b[0:], uint32(m.Op))
 	binary.NativeEndian.PutUint32(b[4:], m.Seq)
@@ -81,6 +82,7 @@ func Send(w io.Writer, m Msg) error {
 		return fmt.Errorf("send %v: %w", m.Op, err)
 	}
 	return nil
+	// LAB pipe-record: end
 }
 
 // Recv reads one record. It returns ErrPeerGone at end of file.

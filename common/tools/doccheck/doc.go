@@ -1,7 +1,9 @@
 // Package doccheck keeps the guide in docs/ and the code together, as the
 // xv6 book stays tied to its source by stable anchors rather than line
 // numbers. Its test reads every page of docs/, every .go file of the
-// repository and run.sh, and fails on any drift:
+// repository and run.sh, and fails on any drift (pages in folders of
+// docs/, such as the French pages of docs/fr/, are read the same way,
+// their links resolved from their own folder):
 //
 //  1. A doc page cites code as a Markdown link whose text is an anchor,
 //     [STEP v1.2](../v1-relay/dispatcher.go) or

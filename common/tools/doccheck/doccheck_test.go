@@ -5,6 +5,8 @@
 package doccheck
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -165,5 +167,42 @@ func TestHeadingAnchors(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("heading anchors (-want +got):\n%s", diff)
+	}
+}
+
+// TestTranslatedPages: pages in a folder under docs/ (the French pages
+// of docs/fr/) are checked like the others, their links resolved from
+// their own folder.
+func TestTranslatedPages(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"run.sh":         "#!/usr/bin/env bash\ncat <<'USAGE'\n  ./run.sh test                    the tests\nUSAGE\n",
+		"docs/README.md": "# Guide\n\n## The assignment\n\nSee [fr/README.md](fr/README.md).\n",
+		"docs/fr/lab.md": "# TP\n",
+		"docs/fr/README.md": "# Guide\n\n[ok](../README.md#the-assignment) [tp](lab.md)\n" +
+			"[bad](../README.md#nope) [gone](../protocol.md) [out](../../../x.md)\n\n`./run.sh test` `./run.sh nosuch`\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := Check(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = "docs/fr/README.md"
+	want := []Problem{
+		{page, 4, "link to ../../../x.md points outside the repository (it breaks in a clone)"},
+		{page, 4, "link to ../README.md#nope: docs/README.md has no heading whose anchor is #nope"},
+		{page, 4, "link to ../protocol.md: docs/protocol.md does not exist"},
+		{page, 6, "`./run.sh nosuch`: ./run.sh help lists no such command"},
+	}
+	if diff := cmp.Diff(want, rep.Problems); diff != "" {
+		t.Errorf("problems in docs/fr/ (-want +got):\n%s", diff)
 	}
 }
