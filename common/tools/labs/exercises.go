@@ -100,6 +100,15 @@ var Exercises = []Exercise{
 	{N: 12, Title: "v2: a client that cannot be called back", Needs: []string{"nc"}, Steps: []Step{
 		{Blocks: []int{0}, Want: []string{`WAIT [0-9a-f]{32}`, `ERR worker-failed cannot call back 127\.0\.0\.1:\d+`, `BYE`, `requetetype1: OK`}},
 	}},
+	{N: 13, Title: "X-ray a worker's replacement", Steps: []Step{
+		{Blocks: []int{0}, Want: []string{`(?m)^< .*worker#1 +pid \d+`, `(?m)^> .*worker#1 +pid \d+`, `also held by dispatcher`}},
+	}},
+	{N: 14, Title: "Watch a crash and a hang heal, live", Steps: []Step{
+		{Blocks: []int{0}, Want: []string{`(?m)^0\s+idle\s+\d+\s+\S+\s+0\s`, `(?m)^0\s+idle\s+\d+\s+\S+\s+1\s+0\s+\d+`}},
+	}},
+	{N: 15, Title: "Predict the network table", Steps: []Step{
+		{Blocks: []int{0}, Want: []string{`(?m)^flat +v1 +ok`, `(?m)^nat +v2 +failed .*ERR worker-failed cannot call back`, `(?m)^firewall +v3 +failed`, `(?m)^both +v1 +ok`}},
+	}},
 }
 
 // sectionRE is a section's heading: "## 8. Forget to close the child's ends".
