@@ -70,22 +70,8 @@ func (relay) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 			w.Kill() // a worker that breaks the protocol is not trusted again
 			return failed(s, w, first, fmt.Errorf("worker %d sent %v with %d bytes", w.ID, m.Op, k))
 		}
-		srv.Tr.Step(4, "session %d: relay %d bytes from slot %d (%d of %d)", s.ID, k, w.ID, sent+k, n)
-		if first {
-			s.StartAnswer() // the answer's min-rate windows begin (docs/protocol.md, "Slow readers")
-			err = wire.WriteOK(s.Writer(), n)
-		}
-		if err == nil {
-			_, err = s.Writer().Write(w.Slot.Data()[:k])
-		}
-		if err == nil {
-			err = s.Flush()
-		}
-		if err != nil {
-			if sent+k == n || abort(w, srv.Cfg) {
-				s.Release(w)
-			}
-			return fmt.Errorf("relay to the client: %w", err)
+		if err := relayChunk(s, w, first, n, sent, k); err != nil {
+			return err
 		}
 		sent += k
 		if sent == n {
@@ -98,6 +84,32 @@ func (relay) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 			return failed(s, w, false, err)
 		}
 	}
+}
+
+// relayChunk sends the client the k bytes the worker left in its slot,
+// after "OK <n>" if they are the answer's first. When the client cannot
+// take them, the worker goes back to the pool if it can (that was its
+// last chunk, or it took the abort).
+func relayChunk(s *server.Session, w *proc.Handle, first bool, n, sent, k int64) error {
+	s.Server().Tr.Step(4, "session %d: relay %d bytes from slot %d (%d of %d)", s.ID, k, w.ID, sent+k, n)
+	var err error
+	if first {
+		s.StartAnswer() // the answer's min-rate windows begin (docs/protocol.md, "Slow readers")
+		err = wire.WriteOK(s.Writer(), n)
+	}
+	if err == nil {
+		_, err = s.Writer().Write(w.Slot.Data()[:k])
+	}
+	if err == nil {
+		err = s.Flush()
+	}
+	if err != nil {
+		if sent+k == n || abort(w, s.Server().Cfg) {
+			s.Release(w)
+		}
+		return fmt.Errorf("relay to the client: %w", err)
+	}
+	return nil
 }
 
 // reclaim waits, in the background, for the late pong of a worker whose

@@ -63,37 +63,6 @@ func dialFromListener(ctx context.Context, c *client.Client, bind netip.Addr) (n
 	return &session{TCPConn: conn, ln: ln}, nil
 }
 
-// lastWord is the session's last word on a request, DONE or ERR, read in
-// the background: it may come before any call-back (ERR: the worker could
-// not reach us), so the client waits for both at once.
-type lastWord struct {
-	ch  chan final
-	got *final
-}
-
-type final struct {
-	r   wire.Reply
-	err error
-}
-
-func readLastWord(c *client.Client) *lastWord {
-	lw := &lastWord{ch: make(chan final, 1)}
-	go func() {
-		r, err := client.ReadReply(c.R)
-		lw.ch <- final{r, err}
-	}()
-	return lw
-}
-
-// wait returns the last word, waiting for it the first time.
-func (lw *lastWord) wait() final {
-	if lw.got == nil {
-		f := <-lw.ch
-		lw.got = &f
-	}
-	return *lw.got
-}
-
 // calledBack carries out one request whose first reply line is r.
 func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
 	sess, ok := c.Conn.(*session) // the session holds its call-back listener
@@ -122,12 +91,27 @@ func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply
 // sends the request line and checks the answer (steps 3 to 5), then
 // reads DONE <ticket> or ERR on the session (step 6).
 func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, line, ticket, proof string, last *lastWord) (client.Result, error) {
+	deadline, _ := ctx.Deadline()
+	conn, r, early, err := waitForCallBack(c, ln, line, ticket, deadline, last)
+	if conn == nil {
+		return early, err
+	}
+	defer conn.Close()
+	res, resErr := exchange(c, conn, r, line, proof, deadline)
+	conn.Close()
+	return endRequest(c, last, line, ticket, res, resErr)
+}
+
+// waitForCallBack waits for the worker's call-back with ticket, or for
+// the dispatcher's word on the session if it comes first (an ERR: no
+// call-back will come). It returns the call-back's connection, or nil
+// and the request's result.
+func waitForCallBack(c *client.Client, ln *net.TCPListener, line, ticket string, deadline time.Time, last *lastWord) (net.Conn, *bufio.Reader, client.Result, error) {
 	type callback struct {
 		conn net.Conn
 		r    *bufio.Reader
 		err  error
 	}
-	deadline, _ := ctx.Deadline()
 	_ = ln.SetDeadline(deadline)
 	got := make(chan callback, 1)
 	go func() {
@@ -135,49 +119,53 @@ func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, li
 		got <- callback{conn, r, err}
 	}()
 
-	var cb callback
 	select {
-	case cb = <-got:
+	case cb := <-got:
+		return cb.conn, cb.r, client.Result{}, cb.err
 	case f := <-last.ch:
 		last.got = &f
 		// The dispatcher spoke first: stop waiting for a call-back.
 		_ = ln.SetDeadline(time.Unix(1, 0))
-		if cb = <-got; cb.conn != nil {
+		if cb := <-got; cb.conn != nil {
 			cb.conn.Close()
 		}
 		if f.err != nil {
-			return client.Result{}, f.err
+			return nil, nil, client.Result{}, f.err
 		}
 		if f.r.Word != wire.ERR {
-			return client.Result{}, fmt.Errorf("dispatcher answered %s before any call-back", f.r.Word)
+			return nil, nil, client.Result{}, fmt.Errorf("dispatcher answered %s before any call-back", f.r.Word)
 		}
 		c.Tr.Step(6, "dispatcher answered %s: no call-back", f.r.Err.Error())
-		return client.Result{Line: line, Err: f.r.Err}, nil
+		return nil, nil, client.Result{Line: line, Err: f.r.Err}, nil
 	}
-	if cb.err != nil {
-		return client.Result{}, cb.err
-	}
-	defer cb.conn.Close()
+}
 
+// exchange is the call-back itself, once its ticket matched: the client
+// proves itself, sends its request line, and reads the answer.
+func exchange(c *client.Client, conn net.Conn, r *bufio.Reader, line, proof string, deadline time.Time) (client.Result, error) {
 	// STEP v2.4: the ticket matches: prove ourselves with HELLO <proof>,
 	// then send the request line to the worker.
 	c.Tr.Step(4, "the ticket matches: send HELLO <proof> and %q to the worker", line)
-	_ = cb.conn.SetWriteDeadline(deadline)
-	if _, err := io.WriteString(cb.conn, wire.Hello+" "+proof+"\n"+line+"\n"); err != nil {
+	_ = conn.SetWriteDeadline(deadline)
+	if _, err := io.WriteString(conn, wire.Hello+" "+proof+"\n"+line+"\n"); err != nil {
 		return client.Result{}, fmt.Errorf("send %q to the worker: %w", line, err)
 	}
 	// STEP v2.5: the worker answers OK <n> and the payload (or ERR), and closes.
-	_ = cb.conn.SetReadDeadline(deadline)
-	res, resErr := readAnswer(cb.r, line)
+	_ = conn.SetReadDeadline(deadline)
+	res, err := readAnswer(r, line)
 	switch {
-	case resErr != nil:
+	case err != nil:
 	case res.Err != nil:
 		c.Tr.Step(5, "worker answered %s", res.Err.Error())
 	default:
 		c.Tr.Step(5, "worker answered OK %d: every byte received and checked; it closes", res.N)
 	}
-	cb.conn.Close()
+	return res, err
+}
 
+// endRequest reads the dispatcher's last word on the request: DONE
+// <ticket> confirms what the call-back gave, ERR replaces it.
+func endRequest(c *client.Client, last *lastWord, line, ticket string, res client.Result, resErr error) (client.Result, error) {
 	// STEP v2.6: the dispatcher ends the request on the session.
 	f := last.wait()
 	switch {

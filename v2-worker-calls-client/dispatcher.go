@@ -92,7 +92,13 @@ func (h *callBack) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 	// session any more; --request-timeout is the worker's slack beyond
 	// them. The worker is given back after the last line is written (a
 	// drain waits for it).
-	wait := *h.timeout + srv.Cfg.AnswerTime(req.N) + srv.Cfg.RequestTimeout
+	return h.finish(s, w, ticket, *h.timeout+srv.Cfg.AnswerTime(req.N)+srv.Cfg.RequestTimeout)
+}
+
+// finish waits up to wait for the worker's final pong and writes the
+// request's last line on the session: DONE <ticket>, or ERR.
+func (h *callBack) finish(s *server.Session, w *proc.Handle, ticket string, wait time.Duration) error {
+	srv := s.Server()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	m, err := w.Await(ctx)
 	cancel()

@@ -47,7 +47,7 @@ func TestReport(t *testing.T) {
 
 func TestPattern(t *testing.T) {
 	p, ok := Pattern([]string{"watchdog"})
-	want := "^(TestFaults)$/^(HangWatchdog|KillIdleWorkerWatchdog|StartRateLimit)$"
+	want := "^(TestFaults)$/^(HangWatchdog|KillIdleWorkerWatchdog|ServedAfterRespawn|StartRateLimit)$"
 	if !ok || p != want {
 		t.Errorf("Pattern(watchdog) = %q, %v; want %q", p, ok, want)
 	}
