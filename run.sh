@@ -19,7 +19,8 @@ OSPS lab: one service built three ways (docs/README.md).
                                    and watch --watchdog replace both (default v3)
   ./run.sh test                    gofmt, go vet, staticcheck, go test -race ./...
   ./run.sh bench [--quick] [--csv FILE]
-                                   measure floor, v1, v2, v3 (about 6 min; --quick: under 1 min)
+                                   measure floor, fdpass, prefork, v1, v2, v3 (about 8 min;
+                                   --quick: about 1 min)
                                    and print the comparison table (docs/comparison.md)
   ./run.sh build                   build the three binaries into bin/
   ./run.sh clean                   remove bin/
