@@ -141,14 +141,18 @@ func stopFdWorkers(ws []*fdWorker) {
 // pass is one request: take the idle worker that waited longest, send it
 // the line with the connection's descriptor, and await its "done".
 func (d *fdpass) pass(conn net.Conn, line []byte) error {
-	t := time.NewTimer(d.queueWait)
 	var w *fdWorker
 	select {
 	case w = <-d.idle:
-		t.Stop()
-	case <-t.C:
-		_ = conn.SetWriteDeadline(time.Now().Add(d.ioWait))
-		return wire.WriteErr(conn, wire.Errorf(wire.CodeBusy, "no idle worker within %v", d.queueWait))
+	default: // none idle now: wait, a bounded time
+		t := time.NewTimer(d.queueWait)
+		select {
+		case w = <-d.idle:
+			t.Stop()
+		case <-t.C:
+			_ = conn.SetWriteDeadline(time.Now().Add(d.ioWait))
+			return wire.WriteErr(conn, wire.Errorf(wire.CodeBusy, "no idle worker within %v", d.queueWait))
+		}
 	}
 	sc, ok := conn.(syscall.Conn)
 	if !ok {

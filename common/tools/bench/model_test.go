@@ -23,7 +23,7 @@ import (
 const us = time.Microsecond
 
 var testFloors = floors{
-	Cores: 2, Workers: 4,
+	Cores: 2, Workers: 4, Pipe: cost{10 * us, 12 * us},
 	ProcReq: cost{30 * us, 40 * us}, ProcReqCold: cost{100 * us, 200 * us}, ProcReqLoaded: cost{60 * us, 24 * us},
 	ProcChunk: cost{20 * us, 25 * us},
 	FdPass:    cost{25 * us, 30 * us}, FdPassCold: cost{90 * us, 180 * us}, FdPassLoaded: cost{50 * us, 20 * us},
@@ -122,6 +122,8 @@ func TestReport(t *testing.T) {
 		"- v1 64 MiB: dispatcher peak RSS under 32 MiB: 40.0 MiB (MISSED)",
 		"- v1 64 MiB throughput ≥ 0.5× the floor's: 0.60× (met)",
 		"- v1 requetetype1 ×16 throughput ≥ 0.5× the floor's: 0.40× (MISSED)",
+		"- P_chunk (next chunk, same worker) within 1.5× of the pipe round trip: 2.00× (MISSED)",
+		"- P_req (new request, workers taking turns) within 2× of the pipe round trip: 3.00× (MISSED)",
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("the Markdown report lacks %q:\n%s", want, md.String())

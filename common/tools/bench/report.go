@@ -253,6 +253,14 @@ func (rep *report) targets(w io.Writer) {
 		}
 		fmt.Fprintf(w, "- %s: %s (%s)\n", what, value, mark)
 	}
+	// The dispatcher's round trip with a worker against the bare pipe's,
+	// measured in the same run.
+	if fl := rep.floors; fl.Pipe.Lat > 0 {
+		x := float64(fl.ProcChunk.Lat) / float64(fl.Pipe.Lat)
+		check("P_chunk (next chunk, same worker) within 1.5× of the pipe round trip", x <= 1.5, fmt.Sprintf("%.2f×", x))
+		x = float64(fl.ProcReq.Lat) / float64(fl.Pipe.Lat)
+		check("P_req (new request, workers taking turns) within 2× of the pipe round trip", x <= 2, fmt.Sprintf("%.2f×", x))
+	}
 	for _, r := range rep.results {
 		if r.Err == nil && r.Sum != nil && r.Model > 0 && r.V != "floor" {
 			x := float64(r.Sum.P50) / float64(r.Model)
