@@ -29,13 +29,14 @@ import (
 // startRef runs this test binary as reference server kind with workers
 // workers on 127.0.0.1:0 and returns it and its workers' pids. The test's
 // cleanup stops it and checks that no process of it is left.
-func startRef(t *testing.T, kind string, workers int) (*server, []int) {
+func startRef(t *testing.T, kind string, workers int, flags ...string) (*server, []int) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := startServer([]string{exe, kind, "--listen", "127.0.0.1", "--port", "0", "--workers", strconv.Itoa(workers)}, 20*time.Second)
+	argv := append([]string{exe, kind, "--listen", "127.0.0.1", "--port", "0", "--workers", strconv.Itoa(workers)}, flags...)
+	srv, err := startServer(argv, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +248,30 @@ func TestFdpassWorkerKilled(t *testing.T) {
 			t.Errorf("answered by %d, not by the worker left, %d", pid, pids[1])
 		}
 	}
+}
+
+// The dispatcher can refuse: with its only worker busy writing to a
+// client that does not read, another request gets ERR busy after
+// --queue-timeout; once that client goes, the worker is idle again.
+func TestFdpassRefusesWhenBusy(t *testing.T) {
+	srv, workers := startRef(t, "fdpass", 1, "--queue-timeout", "200ms")
+	hog, hr := dial(t, srv.Addr)
+	_, _ = io.WriteString(hog, "requetetype2 67108864\n")
+	if l := line(t, hr); l != "OK 67108864" { // the worker has it; the rest is never read
+		t.Fatalf("requetetype2 67108864 answered %q", l)
+	}
+	c, r := dial(t, srv.Addr)
+	_, _ = io.WriteString(c, "requetetype1\n")
+	if _, e := answer(t, r); !strings.HasPrefix(e, "ERR "+wire.CodeBusy+" ") {
+		t.Fatalf("with the only worker busy: %q, want ERR %s", e, wire.CodeBusy)
+	}
+	hog.Close() // the worker's write fails: it says so and is idle again
+	_, _ = io.WriteString(c, "requetetype1\n")
+	p, e := answer(t, r)
+	if e != "" {
+		t.Fatalf("once the worker was free: %q", e)
+	}
+	checkType1(t, p, workers)
 }
 
 // The prefork workers accept on the very socket the parent made: its
