@@ -375,7 +375,7 @@ func predict(results []result, fl floors) {
 		c, f := extra(r.V, fl, r.Row)
 		r.Model = b + bound(c, r.Row.Clients, fl.Cores)
 		if c == (cost{}) {
-			r.Formula = fmt.Sprintf("floor p50, nothing added = %s", dur(b))
+			r.Formula = "floor p50, nothing added"
 			continue
 		}
 		r.Formula = fmt.Sprintf("floor p50 + max(%s, C·CPU/K) = %s + max(%s, %d×%s/%d)",
