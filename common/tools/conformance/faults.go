@@ -219,7 +219,10 @@ func checkStopThenContinue(t *testing.T, bin string, d Driver) {
 		t.Fatalf("a request on a stopped worker: got %v, want ERR timeout", o)
 	}
 	_ = syscall.Kill(victim.Pid, syscall.SIGCONT)
-	waitStats(t, srv.Addr, 5*time.Second, "the slow worker idle again", func(s []Slot) bool {
+	// Woken up, the worker may still spend its whole call-back timeout
+	// (v2: 5 s, a client that no longer accepts) before it pongs: wait
+	// longer than that.
+	waitStats(t, srv.Addr, 10*time.Second, "the slow worker idle again", func(s []Slot) bool {
 		return s[0].State == "idle" && s[0].Pid == victim.Pid
 	})
 	requestsOK(t, d, srv.Addr, 3)
