@@ -146,7 +146,12 @@ func startPipePeer() (*pipePeer, error) {
 		pongR.Close()
 		return nil, err
 	}
-	return &pipePeer{cmd: cmd, stdin: stdin, ping: pingW, pong: pongR}, nil
+	p := &pipePeer{cmd: cmd, stdin: stdin, ping: pingW, pong: pongR}
+	if err := p.roundTrips(1); err != nil { // the peer is up: its start-up is not measured
+		_ = p.close()
+		return nil, fmt.Errorf("first round trip: %w", err)
+	}
+	return p, nil
 }
 
 // roundTrips sends n pings and reads n pongs, one after the other.
@@ -252,7 +257,12 @@ func startRawPipePeer(cpu int) (*rawPipePeer, error) {
 		unix.Close(pong[0])
 		return nil, err
 	}
-	return &rawPipePeer{cmd: cmd, stdin: stdin, ping: ping[1], pong: pong[0]}, nil
+	p := &rawPipePeer{cmd: cmd, stdin: stdin, ping: ping[1], pong: pong[0]}
+	if err := p.roundTrips(1); err != nil { // the peer is up: its start-up is not measured
+		_ = p.close()
+		return nil, fmt.Errorf("first round trip: %w", err)
+	}
+	return p, nil
 }
 
 // roundTrips makes n round trips from the calling thread (see pinned).
