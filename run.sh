@@ -25,7 +25,8 @@ OSPS lab: one service built three ways (docs/README.md).
                                    one traced session drawn as a Mermaid sequenceDiagram
   ./run.sh test                    gofmt, go vet, staticcheck, go test -race ./...
   ./run.sh bench [--quick] [--csv FILE]
-                                   measure floor, v1, v2, v3 (about 6 min; --quick: under 1 min)
+                                   measure floor, fdpass, prefork, v1, v2, v3 (about 8 min;
+                                   --quick: about 1 min)
                                    and print the comparison table (docs/comparison.md)
   ./run.sh net [v1|v2|v3|all]      as root: the variants across network namespaces (client, router,
                                    server), flat, client behind NAT, server behind a firewall, both;

@@ -205,6 +205,12 @@ func (p *Pool) signal() {
 // Release gives a worker back to the pool once its request is over and
 // it is waiting for a ping again (or once it has just started).
 func (p *Pool) Release(w *Handle) {
+	if !w.Alive() {
+		// Reaped: not given back. Its slot may already be its
+		// successor's (the watchdog starts one once this one is reaped),
+		// whose "starting" state is not this handle's to change.
+		return
+	}
 	if !w.Slot.SwapState(shm.Busy, shm.Idle) && !w.Slot.SwapState(shm.Starting, shm.Idle) {
 		return // dead (reap set the slot dead): not given back
 	}

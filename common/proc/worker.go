@@ -30,13 +30,13 @@ type Handle struct {
 	Pid  int
 
 	cmd     *exec.Cmd
-	ping    *os.File          // write end: dispatcher to worker
-	pongs   chan pingpong.Msg // records read from the pong pipe; closed at EOF
-	exited  chan struct{}     // closed once the process is reaped
-	status  error             // cmd.Wait's result, valid after exited
-	seq     uint32            // request number, to drop stale pongs
-	started time.Time         // when the process was started
-	killing atomic.Bool       // the watchdog is already killing it
+	ping    *os.File      // write end: dispatcher to worker
+	pong    *os.File      // read end: worker to dispatcher, read by Await itself
+	exited  chan struct{} // closed once the process is reaped
+	status  error         // cmd.Wait's result, valid after exited
+	seq     uint32        // request number, to drop stale pongs
+	started time.Time     // when the process was started
+	killing atomic.Bool   // the watchdog is already killing it
 	log     *slog.Logger
 }
 
@@ -83,7 +83,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, extra []*os.File, i
 	slot.SetState(shm.Starting)
 	slot.SetPid(0)
 	slot.ResetServed() // served= counts this process's requests; total= goes on
-	// The spawner thread forks and execs it (DOC: proc-exec).
+	// The spawner thread forks and execs it (spawner, above).
 	done := make(chan error, 1)
 	spawn <- spawnReq{cmd: cmd, done: done}
 	err = <-done
@@ -97,63 +97,47 @@ func start(spawn chan<- spawnReq, exe string, args []string, extra []*os.File, i
 		return nil, fmt.Errorf("start worker %d (%s): %w", id, exe, err)
 	}
 	w := &Handle{
-		ID: id, Slot: slot, Pid: cmd.Process.Pid, cmd: cmd, ping: pingW, started: time.Now(),
-		pongs: make(chan pingpong.Msg, 4), exited: make(chan struct{}),
-		log: log.With("worker", id, "pid", cmd.Process.Pid),
+		ID: id, Slot: slot, Pid: cmd.Process.Pid, cmd: cmd, ping: pingW, pong: pongR, started: time.Now(),
+		exited: make(chan struct{}),
+		log:    log.With("worker", id, "pid", cmd.Process.Pid),
 	}
 	slot.SetPid(w.Pid)
-	go w.readPongs(pongR)
 	go w.reap()
 
 	// The first record must be "pong ready": the worker attached the
 	// segment (and, in v3, listens). A worker that exits instead, or
 	// says nothing in time, is a start-up failure.
-	t := time.NewTimer(readyTimeout)
-	defer t.Stop()
-	select {
-	case m, ok := <-w.pongs:
-		if ok && m.Op == pingpong.PongReady {
-			return w, nil // still "starting": Release makes it idle
-		}
-		// It exited (or broke the protocol): give it a moment to exit on
-		// its own, so that the error shows its real exit status.
-		select {
-		case <-w.exited:
-		case <-time.After(time.Second):
-			w.Kill()
-			<-w.exited
-		}
-		return nil, fmt.Errorf("worker %d did not start: %v", id, w.status)
-	case <-t.C:
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	m, err := w.Await(ctx)
+	switch {
+	case err == nil && m.Op == pingpong.PongReady:
+		return w, nil // still "starting": Release makes it idle
+	case errors.Is(err, context.DeadlineExceeded):
 		w.Kill()
 		<-w.exited
 		return nil, fmt.Errorf("worker %d did not say ready within %v", id, readyTimeout)
 	}
-}
-
-// readPongs copies pong records into w.pongs until end of file, which
-// means the worker process is gone: it then closes w.pongs.
-func (w *Handle) readPongs(r *os.File) {
-	defer close(w.pongs)
-	defer r.Close()
-	for {
-		m, err := pingpong.Recv(r)
-		if err != nil {
-			// DOC: watchdog-notice-death: end of file on the pong pipe:
-			// every write end is closed, the worker is gone (Await learns
-			// it from the closed channel; the reap follows, see reap).
-			return
-		}
-		w.pongs <- m
+	// It exited (or broke the protocol): give it a moment to exit on its
+	// own, so that the error shows its real exit status.
+	select {
+	case <-w.exited:
+	case <-time.After(time.Second):
+		w.Kill()
+		<-w.exited
 	}
+	return nil, fmt.Errorf("worker %d did not start: %v", id, w.status)
 }
 
 // reap waits for the process (cmd.Wait: no zombie), marks the slot dead.
+// The pong pipe's read end stays open until then: end of file on it is
+// how Await sees the death.
 func (w *Handle) reap() {
 	w.status = w.cmd.Wait()
 	w.Slot.SetState(shm.Dead)
 	w.ping.Close()
 	close(w.exited)
+	w.pong.Close()
 }
 
 // Begin starts a new request on this worker and returns its number;
@@ -171,33 +155,42 @@ func (w *Handle) Ping(op pingpong.Op, arg uint64) error {
 	return nil
 }
 
-// Await waits for the next pong of the current request. It returns
-// ErrWorkerDied if the worker is gone (end of file on its pong pipe, or
-// reaped), or ctx's error.
+// Await waits for the next pong of the current request, reading the
+// pong pipe itself: the goroutine that waits is the one the runtime
+// wakes when the pong arrives, with no goroutine or channel in between
+// (docs/comparison.md, "What the Go runtime adds to a cross-process
+// round trip"). ctx's deadline is the read's deadline. It returns
+// ErrWorkerDied if the worker is gone (end of file on its pong pipe: the
+// kernel closed the worker's write end when it exited), or ctx's error.
+// One goroutine at a time may await a worker.
 func (w *Handle) Await(ctx context.Context) (pingpong.Msg, error) {
-	died := fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
-	exited := w.exited
-	var drained <-chan time.Time
+	deadline, _ := ctx.Deadline() // none: the zero time, no deadline
+	if err := w.pong.SetReadDeadline(deadline); err != nil {
+		return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w: %w", w.ID, w.Pid, ErrWorkerDied, err)
+	}
+	if ctx.Done() != nil && deadline.IsZero() {
+		// Cancellation without a deadline: wake the read up.
+		stop := context.AfterFunc(ctx, func() { _ = w.pong.SetReadDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
 	for {
-		select {
-		case m, ok := <-w.pongs:
-			if !ok {
-				return pingpong.Msg{}, died
+		// DOC: await-read: the pong, read by the goroutine that waits for it.
+		m, err := pingpong.Recv(w.pong)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if err := ctx.Err(); err != nil {
+				return pingpong.Msg{}, err
 			}
-			if m.Seq != w.seq {
-				continue // a late pong of a request given up on
-			}
-			return m, nil
-		case <-exited:
-			// Reaped: end of file on its pong pipe follows the pongs it
-			// wrote before it died. Take those, but wait no more than a
-			// moment (should something else still hold the pipe open).
-			exited, drained = nil, time.After(time.Second)
-		case <-drained:
-			return pingpong.Msg{}, died
-		case <-ctx.Done():
-			return pingpong.Msg{}, ctx.Err()
+			return pingpong.Msg{}, context.DeadlineExceeded // the read's deadline came first
+		case err != nil:
+			// DOC: watchdog-notice-death: end of file on the pong pipe:
+			// every write end is closed, the worker is gone (or reap
+			// closed our end after it reaped the worker).
+			return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
+		case m.Seq != w.seq:
+			continue // a late pong of a request given up on
 		}
+		return m, nil
 	}
 }
 

@@ -33,14 +33,20 @@ import (
 	"osps/common/wire"
 )
 
-// floor is one running floor server.
+// floor is one running floor server. The reference servers reuse it:
+// a prefork worker is a floor on an inherited listener (prefork.go), the
+// fdpass dispatcher a floor whose lines go to a worker (fdpass.go).
 type floor struct {
 	ln       net.Listener
+	id       int // the worker number its requetetype1 answers give
 	maxBytes int64
 	idle     time.Duration // a session silent this long is closed
 	ioWait   time.Duration // bound on each write to a client
 	log      *slog.Logger
 	served   atomic.Uint64
+	// handoff, if set, answers each request line instead of answer:
+	// fdpass's dispatcher hands the line and the connection to a worker.
+	handoff func(conn net.Conn, line []byte) error
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -135,7 +141,12 @@ func (f *floor) session(conn net.Conn) error {
 			_, _ = s.w.WriteString(wire.BYE + "\n")
 			return s.flush()
 		}
-		if err := s.answer(line); err != nil || last {
+		if f.handoff != nil {
+			err = f.handoff(conn, line)
+		} else {
+			err = s.answer(line)
+		}
+		if err != nil || last {
 			return err
 		}
 	}
@@ -153,10 +164,17 @@ func lingerClose(conn net.Conn) {
 	}
 }
 
+// clientConn is what an answer is written to: a net.Conn, or in an
+// fdpass worker the passed descriptor as an *os.File.
+type clientConn interface {
+	io.Writer
+	SetWriteDeadline(time.Time) error
+}
+
 // floorSession is one connection of the floor server.
 type floorSession struct {
 	f    *floor
-	conn net.Conn
+	conn clientConn
 	r    *bufio.Reader
 	w    *bufio.Writer
 	buf  []byte // one chunk of payload
@@ -175,7 +193,7 @@ func (s *floorSession) flush() error {
 // payload, produced a chunk at a time into buf and written from there.
 func (s *floorSession) answer(line []byte) error {
 	if fl := wire.Fields(line); len(fl) == 1 && fl[0] == wire.Stats {
-		stats := fmt.Sprintf("worker=0 pid=%d state=idle served=%d restarts=0\n", os.Getpid(), s.f.served.Load())
+		stats := fmt.Sprintf("worker=%d pid=%d state=idle served=%d restarts=0\n", s.f.id, os.Getpid(), s.f.served.Load())
 		_ = wire.WriteOK(s.w, int64(len(stats)))
 		_, _ = s.w.WriteString(stats)
 		return s.flush()
@@ -186,7 +204,7 @@ func (s *floorSession) answer(line []byte) error {
 		return s.flush()
 	}
 	// DOC: floor-answer: the same service as the workers, no process in between.
-	src := service.Reply(req, 0, os.Getpid(), s.f.served.Add(1))
+	src := service.Reply(req, s.f.id, os.Getpid(), s.f.served.Add(1))
 	_ = wire.WriteOK(s.w, src.Len())
 	for src.Left() > 0 {
 		sent := src.Len() - src.Left()

@@ -1,7 +1,8 @@
 // main_test.go makes the test binary play every process of the bench
 // (the helper-process pattern of Go's os/exec tests): re-executed with
 // OSPS_BENCH_HELPER set it is the peer of a primitive, with a role as
-// its first argument it is the floor server or a worker of a pool.
+// its first argument it is the floor server, a reference server (fdpass,
+// prefork), or a worker of one of them or of a pool.
 
 package main
 
@@ -26,6 +27,14 @@ func TestMain(m *testing.M) {
 			os.Exit(runProcWorker(os.Args[2:])) // a worker of startProcPool
 		case "floor":
 			os.Exit(runFloor(os.Args[2:])) // the floor server, as the bench starts it
+		case "fdpass":
+			os.Exit(runFdpass(os.Args[2:])) // the reference servers and their workers
+		case fdpassWorkerRole:
+			os.Exit(runFdpassWorker(os.Args[2:]))
+		case "prefork":
+			os.Exit(runPrefork(os.Args[2:]))
+		case preforkWorkerRole:
+			os.Exit(runPreforkWorker(os.Args[2:]))
 		}
 	}
 	os.Exit(m.Run())

@@ -55,10 +55,19 @@ type floors struct {
 	// ProcReqCold is the same with workers that have slept for
 	// idlePause: what one client pays, whose W workers take turns.
 	ProcReqCold cost
+	// ProcReqLoaded is the same with W round trips in flight at once
+	// (one per worker): its CPU is what a round trip costs a busy server,
+	// where no processor sits idle spinning for work.
+	ProcReqLoaded cost
 	// ProcChunk is a further round trip with the same worker (v1's
 	// "relay the chunk, fill the next one").
 	ProcChunk cost
-	TCP       cost // a 32-byte message and its answer on an open loopback connection
+	// FdPass is a descriptor and a request line passed to a peer process
+	// over a Unix socket, and its one-byte "done" (fdpass.go), W peers
+	// taking turns; FdPassCold after the peers slept for idlePause;
+	// FdPassLoaded with W passes in flight at once.
+	FdPass, FdPassCold, FdPassLoaded cost
+	TCP                              cost // a 32-byte message and its answer on an open loopback connection
 	// TCPCold is the same to a peer that has slept for idlePause.
 	TCPCold cost
 	Connect cost // TCP connect + accept + close on loopback
@@ -205,10 +214,22 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 			return nil, nil, err
 		}
 		return []probe{{&fl.ProcReq, measure, pp.requests}, {&fl.ProcReqCold, measureCold, pp.requests},
+			{&fl.ProcReqLoaded, measure, pp.loadedRequests},
 			{&fl.ProcChunk, measure, pp.chunks}}, func() error { pp.close(); return nil }, nil
 	})
 	if err != nil {
 		return fl, fmt.Errorf("proc round trip: %w", err)
+	}
+	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+		fp, err := startFdPeers(workers)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []probe{{&fl.FdPass, measure, fp.roundTrips}, {&fl.FdPassCold, measureCold, fp.roundTrips},
+			{&fl.FdPassLoaded, measure, fp.loaded}}, fp.close, nil
+	})
+	if err != nil {
+		return fl, fmt.Errorf("descriptor passing: %w", err)
 	}
 	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
 		t, err := startTCPPeer()
@@ -268,11 +289,21 @@ func floorModel(fl floors, r rowSpec) (cost, string) {
 }
 
 // extra is what design v adds to the floor for one request of row r
-// (docs/comparison.md has the count of each design). With one client,
-// every process a request wakes has been asleep since the previous
-// request (W workers take turns, and the dispatcher of v2 and v3 waits
-// while the worker serves): the latency term uses the cold costs. With
-// more clients the processes are busy: the hot costs, and the CPU.
+// (docs/comparison.md has the count of each design).
+//
+// With one client, the processes of v2 and v3 sleep between the steps of
+// a request (the dispatcher while the worker serves, the worker until
+// the next ping, the client while the dispatcher and the worker talk):
+// their latency term uses the cold costs. v1 and fdpass pay the hot
+// round trip with W workers taking turns, which is what their one client
+// does: the dispatcher is awake (it has just written the previous answer,
+// or handed it off) and each worker has been idle for W-1 requests, as
+// in the measurement of P_req and F.
+//
+// With more clients, the CPU bound counts the loaded CPU of a round trip
+// with a worker (P_req, F: measured with W in flight at once), not the
+// CPU of a lone round trip, which includes the Go runtime spinning on
+// idle processors while it waits for the pong.
 func extra(v string, fl floors, r rowSpec) (cost, string) {
 	k := chunks(r.N)
 	cold := r.Clients == 1
@@ -282,17 +313,29 @@ func extra(v string, fl floors, r rowSpec) (cost, string) {
 		}
 		return hot
 	}
+	loaded := func(hot, l cost) cost {
+		if cold {
+			return hot
+		}
+		return cost{Lat: hot.Lat, CPU: l.CPU}
+	}
 	suffix := ""
 	if cold {
 		suffix = " (cold)"
 	}
 	// DOC: model-extra: what each design adds to the floor.
 	switch v {
+	case "prefork":
+		// The worker that accepted the connection is a floor server.
+		return cost{}, "0"
+	case "fdpass":
+		// The line and the descriptor to a worker, its "done" back.
+		return loaded(fl.FdPass, fl.FdPassLoaded), "F"
 	case "v1":
 		// The request's first chunk rides on the request's round trip
 		// with a worker; each further chunk costs one more.
-		return pick(fl.ProcReq, fl.ProcReqCold).plus(fl.ProcChunk.times(k - 1)),
-			fmt.Sprintf("P_req%s + %d P_chunk", suffix, k-1)
+		return loaded(fl.ProcReq, fl.ProcReqLoaded).plus(fl.ProcChunk.times(k - 1)),
+			fmt.Sprintf("P_req + %d P_chunk", k-1)
 	case "v2":
 		// WAIT and DONE on the session, a ping, the worker's connection
 		// to the client, the pong.
@@ -335,6 +378,10 @@ func predict(results []result, fl floors) {
 		}
 		c, f := extra(r.V, fl, r.Row)
 		r.Model = b + bound(c, r.Row.Clients, fl.Cores)
+		if c == (cost{}) {
+			r.Formula = "floor p50, nothing added"
+			continue
+		}
 		r.Formula = fmt.Sprintf("floor p50 + max(%s, C·CPU/K) = %s + max(%s, %d×%s/%d)",
 			f, dur(b), dur(c.Lat), r.Row.Clients, dur(c.CPU), fl.Cores)
 	}

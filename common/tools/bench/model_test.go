@@ -1,6 +1,6 @@
 // model_test.go checks the cost model's arithmetic and the report on
-// made-up figures, then runs the whole bench, briefly, on the floor and
-// v1: every row measured, the table and the CSV written, nothing left.
+// made-up figures, then runs the whole bench, briefly, on the floor, the
+// reference servers and v1: every row measured, the table and the CSV written, nothing left.
 
 package main
 
@@ -23,8 +23,10 @@ import (
 const us = time.Microsecond
 
 var testFloors = floors{
-	Cores: 2, Workers: 4,
-	ProcReq: cost{30 * us, 40 * us}, ProcReqCold: cost{100 * us, 200 * us}, ProcChunk: cost{20 * us, 25 * us},
+	Cores: 2, Workers: 4, Pipe: cost{10 * us, 12 * us},
+	ProcReq: cost{30 * us, 40 * us}, ProcReqCold: cost{100 * us, 200 * us}, ProcReqLoaded: cost{60 * us, 24 * us},
+	ProcChunk: cost{20 * us, 25 * us},
+	FdPass:    cost{25 * us, 30 * us}, FdPassCold: cost{90 * us, 180 * us}, FdPassLoaded: cost{50 * us, 20 * us},
 	TCP: cost{10 * us, 12 * us}, TCPCold: cost{90 * us, 150 * us},
 	Connect: cost{50 * us, 70 * us}, ConnectCold: cost{120 * us, 200 * us},
 	Stream: cost{40 * us, 60 * us}, Fill: cost{30 * us, 30 * us}, Check: cost{50 * us, 50 * us},
@@ -43,7 +45,7 @@ func TestPredict(t *testing.T) {
 	k64, m64 := row("requetetype2 65536", 64<<10, 4), row("requetetype2 67108864", 64<<20, 1)
 	var rs []result
 	for _, r := range []rowSpec{t1, t16, k64, m64} {
-		for _, v := range []string{"floor", "v1", "v2", "v3"} {
+		for _, v := range []string{"floor", "fdpass", "prefork", "v1", "v2", "v3"} {
 			rs = append(rs, result{V: v, Row: r, Sum: sum(1000 * us)})
 		}
 	}
@@ -59,18 +61,28 @@ func TestPredict(t *testing.T) {
 		"floor requetetype1/16":         16 * 12 * us / 2,
 		"floor requetetype2 65536/4":    4 * (12 + 30 + 60 + 50) * us / 2,
 		"floor requetetype2 67108864/1": (10 + 30 + 80 + 50 + 1023*(40+50)) * us,
-		"v1 requetetype1/1":             1000*us + 100*us, // the floor's p50 + a cold P_req
-		"v1 requetetype1/16":            1000*us + 16*40*us/2,
-		"v1 requetetype2 65536/4":       1000*us + 4*40*us/2,
-		"v1 requetetype2 67108864/1":    1000*us + 100*us + 1023*20*us,
-		"v2 requetetype1/1":             1000*us + (90+100+120)*us,
-		"v2 requetetype1/16":            1000*us + 16*(12+40+70)*us/2,
-		"v2 requetetype2 65536/4":       1000*us + 4*(12+40+70)*us/2,
-		"v2 requetetype2 67108864/1":    1000*us + (90+100+120)*us,
-		"v3 requetetype1/1":             1000*us + (2*90+100+120)*us, // v2's and the proof's round trip
-		"v3 requetetype1/16":            1000*us + 16*(2*12+40+70)*us/2,
-		"v3 requetetype2 65536/4":       1000*us + 4*(2*12+40+70)*us/2,
-		"v3 requetetype2 67108864/1":    1000*us + (2*90+100+120)*us,
+		// prefork: the floor's p50, nothing added.
+		"prefork requetetype1/1":          1000 * us,
+		"prefork requetetype1/16":         1000 * us,
+		"prefork requetetype2 65536/4":    1000 * us,
+		"prefork requetetype2 67108864/1": 1000 * us,
+		// fdpass: F, hot with one client; with more, F's loaded CPU.
+		"fdpass requetetype1/1":          1000*us + 25*us,
+		"fdpass requetetype1/16":         1000*us + 16*20*us/2,
+		"fdpass requetetype2 65536/4":    1000*us + 4*20*us/2,
+		"fdpass requetetype2 67108864/1": 1000*us + 25*us,
+		"v1 requetetype1/1":              1000*us + 30*us, // the floor's p50 + a hot P_req
+		"v1 requetetype1/16":             1000*us + 16*24*us/2,
+		"v1 requetetype2 65536/4":        1000*us + 4*24*us/2,
+		"v1 requetetype2 67108864/1":     1000*us + 30*us + 1023*20*us,
+		"v2 requetetype1/1":              1000*us + (90+100+120)*us,
+		"v2 requetetype1/16":             1000*us + 16*(12+40+70)*us/2,
+		"v2 requetetype2 65536/4":        1000*us + 4*(12+40+70)*us/2,
+		"v2 requetetype2 67108864/1":     1000*us + (90+100+120)*us,
+		"v3 requetetype1/1":              1000*us + (2*90+100+120)*us, // v2's and the proof's round trip
+		"v3 requetetype1/16":             1000*us + 16*(2*12+40+70)*us/2,
+		"v3 requetetype2 65536/4":        1000*us + 4*(2*12+40+70)*us/2,
+		"v3 requetetype2 67108864/1":     1000*us + (2*90+100+120)*us,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("predictions (-want +got):\n%s", diff)
@@ -110,6 +122,8 @@ func TestReport(t *testing.T) {
 		"- v1 64 MiB: dispatcher peak RSS under 32 MiB: 40.0 MiB (MISSED)",
 		"- v1 64 MiB throughput ≥ 0.5× the floor's: 0.60× (met)",
 		"- v1 requetetype1 ×16 throughput ≥ 0.5× the floor's: 0.40× (MISSED)",
+		"- P_chunk (next chunk, same worker) within 1.5× of the pipe round trip: 2.00× (MISSED)",
+		"- P_req (new request, workers taking turns) within 2× of the pipe round trip: 3.00× (MISSED)",
 	} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("the Markdown report lacks %q:\n%s", want, md.String())
@@ -145,7 +159,8 @@ func TestReport(t *testing.T) {
 }
 
 // TestBenchEndToEnd runs the bench as ./run.sh does, with short rows,
-// on the floor (this test binary re-executed as "floor") and v1.
+// on the floor, the reference servers (this test binary re-executed as
+// "floor", "fdpass", "prefork") and v1.
 func TestBenchEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds v1 and runs 10 short rows")
@@ -154,7 +169,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	c := config{
 		workers: 2, duration: 150 * time.Millisecond, primTime: 5 * time.Millisecond, rounds: 1, repeat: 1,
 		root: filepath.Join("..", "..", ".."), binDir: dir, csv: filepath.Join(dir, "rows.csv"),
-		variants: []string{"floor", "v1"}, args: []string{"--quick"},
+		variants: []string{"floor", "fdpass", "prefork", "v1"}, args: []string{"--quick"},
 	}
 	var out bytes.Buffer
 	if err := bench(context.Background(), c, &out); err != nil {
@@ -162,7 +177,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 	md := out.String()
 	for _, r := range rows {
-		for _, v := range []string{"floor", "v1"} {
+		for _, v := range []string{"floor", "fdpass", "prefork", "v1"} {
 			if !strings.Contains(md, "| "+v+" | "+r.Label+" | ") {
 				t.Errorf("no row for %s %s ×%d", v, r.Label, r.Clients)
 			}
@@ -175,8 +190,8 @@ func TestBenchEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(csvText), "\n"); n != 2+2*len(rows) {
-		t.Errorf("CSV has %d lines, want the machine, the header and %d rows:\n%s", n, 2*len(rows), csvText)
+	if n := strings.Count(string(csvText), "\n"); n != 2+4*len(rows) {
+		t.Errorf("CSV has %d lines, want the machine, the header and %d rows:\n%s", n, 4*len(rows), csvText)
 	}
 	if kids := childrenOf(os.Getpid()); len(kids) > 0 {
 		t.Errorf("processes left behind: %v", kids)

@@ -2,7 +2,7 @@
 // floors of the primitives that the cost model adds up
 // (docs/comparison.md). Run them with
 //
-//	go test -run '^$' -bench . ./common/bench
+//	go test -run '^$' -bench . ./common/tools/bench
 //
 // Without -bench, the tests below run each primitive a few times, so a
 // broken primitive fails `go test` instead of silently skewing the model.
@@ -52,6 +52,13 @@ func BenchmarkProcRequest(b *testing.B) { withProcPool(b, (*procPool).requests) 
 
 // BenchmarkProcChunk is a further round trip with the same worker.
 func BenchmarkProcChunk(b *testing.B) { withProcPool(b, (*procPool).chunks) }
+
+// BenchmarkFdPassRoundTrip is a descriptor and a line passed to a peer
+// over a Unix socket, and its "done", 4 peers taking turns.
+func BenchmarkFdPassRoundTrip(b *testing.B) {
+	start := func() (*fdPeers, error) { return startFdPeers(4) }
+	withPeer(b, start, (*fdPeers).close, (*fdPeers).roundTrips)
+}
 
 func withTCPPeer(b *testing.B, f func(*tcpClient, int) error) {
 	withPeer(b, startTCPPeer, (*tcpClient).close, f)
@@ -165,9 +172,26 @@ func TestPrimitivesWork(t *testing.T) {
 	if err := pp.chunks(10); err != nil {
 		t.Error(err)
 	}
+	if err := pp.loadedRequests(10); err != nil {
+		t.Error(err)
+	}
 	pp.close()
 	if conformance.SegmentExists(shmid) {
 		t.Errorf("segment %d of the pong pool still exists", shmid)
+	}
+
+	fp, err := startFdPeers(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fp.roundTrips(10); err != nil {
+		t.Error(err)
+	}
+	if err := fp.loaded(10); err != nil {
+		t.Error(err)
+	}
+	if err := fp.close(); err != nil {
+		t.Error(err)
 	}
 
 	tc, err := startTCPPeer()

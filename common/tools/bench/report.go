@@ -158,7 +158,7 @@ func (rep *report) markdown(w io.Writer) {
 		}
 	}
 	fl := rep.floors
-	fmt.Fprintf(w, "\n### Primitives (the floors; best of 3 rounds)\n\n| primitive | symbol | latency | CPU (all processes) |\n| --- | --- | --- | --- |\n")
+	fmt.Fprintf(w, "\n### Primitives (the floors; best of %d rounds)\n\n| primitive | symbol | latency | CPU (all processes) |\n| --- | --- | --- | --- |\n", rep.cfg.rounds)
 	prim := func(name, sym string, c cost) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", name, sym, dur(c.Lat), dur(c.CPU))
 	}
@@ -168,7 +168,11 @@ func (rep *report) markdown(w io.Writer) {
 	prim("the kernel's pipe round trip, one on CPU 0, the other on CPU 1", "", fl.PipeTwoCPUs)
 	prim(fmt.Sprintf("the same through common/proc, a new request (%d workers take turns)", fl.Workers), "P_req", fl.ProcReq)
 	prim(fmt.Sprintf("the same, the workers asleep for %v before", idlePause), "P_req (cold)", fl.ProcReqCold)
+	prim(fmt.Sprintf("the same, %d round trips in flight at once (its CPU: the multi-client rows)", fl.Workers), "P_req (loaded)", fl.ProcReqLoaded)
 	prim("the same through common/proc, the next chunk (same worker)", "P_chunk", fl.ProcChunk)
+	prim(fmt.Sprintf("a descriptor and a line over a Unix socket, and \"done\" (%d peers take turns)", fl.Workers), "F", fl.FdPass)
+	prim(fmt.Sprintf("the same, the peers asleep for %v before", idlePause), "F (cold)", fl.FdPassCold)
+	prim(fmt.Sprintf("the same, %d passes in flight at once", fl.Workers), "F (loaded)", fl.FdPassLoaded)
 	prim("TCP round trip, open loopback connection", "T", fl.TCP)
 	prim(fmt.Sprintf("the same, the peer asleep for %v before", idlePause), "T (cold)", fl.TCPCold)
 	prim("TCP connect + accept + close, loopback", "C", fl.Connect)
@@ -248,6 +252,14 @@ func (rep *report) targets(w io.Writer) {
 			mark = "MISSED"
 		}
 		fmt.Fprintf(w, "- %s: %s (%s)\n", what, value, mark)
+	}
+	// The dispatcher's round trip with a worker against the bare pipe's,
+	// measured in the same run.
+	if fl := rep.floors; fl.Pipe.Lat > 0 {
+		x := float64(fl.ProcChunk.Lat) / float64(fl.Pipe.Lat)
+		check("P_chunk (next chunk, same worker) within 1.5× of the pipe round trip", x <= 1.5, fmt.Sprintf("%.2f×", x))
+		x = float64(fl.ProcReq.Lat) / float64(fl.Pipe.Lat)
+		check("P_req (new request, workers taking turns) within 2× of the pipe round trip", x <= 2, fmt.Sprintf("%.2f×", x))
 	}
 	for _, r := range rep.results {
 		if r.Err == nil && r.Sum != nil && r.Model > 0 && r.V != "floor" {

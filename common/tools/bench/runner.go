@@ -33,15 +33,19 @@ import (
 
 // variant is one design under test.
 type variant struct {
-	Name string // floor, v1, v2, v3
-	Dir  string // its directory ("" for the floor, built into this binary)
+	Name string // floor, fdpass, prefork, v1, v2, v3
+	Dir  string // its directory ("" for the floor and the reference servers, built into this binary)
 	bin  string // its binary, once built
-	cli  string // the binary whose `client` drives it (v1's, for the floor)
+	cli  string // the binary whose `client` drives it (v1's, for those built in)
 	skip string // why it is not measured, if it is not
 }
 
+// The floor and the two reference designs of UNP ch. 30 (fdpass.go,
+// prefork.go) are built into this binary and speak v1's wire format.
 var allVariants = []variant{
 	{Name: "floor"},
+	{Name: "fdpass"},
+	{Name: "prefork"},
 	{Name: "v1", Dir: "v1-relay"},
 	{Name: "v2", Dir: "v2-worker-calls-client"},
 	{Name: "v3", Dir: "v3-client-calls-worker"},
@@ -102,15 +106,15 @@ type config struct {
 func runBench(args []string) int {
 	var c config
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-	fs.BoolVar(&c.quick, "quick", false, "short rows (0.6 s each): the whole run in under a minute")
+	fs.BoolVar(&c.quick, "quick", false, "short rows (0.6 s each): the whole run in about a minute")
 	fs.StringVar(&c.csv, "csv", "", "also write the rows as CSV to this file")
 	fs.IntVar(&c.workers, "workers", 4, "worker processes of every variant's dispatcher")
 	fs.DurationVar(&c.duration, "duration", 0, "load time per run of a row (default 5s, 600ms with --quick)")
 	fs.IntVar(&c.repeat, "repeat", 0, "runs of each row, each on a fresh server; the median is reported (default 3, 1 with --quick)")
 	fs.StringVar(&c.root, "root", ".", "the osps module's directory (where go.mod is)")
 	fs.StringVar(&c.binDir, "bin", "", "where to build the variants (default ROOT/bin)")
-	fs.StringSliceVar(&c.variants, "variants", []string{"floor", "v1", "v2", "v3"}, "which designs to measure")
-	if st, done := cli.Parse(fs, args, "osps-bench run [--quick] [--csv FILE] [--workers 4] [--variants floor,v1,v2,v3]"); done {
+	fs.StringSliceVar(&c.variants, "variants", []string{"floor", "fdpass", "prefork", "v1", "v2", "v3"}, "which designs to measure")
+	if st, done := cli.Parse(fs, args, "osps-bench run [--quick] [--csv FILE] [--workers 4] [--variants floor,fdpass,prefork,v1,v2,v3]"); done {
 		return st
 	}
 	if fs.NArg() > 0 {
@@ -229,20 +233,21 @@ func find(vs []variant, name string) (variant, bool) {
 }
 
 // prepare builds each selected variant that exists into the bin
-// directory and notes why the others are skipped. The floor needs v1's
-// binary too: v1's client drives it (it speaks v1's wire format).
+// directory and notes why the others are skipped. The designs built into
+// this binary need v1's too: v1's client drives them (they speak v1's
+// wire format).
 func prepare(c config, self string) ([]variant, error) {
 	want := map[string]bool{}
 	for _, n := range c.variants {
 		if _, ok := find(allVariants, n); !ok {
-			return nil, fmt.Errorf("--variants: unknown design %q (floor, v1, v2, v3)", n)
+			return nil, fmt.Errorf("--variants: unknown design %q (floor, fdpass, prefork, v1, v2, v3)", n)
 		}
 		want[n] = true
 	}
 	var vs []variant
 	for _, v := range allVariants {
 		switch {
-		case !want[v.Name] && !(v.Name == "v1" && want["floor"]):
+		case !want[v.Name] && !(v.Name == "v1" && builtIn(want)):
 			continue
 		case v.Dir == "":
 			v.bin = self
@@ -257,17 +262,27 @@ func prepare(c config, self string) ([]variant, error) {
 	v1, _ := find(vs, "v1")
 	for i := range vs {
 		vs[i].cli = vs[i].bin
-		if vs[i].Name == "floor" {
+		if vs[i].Dir == "" {
 			vs[i].cli = v1.bin
 			if v1.skip != "" {
 				vs[i].skip = "its load client is v1's, which did not build"
 			}
 		}
 	}
-	if !want["v1"] { // built for the floor's sake only
+	if !want["v1"] { // built for the load client's sake only
 		vs = slices.DeleteFunc(vs, func(v variant) bool { return v.Name == "v1" })
 	}
 	return vs, nil
+}
+
+// builtIn reports whether a design built into this binary is wanted.
+func builtIn(want map[string]bool) bool {
+	for _, v := range allVariants {
+		if v.Dir == "" && want[v.Name] {
+			return true
+		}
+	}
+	return false
 }
 
 // build runs go build for the variant in dir; skip says why not, if not.
@@ -336,8 +351,11 @@ func median(runs []result) result {
 func measureRow(ctx context.Context, c config, v variant, row rowSpec) result {
 	r := result{V: v.Name, Row: row, Runs: 1}
 	serveArgv := []string{v.bin, "serve", "--listen", "127.0.0.1", "--port", "0", "--workers", strconv.Itoa(c.workers)}
-	if v.Name == "floor" {
+	switch v.Name {
+	case "floor":
 		serveArgv = []string{v.bin, "floor", "--listen", "127.0.0.1", "--port", "0"}
+	case "fdpass", "prefork":
+		serveArgv[1] = v.Name
 	}
 	srv, err := startServer(serveArgv, 15*time.Second)
 	if err != nil {

@@ -1,0 +1,89 @@
+// refchild.go demonstrates how the two reference servers (fdpass.go,
+// prefork.go) start their pre-started workers: this binary re-executed
+// in an internal role, given the descriptors it needs from fd 3 on,
+// killed by the kernel if its parent dies (Pdeathsig), and trusted only
+// once it has said "ready" on its stdout; stopped, at the end, within a
+// grace period, then killed, and always reaped.
+
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// refChild is one pre-started worker of a reference server.
+type refChild struct {
+	id     int
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once it is reaped
+	status error         // cmd.Wait's result, valid once exited is closed
+}
+
+// startRefChild runs this binary as `role --id id args...` with files as
+// fds 3, 4, ... and waits up to within for its "ready" line. The caller
+// must run on a locked OS thread that lives as long as the process:
+// Pdeathsig fires when the thread that started the child exits.
+func startRefChild(role string, id int, args []string, files []*os.File, within time.Duration) (*refChild, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own binary: %w", err)
+	}
+	cmd := exec.Command(exe, append([]string{role, "--id", strconv.Itoa(id)}, args...)...)
+	cmd.ExtraFiles = files
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("%s %d: stdout: %w", role, id, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s %d: %w", role, id, err)
+	}
+	c := &refChild{id: id, cmd: cmd, exited: make(chan struct{})}
+	ready := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(out)
+		l, _ := r.ReadString('\n')
+		ready <- strings.TrimSpace(l)
+		_, _ = io.Copy(io.Discard, r) // until it exits: then Wait may close the pipe
+		c.status = cmd.Wait()
+		close(c.exited)
+	}()
+	t := time.NewTimer(within)
+	defer t.Stop()
+	select {
+	case l := <-ready:
+		if l == "ready" {
+			return c, nil
+		}
+		c.stop(0)
+		return nil, fmt.Errorf("%s %d did not start: said %q, then %v", role, id, l, c.status)
+	case <-t.C:
+		c.stop(0)
+		return nil, fmt.Errorf("%s %d: not ready within %v", role, id, within)
+	}
+}
+
+// kill sends SIGKILL; the child is reaped by its own goroutine.
+func (c *refChild) kill() { _ = c.cmd.Process.Kill() }
+
+// stop waits up to grace for the child to exit (the caller has told it
+// to, its own way), then kills it; it returns once the child is reaped.
+func (c *refChild) stop(grace time.Duration) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-c.exited:
+	case <-t.C:
+		c.kill()
+		<-c.exited
+	}
+}
