@@ -12,7 +12,6 @@
 package client
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -295,7 +294,7 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 // Print writes the summary for a person, then one line per error code
-// and the final "summary" line that programs parse (ParseSummary):
+// and the final "summary" line that programs parse (the bench reads it):
 //
 //	errors code=busy count=3
 //	summary clients=4 requests=400 ok=397 errors=3 bytes=... seconds=... rps=... mbps=... p50_us=... p90_us=... p99_us=... max_us=...
@@ -318,92 +317,6 @@ func (s *Summary) Print(w io.Writer) {
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-
-// ParseSummary reads what Print wrote (other lines are skipped) and
-// returns the summary of its last "summary" line.
-func ParseSummary(r io.Reader) (*Summary, error) {
-	var s *Summary
-	byCode := map[string]int64{}
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		word, rest, _ := strings.Cut(sc.Text(), " ")
-		switch word {
-		case "errors":
-			kv, err := keyValues(rest)
-			if err != nil {
-				return nil, err
-			}
-			byCode[kv.str("code")] += int64(kv.num("count"))
-			if kv.err != nil {
-				return nil, kv.err
-			}
-		case "summary":
-			kv, err := keyValues(rest)
-			if err != nil {
-				return nil, err
-			}
-			s = &Summary{
-				Clients: int(kv.num("clients")), Requests: int64(kv.num("requests")),
-				OK: int64(kv.num("ok")), Errors: int64(kv.num("errors")), Bytes: int64(kv.num("bytes")),
-				Elapsed: time.Duration(kv.num("seconds") * float64(time.Second)),
-				P50:     kv.us("p50_us"), P90: kv.us("p90_us"), P99: kv.us("p99_us"), Max: kv.us("max_us"),
-				ByCode: byCode,
-			}
-			if kv.err != nil {
-				return nil, kv.err
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read summary: %w", err)
-	}
-	if s == nil {
-		return nil, errors.New("no summary line")
-	}
-	return s, nil
-}
-
-// kvs is a parsed "key=value key=value" line; the first problem sticks.
-type kvs struct {
-	m   map[string]string
-	err error
-}
-
-func keyValues(s string) (*kvs, error) {
-	kv := &kvs{m: map[string]string{}}
-	for _, f := range strings.Fields(s) {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("summary field %q is not key=value", wire.Printable([]byte(f), 40))
-		}
-		kv.m[k] = v
-	}
-	return kv, nil
-}
-
-func (kv *kvs) str(k string) string {
-	v, ok := kv.m[k]
-	if !ok && kv.err == nil {
-		kv.err = fmt.Errorf("summary: no %s= field", k)
-	}
-	return v
-}
-
-func (kv *kvs) num(k string) float64 {
-	v := kv.str(k)
-	if kv.err != nil {
-		return 0
-	}
-	x, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		kv.err = fmt.Errorf("summary field %s=%q: %w", k, wire.Printable([]byte(v), 40), err)
-	}
-	return x
-}
-
-func (kv *kvs) us(k string) time.Duration {
-	return time.Duration(kv.num(k) * float64(time.Microsecond))
-}
 
 // loadFlags are the client flags that switch it to load mode.
 type loadFlags struct {

@@ -374,7 +374,7 @@ func measureRow(ctx context.Context, c config, v variant, row rowSpec) result {
 		r.Others = othersShare(b0, t0, b1, t1, srv1-srv0+clientCPU)
 	}
 	if err == nil {
-		r.Sum, err = client.ParseSummary(strings.NewReader(out))
+		r.Sum, err = ParseSummary(strings.NewReader(out))
 	}
 	rss, rssErr := srv.peakRSS()
 	own, ownErr := srv.ownCPU()
