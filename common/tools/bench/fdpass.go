@@ -27,7 +27,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -61,34 +60,21 @@ type fdWorker struct {
 
 func runFdpass(args []string) int {
 	fs := pflag.NewFlagSet("fdpass", pflag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1", "address to listen on")
-	port := fs.Int("port", 2222, "TCP port (0: pick a free port)")
-	workers := fs.Int("workers", 4, "worker processes")
-	maxBytes := fs.Int64("max-bytes", wire.DefaultMaxBytes, "largest requetetype2 payload served")
-	idle := fs.Duration("idle-timeout", 10*time.Minute, "close a session that sends nothing for this long")
+	var c refConfig
+	c.register(fs)
 	queue := fs.Duration("queue-timeout", 5*time.Second, "answer ERR busy when no worker is idle within this time")
 	answer := fs.Duration("answer-timeout", 2*time.Minute, "kill a worker that has not answered within this time")
-	if st, done := cli.Parse(fs, args, "osps-bench fdpass [--listen 127.0.0.1] [--port 2222] [--workers 4]"); done {
+	ln, st := c.open("fdpass", fs, args)
+	if ln == nil {
 		return st
 	}
-	if fs.NArg() > 0 || *workers < 1 || *workers > 256 {
-		fmt.Fprintf(os.Stderr, "fdpass: needs 1 to 256 --workers and no argument\n")
-		return 2
-	}
-	runtime.LockOSThread() // the workers' Pdeathsig is tied to this thread (refchild.go)
-	addr := net.JoinHostPort(*listen, strconv.Itoa(*port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "fdpass: listen on %s: %v\n", addr, err)
-		return 1
-	}
-	d := &fdpass{floor: newFloor(ln, *maxBytes, *idle, cli.NewLogger(false).With("role", "fdpass")),
-		idle: make(chan *fdWorker, *workers), queueWait: *queue, doneWait: *answer}
+	d := &fdpass{floor: newFloor(ln, c.maxBytes, c.idle, cli.NewLogger(false).With("role", "fdpass")),
+		idle: make(chan *fdWorker, c.workers), queueWait: *queue, doneWait: *answer}
 	d.handoff = d.pass
 	var ws []*fdWorker
 	defer func() { stopFdWorkers(ws) }()
-	for i := range *workers {
-		w, err := startFdWorker(i, *maxBytes)
+	for i := range c.workers {
+		w, err := startFdWorker(i, c.maxBytes)
 		if err != nil {
 			ln.Close()
 			fmt.Fprintf(os.Stderr, "fdpass: %v\n", err)

@@ -17,7 +17,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -34,24 +33,11 @@ const preforkWorkerRole = "prefork-worker"
 
 func runPrefork(args []string) int {
 	fs := pflag.NewFlagSet("prefork", pflag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1", "address to listen on")
-	port := fs.Int("port", 2222, "TCP port (0: pick a free port)")
-	workers := fs.Int("workers", 4, "worker processes")
-	maxBytes := fs.Int64("max-bytes", wire.DefaultMaxBytes, "largest requetetype2 payload served")
-	idle := fs.Duration("idle-timeout", 10*time.Minute, "close a session that sends nothing for this long")
-	if st, done := cli.Parse(fs, args, "osps-bench prefork [--listen 127.0.0.1] [--port 2222] [--workers 4]"); done {
+	var c refConfig
+	c.register(fs)
+	ln, st := c.open("prefork", fs, args)
+	if ln == nil {
 		return st
-	}
-	if fs.NArg() > 0 || *workers < 1 || *workers > 256 {
-		fmt.Fprintf(os.Stderr, "prefork: needs 1 to 256 --workers and no argument\n")
-		return 2
-	}
-	runtime.LockOSThread() // the workers' Pdeathsig is tied to this thread (refchild.go)
-	addr := net.JoinHostPort(*listen, strconv.Itoa(*port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "prefork: listen on %s: %v\n", addr, err)
-		return 1
 	}
 	// DOC: prefork-inherit: a copy of the listening socket for the
 	// workers; the parent itself never accepts.
@@ -70,9 +56,9 @@ func runPrefork(args []string) int {
 			w.stop(10 * time.Second)
 		}
 	}
-	for i := range *workers {
-		w, err := startRefChild(preforkWorkerRole, i, []string{"--max-bytes", strconv.FormatInt(*maxBytes, 10),
-			"--idle-timeout", idle.String()}, []*os.File{lf}, 5*time.Second)
+	for i := range c.workers {
+		w, err := startRefChild(preforkWorkerRole, i, []string{"--max-bytes", strconv.FormatInt(c.maxBytes, 10),
+			"--idle-timeout", c.idle.String()}, []*os.File{lf}, 5*time.Second)
 		if err != nil {
 			lf.Close()
 			stopAll()

@@ -11,12 +11,18 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"osps/common/cli"
+	"osps/common/wire"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // refChild is one pre-started worker of a reference server.
@@ -86,4 +92,44 @@ func (c *refChild) stop(grace time.Duration) {
 		c.kill()
 		<-c.exited
 	}
+}
+
+// refConfig is the command line both reference servers share, the
+// floor server's own with a number of workers.
+type refConfig struct {
+	listen   string
+	port     int
+	workers  int
+	maxBytes int64
+	idle     time.Duration
+}
+
+func (c *refConfig) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.listen, "listen", "127.0.0.1", "address to listen on")
+	fs.IntVar(&c.port, "port", 2222, "TCP port (0: pick a free port)")
+	fs.IntVar(&c.workers, "workers", 4, "worker processes")
+	fs.Int64Var(&c.maxBytes, "max-bytes", wire.DefaultMaxBytes, "largest requetetype2 payload served")
+	fs.DurationVar(&c.idle, "idle-timeout", 10*time.Minute, "close a session that sends nothing for this long")
+}
+
+// open parses args and opens the listening socket. It locks the calling
+// thread first: the workers' Pdeathsig is tied to the thread that starts
+// them (startRefChild). On failure it returns nil and the exit status.
+func (c *refConfig) open(name string, fs *pflag.FlagSet, args []string) (net.Listener, int) {
+	usage := "osps-bench " + name + " [--listen 127.0.0.1] [--port 2222] [--workers 4]"
+	if st, done := cli.Parse(fs, args, usage); done {
+		return nil, st
+	}
+	if fs.NArg() > 0 || c.workers < 1 || c.workers > 256 {
+		fmt.Fprintf(os.Stderr, "%s: needs 1 to 256 --workers and no argument\n", name)
+		return nil, 2
+	}
+	runtime.LockOSThread()
+	addr := net.JoinHostPort(c.listen, strconv.Itoa(c.port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: listen on %s: %v\n", name, addr, err)
+		return nil, 1
+	}
+	return ln, 0
 }
