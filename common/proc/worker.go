@@ -137,8 +137,18 @@ func (w *Handle) reap() {
 	w.Slot.SetState(shm.Dead)
 	w.ping.Close()
 	close(w.exited)
-	w.pong.Close()
+	// DOC: reap-drain: pongs the worker wrote before it died may still
+	// sit in the pipe, unread. End of file comes right after them, but
+	// only if no one else holds a write end (DOC: proc-close-child-ends);
+	// so a reader blocked in Await gives up reapDrain after the reap,
+	// and our end is closed then, never before what was written is read.
+	_ = w.pong.SetReadDeadline(time.Now().Add(reapDrain))
+	time.AfterFunc(reapDrain, func() { w.pong.Close() })
 }
+
+// reapDrain is how long, after the reap, a pong written before the
+// worker's death may still be read.
+const reapDrain = time.Second
 
 // Begin starts a new request on this worker and returns its number;
 // pongs of earlier requests are dropped from now on.
@@ -177,6 +187,9 @@ func (w *Handle) Await(ctx context.Context) (pingpong.Msg, error) {
 		// DOC: await-read: the pong, read by the goroutine that waits for it.
 		m, err := pingpong.Recv(w.pong)
 		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded) && !w.Alive():
+			// The reap's drain is over and no end of file came.
+			return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			if err := ctx.Err(); err != nil {
 				return pingpong.Msg{}, err
@@ -184,8 +197,8 @@ func (w *Handle) Await(ctx context.Context) (pingpong.Msg, error) {
 			return pingpong.Msg{}, context.DeadlineExceeded // the read's deadline came first
 		case err != nil:
 			// DOC: watchdog-notice-death: end of file on the pong pipe:
-			// every write end is closed, the worker is gone (or reap
-			// closed our end after it reaped the worker).
+			// every write end is closed, the worker is gone (or our end
+			// was closed, a second after the reap).
 			return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
 		case m.Seq != w.seq:
 			continue // a late pong of a request given up on
