@@ -9,7 +9,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -219,17 +218,13 @@ func awaitCallBack(c *client.Client, ln *net.TCPListener, ticket string, deadlin
 		_ = conn.SetReadDeadline(hd)
 		r := wire.NewReader(conn)
 		l, err := wire.ReadLine(r)
-		var got string
 		if err == nil {
-			got, err = wire.ParseHello(l)
+			err = wire.CheckHello(l, ticket)
 		}
 		// STEP v2.3: a worker called back; check its ticket.
-		if err == nil && subtle.ConstantTimeCompare([]byte(got), []byte(ticket)) == 1 {
-			c.Tr.Step(3, "call-back from %s: HELLO %s", conn.RemoteAddr(), got)
-			return conn, r, nil
-		}
 		if err == nil {
-			err = errors.New("wrong ticket")
+			c.Tr.Step(3, "call-back from %s: HELLO %s", conn.RemoteAddr(), ticket)
+			return conn, r, nil
 		}
 		c.Tr.Step(3, "call-back from %s refused (%v): closed, still waiting", conn.RemoteAddr(), err)
 		conn.Close()

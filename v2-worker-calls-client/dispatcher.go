@@ -13,7 +13,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -41,8 +40,7 @@ func runServe(args []string) int {
 		// call-back on their command line (read once the flags are
 		// parsed): reaching the client, and the min-rate rule.
 		WorkerArgs: func(*net.TCPAddr) []string {
-			return []string{"--callback-timeout", callback.String(),
-				"--min-rate", strconv.FormatInt(cfg.MinRate, 10), "--rate-window", cfg.RateWindow.String()}
+			return append([]string{"--callback-timeout", callback.String()}, cfg.Rate.Args()...)
 		},
 	})
 }

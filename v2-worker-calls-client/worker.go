@@ -9,7 +9,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -29,26 +28,21 @@ import (
 	"osps/common/wire"
 )
 
-// beatEvery is how often a worker beats its heartbeat while it waits on
-// the network during a call-back (each such wait has a deadline).
-const beatEvery = 100 * time.Millisecond
-
 func runWorker(args []string) int {
-	callback, window := defaultCallbackTimeout, service.DefaultRateWindow
-	var minRate int64 = service.DefaultMinRate
+	callback := defaultCallbackTimeout
+	var rate service.Rate
 	return proc.RunChild(args, proc.ChildRole{
 		Variant: "v2",
 		Flags: func(fs *pflag.FlagSet) {
 			fs.Var((*cli.PositiveDuration)(&callback), "callback-timeout", "bound on dialing the client and reading its request line")
-			fs.Int64Var(&minRate, "min-rate", minRate, "the answer is cut when the client reads fewer bytes per second than this, over --rate-window")
-			fs.Var((*cli.PositiveDuration)(&window), "rate-window", "the window over which --min-rate is measured")
+			rate.Register(fs)
 		},
 		Open: func(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
-			if minRate <= 0 {
-				return nil, nil, fmt.Errorf("--min-rate %d: must be positive", minRate)
+			if err := rate.Check(); err != nil {
+				return nil, nil, err
 			}
 			tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
-			w := &caller{c: c, tr: tr, callback: callback, minRate: minRate, window: window}
+			w := &caller{c: c, tr: tr, callback: callback, rate: rate}
 			return w.serve, nil, nil
 		},
 	})
@@ -59,8 +53,7 @@ type caller struct {
 	c        *proc.Self
 	tr       *trace.Tracer
 	callback time.Duration // dial the client, HELLO, read its request line
-	minRate  int64         // the answer: at least this many bytes per second...
-	window   time.Duration // ...over each window (docs/protocol.md, "Slow readers")
+	rate     service.Rate  // the answer's min-rate rule (docs/protocol.md, "Slow readers")
 }
 
 func (w *caller) serve(m pingpong.Msg) error {
@@ -132,7 +125,7 @@ func (w *caller) callBack() error {
 	// the client reads at least --min-rate bytes per second over each
 	// --rate-window. The dispatcher waits for the pong as long as the
 	// rule lets an answer of this size take (server.Config.AnswerTime).
-	rw := &service.RateWriter{Conn: conn, MinRate: w.minRate, Window: w.window}
+	rw := w.rate.Writer(conn, nil)
 	if err := service.Answer(rw, src, nil); err != nil {
 		return netError(err, "answer to %s", to)
 	}
@@ -150,8 +143,7 @@ func checkProof(r *bufio.Reader, proof string) error {
 	if err != nil {
 		return err
 	}
-	got, err := wire.ParseHello(l)
-	if err != nil || subtle.ConstantTimeCompare([]byte(got), []byte(proof)) != 1 {
+	if wire.CheckHello(l, proof) != nil {
 		return errors.New("wrong or missing HELLO <proof>")
 	}
 	return nil
@@ -175,14 +167,14 @@ func netError(err error, format string, a ...any) error {
 	return wire.Errorf(wire.CodeWorkerFailed, "%s: %v", what, err)
 }
 
-// beatWhile beats the slot's heartbeat every beatEvery until the
+// beatWhile beats the slot's heartbeat every proc.BeatEvery until the
 // returned function is called: a worker waiting on its client is alive,
 // not hung, and every wait of a call-back has a deadline.
 // DOC: v2-beat-while-waiting
 func beatWhile(slot *shm.Slot) (stop func()) {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(beatEvery)
+		t := time.NewTicker(proc.BeatEvery)
 		defer t.Stop()
 		for {
 			slot.Beat()

@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -44,10 +43,7 @@ func runServe(args []string) int {
 			return openPorts(ln, workers, cfg.Port == 0)
 		},
 		WorkerArgs: func(*net.TCPAddr) []string {
-			return []string{
-				"--ticket-ttl", ttl.String(), "--io-timeout", cfg.RequestTimeout.String(),
-				"--min-rate", strconv.FormatInt(cfg.MinRate, 10), "--rate-window", cfg.RateWindow.String(),
-			}
+			return append([]string{"--ticket-ttl", ttl.String(), "--io-timeout", cfg.RequestTimeout.String()}, cfg.Rate.Args()...)
 		},
 	})
 }
@@ -128,7 +124,7 @@ func (r *redirect) awaitReady(s *server.Session, w *proc.Handle, seq uint32) err
 func (r *redirect) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 	srv := s.Server()
 	rt := srv.Cfg.RequestTimeout
-	stale := rt + srv.Cfg.RateWindow // the longest a served client may go without a beat
+	stale := rt + srv.Cfg.Rate.Window // the longest a served client may go without a beat
 	for wait := *r.ttl + rt; ; wait = rt {
 		m, err := await(w, wait)
 		switch {

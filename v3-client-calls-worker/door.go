@@ -147,10 +147,7 @@ func (w *desk) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) b
 	_ = conn.SetDeadline(time.Time{})
 	src := service.Reply(req, w.c.ID, os.Getpid(), w.c.Slot.AddServed())
 	w.tr.Step(5, "answer OK %d straight to the client %s, then close", src.Len(), peer)
-	out := &service.RateWriter{
-		Conn: conn, MinRate: w.f.minRate, Window: w.f.rateWindow,
-		Progress: func(int) { w.c.Slot.Beat() }, // DOC: v3-beat-on-progress
-	}
+	out := w.f.rate.Writer(conn, func(int) { w.c.Slot.Beat() }) // DOC: v3-beat-on-progress
 	if err := service.Answer(out, src, nil); err != nil {
 		w.log.Warn("answer cut", "client", peer, "err", err)
 		return false

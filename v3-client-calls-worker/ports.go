@@ -26,18 +26,16 @@ import (
 // workerFlags are the worker role's own flags, set by the dispatcher
 // (runServe's WorkerArgs).
 type workerFlags struct {
-	ttl        time.Duration
-	ioTimeout  time.Duration
-	minRate    int64
-	rateWindow time.Duration
+	ttl       time.Duration
+	ioTimeout time.Duration
+	rate      service.Rate
 }
 
 func (f *workerFlags) register(fs *pflag.FlagSet) {
-	f.ttl, f.ioTimeout, f.rateWindow = defaultTicketTTL, 10*time.Second, service.DefaultRateWindow
+	f.ttl, f.ioTimeout = defaultTicketTTL, 10*time.Second
 	fs.Var((*cli.PositiveDuration)(&f.ttl), "ticket-ttl", "how long a ticket waits for its client")
 	fs.Var((*cli.PositiveDuration)(&f.ioTimeout), "io-timeout", "bound on reading a client's request line")
-	fs.Int64Var(&f.minRate, "min-rate", service.DefaultMinRate, "an answer is cut when its client reads fewer bytes per second than this, over --rate-window")
-	fs.Var((*cli.PositiveDuration)(&f.rateWindow), "rate-window", "the window over which --min-rate is measured")
+	f.rate.Register(fs)
 }
 
 // openPorts is serve's WorkerFiles: one listening socket per worker slot,

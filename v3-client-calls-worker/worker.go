@@ -23,11 +23,6 @@ import (
 	"osps/common/wire"
 )
 
-// beatEvery is how often the worker beats its heartbeat while a ticket
-// waits for its client. Once the ticket is claimed, only the transfer's
-// progress beats it (a transfer that stalls stops the heartbeat).
-const beatEvery = 100 * time.Millisecond
-
 func runWorker(args []string) int {
 	f := &workerFlags{}
 	return proc.RunChild(args, proc.ChildRole{
@@ -135,12 +130,12 @@ func (w *desk) expect() (*pending, error) {
 }
 
 // wait waits until p's client was served (true) or failed, or until p
-// expires unclaimed. It beats the heartbeat every beatEvery until p is
+// expires unclaimed. It beats the heartbeat every proc.BeatEvery until p is
 // claimed; from then on the transfer beats it as it makes progress.
 func (w *desk) wait(p *pending) bool {
 	expire := time.NewTimer(w.f.ttl)
 	defer expire.Stop()
-	beat := time.NewTicker(beatEvery)
+	beat := time.NewTicker(proc.BeatEvery)
 	defer beat.Stop()
 	beats, claimed := beat.C, p.claimed
 	for {

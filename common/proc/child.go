@@ -19,6 +19,12 @@ import (
 	"osps/common/shm"
 )
 
+// BeatEvery is how often a worker beats its heartbeat while it waits on
+// the network for a client, each such wait bounded by a deadline (v2
+// during a call-back, v3 while its ticket waits). Once the answer flows,
+// only its progress beats: a transfer that stalls stops the heartbeat.
+const BeatEvery = 100 * time.Millisecond
+
 // The worker's inherited file descriptors (exec.Cmd.ExtraFiles[i] is 3+i).
 const (
 	pingFD  = 3 // read end of the ping pipe

@@ -26,8 +26,7 @@ type Config struct {
 	SlotSize       int
 	QueueTimeout   time.Duration
 	RequestTimeout time.Duration
-	MinRate        int64         // an answer goes on while its reader takes at least this many bytes per second...
-	RateWindow     time.Duration // ...measured over this window (service.RateWriter)
+	Rate           service.Rate  // the min-rate rule: --min-rate over --rate-window
 	MaxSessions    int           // open sessions at most; 0: derived from the open-file limit
 	IdleTimeout    time.Duration // a session with no line begun for this long is closed...
 	LineTimeout    time.Duration // ...and so is one whose line is not finished within this
@@ -55,8 +54,7 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.SlotSize, "slot-size", shm.DefaultSlotSize, "bytes in each worker's shared-memory data area")
 	fs.DurationVar(&c.QueueTimeout, "queue-timeout", 2*time.Second, "how long a request waits for an idle worker before ERR busy")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "how long the dispatcher waits for a worker's pong before ERR timeout")
-	fs.Int64Var(&c.MinRate, "min-rate", service.DefaultMinRate, "an answer is cut when its client reads fewer bytes per second than this, over --rate-window")
-	fs.DurationVar(&c.RateWindow, "rate-window", service.DefaultRateWindow, "the window over which --min-rate is measured")
+	c.Rate.Register(fs)
 	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "open sessions at most; past it a new connection gets ERR busy and is closed (0: the open-file limit minus a reserve for the workers)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close a session that begins no line for this long")
 	fs.DurationVar(&c.LineTimeout, "line-timeout", DefaultLineTimeout, "close a session that does not finish a line it began within this")
@@ -80,9 +78,9 @@ func (c *Config) Check() error {
 		return fmt.Errorf("--max-bytes %d: must not be negative", c.MaxBytes)
 	case c.SlotSize < shm.MinSlotSize || c.SlotSize > 64<<20:
 		return fmt.Errorf("--slot-size %d: must be between %d and %d", c.SlotSize, shm.MinSlotSize, 64<<20)
-	case c.MinRate <= 0:
-		return fmt.Errorf("--min-rate %d: must be positive (bytes per second)", c.MinRate)
-	case c.QueueTimeout <= 0 || c.RateWindow <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0 || c.HangTimeout <= 0 ||
+	case c.Rate.Check() != nil:
+		return c.Rate.Check()
+	case c.QueueTimeout <= 0 || c.RequestTimeout <= 0 || c.Grace < 0 || c.Heartbeat <= 0 || c.HangTimeout <= 0 ||
 		c.IdleTimeout <= 0 || c.LineTimeout <= 0:
 		return fmt.Errorf("timeouts must be positive")
 	case c.MaxSessions < 0:
@@ -119,9 +117,9 @@ func (c *Config) sizeSessions() error {
 // ⌈n / quota⌉ windows (one at least: the reply line). A dispatcher that
 // waits for a worker's answer waits that long (v2).
 func (c *Config) AnswerTime(n int64) time.Duration {
-	quota := max(int64(float64(c.MinRate)*c.RateWindow.Seconds()), 1)
+	quota := max(int64(float64(c.Rate.MinRate)*c.Rate.Window.Seconds()), 1)
 	windows := max((n+quota-1)/quota, 1)
-	return time.Duration(windows) * c.RateWindow
+	return time.Duration(windows) * c.Rate.Window
 }
 
 // ChildHeartbeat is how often an idle worker beats: --heartbeat, but at

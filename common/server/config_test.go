@@ -5,6 +5,7 @@
 package server
 
 import (
+	"osps/common/service"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 )
 
 func TestAnswerTime(t *testing.T) {
-	c := Config{MinRate: 64 << 10, RateWindow: 10 * time.Second} // quota: 640 KiB a window
+	c := Config{Rate: service.Rate{MinRate: 64 << 10, Window: 10 * time.Second}} // quota: 640 KiB a window
 	got := map[int64]time.Duration{}
 	for _, n := range []int64{0, 30, 640 << 10, 640<<10 + 1, 64 << 20} {
 		got[n] = c.AnswerTime(n)

@@ -36,7 +36,7 @@ type Session struct {
 func newSession(s *Server, conn net.Conn, id int) *Session {
 	sess := &Session{ID: id, srv: s, conn: conn, r: wire.NewReader(conn),
 		Log: s.Log.With("session", id, "peer", conn.RemoteAddr().String())}
-	sess.rw = &service.RateWriter{Conn: conn, MinRate: s.Cfg.MinRate, Window: s.Cfg.RateWindow}
+	sess.rw = s.Cfg.Rate.Writer(conn, nil)
 	sess.w = bufio.NewWriterSize(sess.rw, 64<<10)
 	return sess
 }
@@ -58,7 +58,7 @@ func (s *Session) Writer() *bufio.Writer { return s.w }
 //
 // DOC: session-answer
 func (s *Session) StartAnswer() {
-	*s.rw = service.RateWriter{Conn: s.conn, MinRate: s.srv.Cfg.MinRate, Window: s.srv.Cfg.RateWindow}
+	*s.rw = *s.srv.Cfg.Rate.Writer(s.conn, nil) // in place: the session's bufio.Writer writes into *s.rw
 }
 
 // Flush sends what was written, under the current answer's min-rate rule.

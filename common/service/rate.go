@@ -12,7 +12,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"time"
+
+	"github.com/spf13/pflag"
+
+	"osps/common/cli"
 )
 
 // Defaults of --min-rate and --rate-window (docs/protocol.md, "Limits").
@@ -25,6 +30,39 @@ const (
 // minimum rate over a whole window.
 var ErrTooSlow = errors.New("the client reads below the minimum rate")
 
+// Rate is the min-rate rule's two settings. serve takes them on its
+// command line and hands them on to the workers that write their answers
+// themselves (v2, v3): one flag definition, one check, for every role.
+type Rate struct {
+	MinRate int64         // bytes per second; <= 0 means DefaultMinRate
+	Window  time.Duration // <= 0 means DefaultRateWindow
+}
+
+// Register adds --min-rate and --rate-window to fs, with their defaults.
+func (r *Rate) Register(fs *pflag.FlagSet) {
+	r.MinRate, r.Window = DefaultMinRate, DefaultRateWindow
+	fs.Int64Var(&r.MinRate, "min-rate", DefaultMinRate, "an answer is cut when its client reads fewer bytes per second than this, over --rate-window")
+	fs.Var((*cli.PositiveDuration)(&r.Window), "rate-window", "the window over which --min-rate is measured")
+}
+
+// Check refuses a rate that is not positive.
+func (r Rate) Check() error {
+	if r.MinRate <= 0 {
+		return fmt.Errorf("--min-rate %d: must be positive (bytes per second)", r.MinRate)
+	}
+	return nil
+}
+
+// Args is r as a worker's command line (Register parses it back).
+func (r Rate) Args() []string {
+	return []string{"--min-rate", strconv.FormatInt(r.MinRate, 10), "--rate-window", r.Window.String()}
+}
+
+// Writer is a RateWriter on conn under r.
+func (r Rate) Writer(conn net.Conn, progress func(n int)) *RateWriter {
+	return &RateWriter{Conn: conn, Rate: r, Progress: progress}
+}
+
 // RateWriter writes to Conn under the min-rate rule: every Window, at
 // least MinRate*Window bytes must have gone out, or the next write fails
 // with ErrTooSlow. A write is cut into pieces so that a large one is
@@ -32,9 +70,8 @@ var ErrTooSlow = errors.New("the client reads below the minimum rate")
 // piece that went out (a worker beats its heartbeat there: a stalled
 // transfer stops the heartbeat).
 type RateWriter struct {
-	Conn     net.Conn
-	MinRate  int64         // bytes per second; <= 0 means DefaultMinRate
-	Window   time.Duration // <= 0 means DefaultRateWindow
+	Conn net.Conn
+	Rate
 	Progress func(n int)
 
 	start time.Time // when the current window began

@@ -26,7 +26,7 @@ func TestRateWriterSteadyReader(t *testing.T) {
 		got <- k
 	}()
 	var progressed int
-	w := &RateWriter{Conn: a, MinRate: 1 << 10, Window: 2 * time.Second, Progress: func(k int) { progressed += k }}
+	w := &RateWriter{Conn: a, Rate: Rate{MinRate: 1 << 10, Window: 2 * time.Second}, Progress: func(k int) { progressed += k }}
 	k, err := w.Write(make([]byte, n))
 	if err != nil {
 		t.Fatalf("Write: %v", err)
@@ -44,7 +44,7 @@ func TestRateWriterStalledReader(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	go func() { _, _ = io.ReadFull(b, make([]byte, 100)) }() // then silence
-	w := &RateWriter{Conn: a, MinRate: 1 << 20, Window: 200 * time.Millisecond}
+	w := &RateWriter{Conn: a, Rate: Rate{MinRate: 1 << 20, Window: 200 * time.Millisecond}}
 	k, err := w.Write(make([]byte, 1<<20))
 	if !errors.Is(err, ErrTooSlow) {
 		t.Fatalf("Write = %d, %v; want ErrTooSlow", k, err)

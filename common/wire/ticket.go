@@ -5,6 +5,7 @@ package wire
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 )
 
@@ -44,4 +45,19 @@ func ParseHello(line []byte) (string, error) {
 		return "", Errorf(CodeBadTicket, "expected HELLO <32 hex digits>")
 	}
 	return f[1], nil
+}
+
+// CheckHello checks that line is "HELLO <secret>" with the secret
+// expected, compared in constant time (the time a refusal takes tells
+// nothing of how much of a guess was right). It returns ParseHello's
+// error for a malformed line, and a bad-ticket error for another secret.
+func CheckHello(line []byte, secret string) error {
+	got, err := ParseHello(line)
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
+		return Errorf(CodeBadTicket, "not the expected secret")
+	}
+	return nil
 }

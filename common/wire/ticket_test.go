@@ -82,3 +82,31 @@ func TestParseHello(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckHello: only HELLO with the expected secret passes; a
+// malformed line and another secret are both bad-ticket.
+func TestCheckHello(t *testing.T) {
+	const want = "0123456789abcdef0123456789abcdef"
+	for _, tt := range []struct {
+		line string
+		ok   bool
+	}{
+		{"HELLO " + want, true},
+		{"HELLO  " + want, true},
+		{"HELLO 0123456789abcdef0123456789abcdee", false},
+		{"HELLO " + want[:31], false},
+		{"HELLO " + want + " x", false},
+		{"hello " + want, false},
+		{"", false},
+	} {
+		err := wire.CheckHello([]byte(tt.line), want)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckHello(%q) = %v, want ok=%v", tt.line, err, tt.ok)
+		}
+		if err != nil {
+			if e := wire.AsError(err); e == nil || e.Code != wire.CodeBadTicket {
+				t.Errorf("CheckHello(%q) = %v, want a bad-ticket error", tt.line, err)
+			}
+		}
+	}
+}
