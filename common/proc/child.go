@@ -144,7 +144,7 @@ func (c *Self) Next() (pingpong.Msg, error) {
 		if err := c.ping.SetReadDeadline(time.Now().Add(c.beat)); err != nil {
 			return pingpong.Msg{}, fmt.Errorf("ping deadline: %w", err)
 		}
-		m, err := pingpong.Recv(c.ping)
+		m, err := pingpong.Recv(rawPipe{c.ping})
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			continue
 		}
@@ -155,7 +155,7 @@ func (c *Self) Next() (pingpong.Msg, error) {
 // Pong sends one pong record to the dispatcher.
 func (c *Self) Pong(m pingpong.Msg) error {
 	c.Slot.Beat()
-	return pingpong.Send(c.pong, m)
+	return pingpong.Send(rawPipe{c.pong}, m)
 }
 
 // Close detaches the segment and closes the pipes.

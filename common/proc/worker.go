@@ -159,7 +159,7 @@ func (w *Handle) Begin() uint32 {
 
 // Ping sends one ping of the current request.
 func (w *Handle) Ping(op pingpong.Op, arg uint64) error {
-	if err := pingpong.Send(w.ping, pingpong.Msg{Op: op, Seq: w.seq, Arg: arg}); err != nil {
+	if err := pingpong.Send(rawPipe{w.ping}, pingpong.Msg{Op: op, Seq: w.seq, Arg: arg}); err != nil {
 		return fmt.Errorf("worker %d: %w", w.ID, err)
 	}
 	return nil
@@ -185,7 +185,7 @@ func (w *Handle) Await(ctx context.Context) (pingpong.Msg, error) {
 	}
 	for {
 		// DOC: await-read: the pong, read by the goroutine that waits for it.
-		m, err := pingpong.Recv(w.pong)
+		m, err := pingpong.Recv(rawPipe{w.pong})
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded) && !w.Alive():
 			// The reap's drain is over and no end of file came.

@@ -1,0 +1,72 @@
+// rawpipe.go demonstrates reading and writing a pipe without the Go
+// runtime's bookkeeping of a system call that may block. The ping and
+// pong pipes are non-blocking: read(2) and write(2) on them return at
+// once (with EAGAIN when there is nothing to read or no room), and the
+// runtime's poller (epoll) does the waiting. So they are made as raw
+// system calls, which do not tell the runtime "this thread may block":
+// telling it, after the process sat idle, wakes the runtime's monitor
+// thread (sysmon), a second thread woken per ping or pong on top of the
+// one that reads it (docs/comparison.md, "What the Go runtime adds to a
+// cross-process round trip").
+
+package proc
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// rawPipe reads or writes one non-blocking pipe end (an *os.File the
+// runtime polls: os.Pipe's, or one made non-blocking before os.NewFile).
+// Deadlines set on the file apply.
+type rawPipe struct{ f *os.File }
+
+// Read reads what the pipe holds, at most len(b) bytes, waiting in the
+// poller while it is empty. It returns io.EOF once every write end is
+// closed.
+func (p rawPipe) Read(b []byte) (int, error) {
+	n, err := p.do(unix.SYS_READ, b)
+	if err == nil && n == 0 && len(b) > 0 {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+// Write writes b (a record: at most PIPE_BUF bytes, so all or nothing),
+// waiting in the poller while the pipe is full.
+func (p rawPipe) Write(b []byte) (int, error) { return p.do(unix.SYS_WRITE, b) }
+
+func (p rawPipe) do(trap uintptr, b []byte) (int, error) {
+	rc, err := p.f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n uintptr
+	var errno unix.Errno
+	try := func(fd uintptr) bool {
+		// DOC: rawpipe-syscall: a raw read or write, which cannot block.
+		n, _, errno = unix.RawSyscall(trap, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		return errno != unix.EAGAIN // EAGAIN: not now; the poller waits, then we try again
+	}
+	for {
+		if trap == unix.SYS_READ {
+			err = rc.Read(try)
+		} else {
+			err = rc.Write(try)
+		}
+		if err != nil {
+			return 0, err // a deadline, or the file closed
+		}
+		if errno != unix.EINTR {
+			break
+		}
+	}
+	if errno != 0 {
+		return 0, fmt.Errorf("%s: %w", p.f.Name(), errno)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,71 @@
+// rawpipe_test.go checks the raw pipe reads and writes against a real
+// pipe: records through, waiting while empty, a read deadline, and end
+// of file once the write end is closed.
+
+package proc
+
+import (
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"osps/common/pingpong"
+)
+
+func TestRawPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+
+	// A record through, then one written while the reader already waits.
+	want := []pingpong.Msg{{Op: pingpong.PingRequest, Seq: 1, Arg: 7}, {Op: pingpong.PongDone, Seq: 2, Arg: 1 << 40}}
+	if err := pingpong.Send(rawPipe{w}, want[0]); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_ = pingpong.Send(rawPipe{w}, want[1])
+	}()
+	var got []pingpong.Msg
+	for range want {
+		m, err := pingpong.Recv(rawPipe{r})
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		got = append(got, m)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+
+	// Nothing written: the read deadline ends the wait.
+	if err := r.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pingpong.Recv(rawPipe{r}); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("Recv on an empty pipe past its deadline = %v, want os.ErrDeadlineExceeded", err)
+	}
+	_ = r.SetReadDeadline(time.Time{})
+
+	// The write end closed: end of file, which Recv reports as the peer gone.
+	w.Close()
+	var b [4]byte
+	if n, err := (rawPipe{r}).Read(b[:]); n != 0 || err != io.EOF {
+		t.Errorf("Read after the write end closed = %d, %v; want 0, io.EOF", n, err)
+	}
+	if _, err := pingpong.Recv(rawPipe{r}); !errors.Is(err, pingpong.ErrPeerGone) {
+		t.Errorf("Recv after the write end closed = %v, want pingpong.ErrPeerGone", err)
+	}
+	// Our own end closed: an error, not a hang.
+	r.Close()
+	if _, err := (rawPipe{r}).Read(b[:]); err == nil {
+		t.Error("Read on a closed file succeeded")
+	}
+}
