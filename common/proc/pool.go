@@ -30,6 +30,11 @@ type Config struct {
 	ReadyTimeout time.Duration // how long a worker may take to say ready
 	Watchdog     Watchdog      // respawn dead workers, kill hung ones (off: the bare part)
 	Log          *slog.Logger
+	// LIFO hands each request to the worker idle the shortest (the idle
+	// list as a stack): the one most likely still awake, so one client
+	// keeps one warm worker. Without it the worker idle the longest takes
+	// it (a queue), and the workers take turns.
+	LIFO bool
 	// Files, if set, gives the files a worker of slot i inherits after
 	// its two pipes, as fds 5, 6, ... (ExtraFile). The pool does not own
 	// them: the caller keeps them open across respawns, and closes them
@@ -42,7 +47,7 @@ type Pool struct {
 	cfg       Config
 	Seg       *shm.Segment
 	spawn     chan spawnReq
-	idle      []*Handle     // idle workers, oldest first (guarded by mu)
+	idle      []*Handle     // idle workers, in the order they became idle (guarded by mu)
 	avail     chan struct{} // a token: "the idle list may be non-empty"
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -81,6 +86,7 @@ func Start(cfg Config) (*Pool, error) {
 	}
 	go spawner(p.spawn)
 	cfg.Log.Info("segment created and marked for removal", "shmid", seg.ID(), "bytes", shm.Size(cfg.Workers, cfg.SlotSize))
+	started := make([]*Handle, cfg.Workers)
 	for i := range cfg.Workers {
 		w, err := p.startWorker(i)
 		if err != nil {
@@ -88,7 +94,14 @@ func Start(cfg Config) (*Pool, error) {
 			p.Close()
 			return nil, err
 		}
-		p.Release(w)
+		started[i] = w
+	}
+	// Made idle so that worker#0 is handed out first, in either order.
+	for i := range started {
+		if cfg.LIFO {
+			i = len(started) - 1 - i
+		}
+		p.Release(started[i])
 	}
 	if cfg.Watchdog.Enabled {
 		p.monitor.Add(1)
@@ -175,14 +188,21 @@ func (p *Pool) Acquire(ctx context.Context) (*Handle, error) {
 	}
 }
 
-// takeIdle pops the oldest live idle worker, or returns nil. If more are
-// left, it passes the token on to the next waiter.
+// takeIdle pops a live idle worker, or returns nil: the one idle the
+// longest (the list's first), or with LIFO the one idle the shortest
+// (its last). If more are left, it passes the token on to the next
+// waiter.
 func (p *Pool) takeIdle() *Handle {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.idle) > 0 {
-		w := p.idle[0]
-		p.idle = p.idle[1:]
+		// DOC: pool-pick: which idle worker takes the request.
+		var w *Handle
+		if p.cfg.LIFO {
+			w, p.idle = p.idle[len(p.idle)-1], p.idle[:len(p.idle)-1]
+		} else {
+			w, p.idle = p.idle[0], p.idle[1:]
+		}
 		if !w.Alive() || !w.Slot.SwapState(shm.Idle, shm.Busy) {
 			continue // died while idle
 		}

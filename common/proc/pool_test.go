@@ -1,19 +1,21 @@
 // pool_test.go checks the dispatcher's pool against real worker
 // processes (this test binary, re-executed): start-up and "pong ready",
 // handing workers out and taking them back, a bounded wait when all are
-// busy, a worker killed with SIGKILL, draining, and stopping with every
-// child reaped and the segment gone.
+// busy, which idle worker is handed out, a worker killed with SIGKILL,
+// draining, and stopping with every child reaped and the segment gone.
 
 package proc
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
 	"osps/common/pingpong"
@@ -320,6 +322,46 @@ func TestStartBadConfig(t *testing.T) {
 				t.Errorf("Start: %v; want %q", err, tt.want)
 			}
 			checkNothingLeft(t)
+		})
+	}
+}
+
+// TestPickOrder checks which idle worker takes each request: by default
+// the one idle the longest (the workers take turns); with LIFO the one
+// idle the shortest (one client keeps getting worker#0, still warm).
+// Either way worker#0 takes the first request.
+func TestPickOrder(t *testing.T) {
+	for _, tc := range []struct {
+		lifo bool
+		want []int
+	}{
+		{false, []int{0, 1, 2, 0, 1, 2}},
+		{true, []int{0, 0, 0, 0, 0, 0}},
+	} {
+		t.Run(fmt.Sprintf("lifo=%v", tc.lifo), func(t *testing.T) {
+			cfg := testConfig(t, 3, "serve")
+			cfg.LIFO = tc.lifo
+			pool, err := Start(cfg)
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			p := &testPool{Pool: pool}
+			t.Cleanup(func() {
+				p.stop()
+				checkNothingLeft(t)
+			})
+			var got []int
+			for range tc.want {
+				w, err := p.Acquire(short2(t))
+				if err != nil {
+					t.Fatalf("Acquire: %v", err)
+				}
+				got = append(got, w.ID)
+				p.Release(w)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("workers handed out (-want +got):\n%s", diff)
+			}
 		})
 	}
 }

@@ -33,6 +33,7 @@ type Config struct {
 	Grace          time.Duration
 	Heartbeat      time.Duration
 	Watchdog       bool
+	LIFO           bool
 	HangTimeout    time.Duration
 	Chaos          string
 	Trace          bool
@@ -60,6 +61,7 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.LineTimeout, "line-timeout", DefaultLineTimeout, "close a session that does not finish a line it began within this")
 	fs.DurationVar(&c.Grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "an idle worker beats its heartbeat at least this often")
+	fs.BoolVar(&c.LIFO, "lifo", false, "hand each request to the worker idle the shortest, still warm (a stack), not the one idle the longest (a queue: workers take turns)")
 	fs.BoolVar(&c.Watchdog, "watchdog", false, "respawn dead workers and kill hung ones (docs/watchdog.md)")
 	fs.DurationVar(&c.HangTimeout, "hang-timeout", 10*time.Second, "with --watchdog: kill a worker whose heartbeat is older than this")
 	fs.StringVar(&c.Chaos, "chaos", "", "fault injection for labs: crash=P,hang=P,lie=P,seed=S (a worker crashes, hangs or breaks the pipe protocol on that fraction of requests)")

@@ -104,6 +104,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 		Exe: exe, Role: role, Workers: cfg.Workers, SlotSize: cfg.SlotSize, Log: log,
 		Child:    proc.ChildFlags{Heartbeat: cfg.ChildHeartbeat(), Trace: cfg.Trace, Chaos: cfg.Chaos},
 		Watchdog: proc.Watchdog{Enabled: cfg.Watchdog, HangTimeout: cfg.HangTimeout},
+		LIFO:     cfg.LIFO,
 		Files:    slotFiles(files),
 	})
 	if err != nil {

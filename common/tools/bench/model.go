@@ -49,11 +49,14 @@ type floors struct {
 	PipeOneCPU, PipeTwoCPUs cost
 	// ProcReq is a round trip as a dispatcher makes it through
 	// common/proc for a new request: acquire the idle worker that waited
-	// longest (with W workers, they take turns), ping, await the pong
-	// through the worker's reader goroutine, release.
+	// longest (with W workers, they take turns), ping, await the pong,
+	// release.
 	ProcReq cost
-	// ProcReqCold is the same with workers that have slept for
-	// idlePause: what one client pays, whose W workers take turns.
+	// ProcReqLIFO is the same with serve --lifo: the worker idle the
+	// shortest, the same one each time.
+	ProcReqLIFO cost
+	// ProcReqCold is the same as ProcReq with workers that have slept
+	// for idlePause: what one client pays, whose W workers take turns.
 	ProcReqCold cost
 	// ProcReqLoaded is the same with W round trips in flight at once
 	// (one per worker): its CPU is what a round trip costs a busy server,
@@ -209,7 +212,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 		}
 	}
 	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
-		pp, err := startProcPool(workers)
+		pp, err := startProcPool(workers, false)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -219,6 +222,16 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 	})
 	if err != nil {
 		return fl, fmt.Errorf("proc round trip: %w", err)
+	}
+	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+		pp, err := startProcPool(workers, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []probe{{&fl.ProcReqLIFO, measure, pp.requests}}, func() error { pp.close(); return nil }, nil
+	})
+	if err != nil {
+		return fl, fmt.Errorf("proc round trip, --lifo: %w", err)
 	}
 	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
 		fp, err := startFdPeers(workers)

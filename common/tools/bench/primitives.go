@@ -498,7 +498,8 @@ func runProcWorker(args []string) int {
 // procPool is a dispatcher's pool of workers that only pong.
 type procPool struct{ pool *proc.Pool }
 
-func startProcPool(workers int) (*procPool, error) {
+// startProcPool starts the pool; lifo as serve --lifo.
+func startProcPool(workers int, lifo bool) (*procPool, error) {
 	exe, err := proc.Executable()
 	if err != nil {
 		return nil, err
@@ -507,6 +508,7 @@ func startProcPool(workers int) (*procPool, error) {
 		Exe: exe, Role: []string{procWorkerRole}, Workers: workers, SlotSize: shm.MinSlotSize,
 		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Child: proc.ChildFlags{Heartbeat: time.Second},
+		LIFO:  lifo,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start %d pong workers: %w", workers, err)
@@ -515,9 +517,9 @@ func startProcPool(workers int) (*procPool, error) {
 }
 
 // requests does what a dispatcher does n times for one request of one
-// chunk: take the idle worker that waited longest (the pool is a FIFO,
-// so the workers take turns), ping it, await its pong (read by the
-// worker's reader goroutine and handed over a channel), give it back.
+// chunk: take an idle worker (the one idle the longest, so the workers
+// take turns; with lifo the one idle the shortest, so the same one each
+// time), ping it, await its pong, give it back.
 func (p *procPool) requests(n int) error {
 	for i := range n {
 		// DOC: prim-proc-round-trip: acquire, ping, await the pong, release.

@@ -41,17 +41,21 @@ func BenchmarkPipeRoundTrip(b *testing.B) {
 	withPeer(b, startPipePeer, (*pipePeer).close, (*pipePeer).roundTrips)
 }
 
-func withProcPool(b *testing.B, f func(*procPool, int) error) {
-	start := func() (*procPool, error) { return startProcPool(4) }
+func withProcPool(b *testing.B, lifo bool, f func(*procPool, int) error) {
+	start := func() (*procPool, error) { return startProcPool(4, lifo) }
 	withPeer(b, start, func(p *procPool) error { p.close(); return nil }, f)
 }
 
 // BenchmarkProcRequest is a dispatcher's round trip with a worker for a
 // new request, through common/proc, 4 workers taking turns.
-func BenchmarkProcRequest(b *testing.B) { withProcPool(b, (*procPool).requests) }
+func BenchmarkProcRequest(b *testing.B) { withProcPool(b, false, (*procPool).requests) }
+
+// BenchmarkProcRequestLIFO is the same with serve --lifo: the worker idle
+// the shortest takes it, the same one each time.
+func BenchmarkProcRequestLIFO(b *testing.B) { withProcPool(b, true, (*procPool).requests) }
 
 // BenchmarkProcChunk is a further round trip with the same worker.
-func BenchmarkProcChunk(b *testing.B) { withProcPool(b, (*procPool).chunks) }
+func BenchmarkProcChunk(b *testing.B) { withProcPool(b, false, (*procPool).chunks) }
 
 // BenchmarkFdPassRoundTrip is a descriptor and a line passed to a peer
 // over a Unix socket, and its "done", 4 peers taking turns.
@@ -161,7 +165,7 @@ func TestPrimitivesWork(t *testing.T) {
 		}
 	}
 
-	pp, err := startProcPool(2)
+	pp, err := startProcPool(2, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,6 +167,7 @@ func (rep *report) markdown(w io.Writer) {
 	prim("the kernel's pipe round trip (blocking calls), both on CPU 0", "", fl.PipeOneCPU)
 	prim("the kernel's pipe round trip, one on CPU 0, the other on CPU 1", "", fl.PipeTwoCPUs)
 	prim(fmt.Sprintf("the same through common/proc, a new request (%d workers take turns)", fl.Workers), "P_req", fl.ProcReq)
+	prim("the same with --lifo: the worker idle the shortest, the same one each time", "", fl.ProcReqLIFO)
 	prim(fmt.Sprintf("the same, the workers asleep for %v before", idlePause), "P_req (cold)", fl.ProcReqCold)
 	prim(fmt.Sprintf("the same, %d round trips in flight at once (its CPU: the multi-client rows)", fl.Workers), "P_req (loaded)", fl.ProcReqLoaded)
 	prim("the same through common/proc, the next chunk (same worker)", "P_chunk", fl.ProcChunk)
