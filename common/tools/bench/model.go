@@ -12,14 +12,18 @@
 //	predicted p50 = max(latency on the path, C × CPU per request / K)
 //
 // the two asymptotes of a closed system (Denning and Buzen's operational
-// laws). A design's prediction is the floor server's measured p50 for the
-// same row plus what the design adds, in the same form:
+// laws). A design's prediction is the floor server's measured latency
+// for the same row plus what the design adds, in the same form:
 //
-//	design p50 = floor p50 + max(extra latency, C × extra CPU / K)
+//	design p50 = floor + max(extra latency, C × extra CPU / K)
+//
+// where floor is the floor's p50 with one client, its mean (C ÷ its
+// throughput) with more (predict says why).
 
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -56,8 +60,12 @@ type floors struct {
 	// shortest, the same one each time.
 	ProcReqLIFO cost
 	// ProcReqCold is the same as ProcReq with workers that have slept
-	// for idlePause: what one client pays, whose W workers take turns.
+	// for idlePause.
 	ProcReqCold cost
+	// ProcReqAfterT is ProcReq made right after a TCP round trip, not
+	// counted: what the dispatcher of one client pays, which has just
+	// waited for its client's next line (its process fell asleep).
+	ProcReqAfterT cost
 	// ProcReqLoaded is the same with W round trips in flight at once
 	// (one per worker): its CPU is what a round trip costs a busy server,
 	// where no processor sits idle spinning for work.
@@ -68,9 +76,10 @@ type floors struct {
 	// FdPass is a descriptor and a request line passed to a peer process
 	// over a Unix socket, and its one-byte "done" (fdpass.go), W peers
 	// taking turns; FdPassCold after the peers slept for idlePause;
+	// FdPassAfterT right after a TCP round trip, as ProcReqAfterT;
 	// FdPassLoaded with W passes in flight at once.
-	FdPass, FdPassCold, FdPassLoaded cost
-	TCP                              cost // a 32-byte message and its answer on an open loopback connection
+	FdPass, FdPassCold, FdPassAfterT, FdPassLoaded cost
+	TCP                                            cost // a 32-byte message and its answer on an open loopback connection
 	// TCPCold is the same to a peer that has slept for idlePause.
 	TCPCold cost
 	Connect cost // TCP connect + accept + close on loopback
@@ -123,12 +132,41 @@ const idlePause = time.Millisecond
 // idle for idlePause (not counted), for about target in all, and returns
 // the cost of one op: what waking a process that sleeps costs.
 func measureCold(target time.Duration, op func(n int) error) (cost, error) {
+	// DOC: model-cold: the peer sleeps first; only the operation is timed.
+	return measureEachAfter(target, op, func() error { time.Sleep(idlePause); return nil })
+}
+
+// measureAfter returns a measure that runs before each op, untimed, one
+// call of first (a TCP round trip: what a dispatcher does between two
+// requests of one client). The CPU of first alone, measured as many
+// times, is taken off.
+func measureAfter(first func(n int) error) func(time.Duration, func(int) error) (cost, error) {
+	return func(target time.Duration, op func(n int) error) (cost, error) {
+		c, err := measureEachAfter(target, op, func() error { return first(1) })
+		if err != nil {
+			return c, err
+		}
+		n := max(1, int(target/max(c.Lat, time.Microsecond)))
+		cpu0 := selfCPU()
+		if err := first(n); err != nil {
+			return c, err
+		}
+		c.CPU = max(0, c.CPU-(selfCPU()-cpu0)/time.Duration(n))
+		return c, nil
+	}
+}
+
+// measureEachAfter runs op again and again, each time after before (not
+// timed), for about target in all, and returns the cost of one op (its
+// CPU with before's).
+func measureEachAfter(target time.Duration, op func(n int) error, before func() error) (cost, error) {
 	var lat time.Duration
 	n := 0
 	cpu0 := selfCPU()
 	for start := time.Now(); n == 0 || time.Since(start) < target; n++ {
-		// DOC: model-cold: the peer sleeps first; only the operation is timed.
-		time.Sleep(idlePause)
+		if err := before(); err != nil {
+			return cost{}, err
+		}
 		t0 := time.Now()
 		if err := op(1); err != nil {
 			return cost{}, err
@@ -224,6 +262,31 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 		return fl, fmt.Errorf("proc round trip: %w", err)
 	}
 	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+		// One client's pattern: the client's TCP round trip, then the
+		// dispatcher's round trip with a worker.
+		t, err := startTCPPeer()
+		if err != nil {
+			return nil, nil, err
+		}
+		pp, err := startProcPool(workers, false)
+		if err != nil {
+			_ = t.close()
+			return nil, nil, err
+		}
+		fp, err := startFdPeers(workers)
+		if err != nil {
+			pp.close()
+			_ = t.close()
+			return nil, nil, err
+		}
+		after := measureAfter(t.roundTrips)
+		return []probe{{&fl.ProcReqAfterT, after, pp.requests}, {&fl.FdPassAfterT, after, fp.roundTrips}},
+			func() error { pp.close(); return errors.Join(fp.close(), t.close()) }, nil
+	})
+	if err != nil {
+		return fl, fmt.Errorf("round trips after a TCP round trip: %w", err)
+	}
+	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
 		pp, err := startProcPool(workers, true)
 		if err != nil {
 			return nil, nil, err
@@ -304,14 +367,14 @@ func floorModel(fl floors, r rowSpec) (cost, string) {
 // extra is what design v adds to the floor for one request of row r
 // (docs/comparison.md has the count of each design).
 //
-// With one client, the processes of v2 and v3 sleep between the steps of
-// a request (the dispatcher while the worker serves, the worker until
-// the next ping, the client while the dispatcher and the worker talk):
-// their latency term uses the cold costs. v1 and fdpass pay the hot
-// round trip with W workers taking turns, which is what their one client
-// does: the dispatcher is awake (it has just written the previous answer,
-// or handed it off) and each worker has been idle for W-1 requests, as
-// in the measurement of P_req and F.
+// With one client, every process of a design sleeps between the steps
+// of a request: the dispatcher, whenever it waits for its client's next
+// line, the workers between requests, the client while the dispatcher
+// and the worker talk. A round trip with a worker is charged as the
+// dispatcher of one client pays it, right after a TCP round trip
+// (P_req and F "after T"); v2's and v3's TCP exchanges and connection
+// with a peer asleep are charged cold, v3's proof right after its
+// connection hot.
 //
 // With more clients, the CPU bound counts the loaded CPU of a round trip
 // with a worker (P_req, F: measured with W in flight at once), not the
@@ -319,23 +382,27 @@ func floorModel(fl floors, r rowSpec) (cost, string) {
 // idle processors while it waits for the pong.
 func extra(v string, fl floors, r rowSpec) (cost, string) {
 	k := chunks(r.N)
-	cold := r.Clients == 1
-	pick := func(hot, coldC cost) cost {
-		if cold {
-			return cost{Lat: coldC.Lat, CPU: hot.CPU}
+	if r.Clients == 1 {
+		// The latency of the one-client pattern, the CPU of the hot one.
+		lat := func(hot, one cost) cost { return cost{Lat: one.Lat, CPU: hot.CPU} }
+		req := lat(fl.ProcReq, fl.ProcReqAfterT)
+		tc, cc := lat(fl.TCP, fl.TCPCold), lat(fl.Connect, fl.ConnectCold)
+		// DOC: model-extra-one: what each design adds, with one client.
+		switch v {
+		case "prefork":
+			return cost{}, "0"
+		case "fdpass":
+			return lat(fl.FdPass, fl.FdPassAfterT), "F (after T)"
+		case "v1":
+			return req.plus(fl.ProcChunk.times(k - 1)), fmt.Sprintf("P_req (after T) + %d P_chunk", k-1)
+		case "v2":
+			return tc.plus(req).plus(cc), "T (cold) + P_req (after T) + C (cold)"
+		case "v3":
+			return tc.plus(fl.TCP).plus(req).plus(cc), "T (cold) + T + P_req (after T) + C (cold)"
 		}
-		return hot
+		return cost{}, ""
 	}
-	loaded := func(hot, l cost) cost {
-		if cold {
-			return hot
-		}
-		return cost{Lat: hot.Lat, CPU: l.CPU}
-	}
-	suffix := ""
-	if cold {
-		suffix = " (cold)"
-	}
+	loaded := func(hot, l cost) cost { return cost{Lat: hot.Lat, CPU: l.CPU} }
 	// DOC: model-extra: what each design adds to the floor.
 	switch v {
 	case "prefork":
@@ -352,13 +419,11 @@ func extra(v string, fl floors, r rowSpec) (cost, string) {
 	case "v2":
 		// WAIT and DONE on the session, a ping, the worker's connection
 		// to the client, the pong.
-		return pick(fl.TCP, fl.TCPCold).plus(pick(fl.ProcReq, fl.ProcReqCold)).plus(pick(fl.Connect, fl.ConnectCold)),
-			"T + P_req + C" + suffix
+		return fl.TCP.plus(fl.ProcReq).plus(fl.Connect), "T + P_req + C"
 	case "v3":
 		// GOTO on the session, ping and pong "ready", the client's
 		// connection to the worker, and the worker's proof (PROVE, PROOF).
-		return pick(fl.TCP, fl.TCPCold).times(2).plus(pick(fl.ProcReq, fl.ProcReqCold)).plus(pick(fl.Connect, fl.ConnectCold)),
-			"2 T + P_req + C" + suffix
+		return fl.TCP.times(2).plus(fl.ProcReq).plus(fl.Connect), "2 T + P_req + C"
 	}
 	return cost{}, ""
 }
@@ -371,10 +436,13 @@ func bound(c cost, clients, cores int) time.Duration {
 
 // predict fills in the model's p50 of each result.
 func predict(results []result, fl floors) {
-	base := map[rowSpec]time.Duration{}
+	p50, mean := map[rowSpec]time.Duration{}, map[rowSpec]time.Duration{}
 	for _, r := range results {
 		if r.V == "floor" && r.Err == nil && r.Sum != nil {
-			base[r.Row] = r.Sum.P50
+			p50[r.Row] = r.Sum.P50
+			if rps := r.Sum.RPS(); rps > 0 {
+				mean[r.Row] = time.Duration(float64(r.Row.Clients) / rps * float64(time.Second))
+			}
 		}
 	}
 	for i := range results {
@@ -385,17 +453,27 @@ func predict(results []result, fl floors) {
 			r.Formula = fmt.Sprintf("max(%s, C·CPU/K) = max(%s, %d×%s/%d)", f, dur(c.Lat), r.Row.Clients, dur(c.CPU), fl.Cores)
 			continue
 		}
-		b, ok := base[r.Row]
+		b, ok := p50[r.Row]
 		if !ok {
 			continue
 		}
 		c, f := extra(r.V, fl, r.Row)
-		r.Model = b + bound(c, r.Row.Clients, fl.Cores)
 		if c == (cost{}) {
-			r.Formula = "floor p50, nothing added"
+			r.Model, r.Formula = b, "floor p50, nothing added"
 			continue
 		}
-		r.Formula = fmt.Sprintf("floor p50 + max(%s, C·CPU/K) = %s + max(%s, %d×%s/%d)",
-			f, dur(b), dur(c.Lat), r.Row.Clients, dur(c.CPU), fl.Cores)
+		// DOC: model-base: with many clients, a design that wakes a
+		// worker for each request answers one request per wake-up: its
+		// p50 sits near its mean. The floor answers in batches, its p50
+		// far below its mean. So the base is the floor's mean, C ÷ its
+		// throughput (Little's law), which is the floor's CPU per request
+		// × C / K when the processors are the bottleneck.
+		what := "floor p50"
+		if m, ok := mean[r.Row]; ok && r.Row.Clients > 1 {
+			b, what = m, "floor mean"
+		}
+		r.Model = b + bound(c, r.Row.Clients, fl.Cores)
+		r.Formula = fmt.Sprintf("%s + max(%s, C·CPU/K) = %s + max(%s, %d×%s/%d)",
+			what, f, dur(b), dur(c.Lat), r.Row.Clients, dur(c.CPU), fl.Cores)
 	}
 }

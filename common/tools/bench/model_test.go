@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,9 +26,11 @@ const us = time.Microsecond
 var testFloors = floors{
 	Cores: 2, Workers: 4, Pipe: cost{10 * us, 12 * us},
 	ProcReq: cost{30 * us, 40 * us}, ProcReqCold: cost{100 * us, 200 * us}, ProcReqLoaded: cost{60 * us, 24 * us},
-	ProcChunk: cost{20 * us, 25 * us},
-	FdPass:    cost{25 * us, 30 * us}, FdPassCold: cost{90 * us, 180 * us}, FdPassLoaded: cost{50 * us, 20 * us},
-	TCP: cost{10 * us, 12 * us}, TCPCold: cost{90 * us, 150 * us},
+	ProcReqAfterT: cost{70 * us, 45 * us},
+	ProcChunk:     cost{20 * us, 25 * us},
+	FdPass:        cost{25 * us, 30 * us}, FdPassCold: cost{90 * us, 180 * us}, FdPassLoaded: cost{50 * us, 20 * us},
+	FdPassAfterT: cost{65 * us, 35 * us},
+	TCP:          cost{10 * us, 12 * us}, TCPCold: cost{90 * us, 150 * us},
 	Connect: cost{50 * us, 70 * us}, ConnectCold: cost{120 * us, 200 * us},
 	Stream: cost{40 * us, 60 * us}, Fill: cost{30 * us, 30 * us}, Check: cost{50 * us, 50 * us},
 }
@@ -46,7 +49,12 @@ func TestPredict(t *testing.T) {
 	var rs []result
 	for _, r := range []rowSpec{t1, t16, k64, m64} {
 		for _, v := range []string{"floor", "fdpass", "prefork", "v1", "v2", "v3"} {
-			rs = append(rs, result{V: v, Row: r, Sum: sum(1000 * us)})
+			s := sum(1000 * us)
+			if v == "floor" { // p50 800 µs; mean 1 ms: C × 1000 requests in 1 s
+				s = &client.Summary{Clients: r.Clients, Requests: int64(r.Clients) * 1000, OK: int64(r.Clients) * 1000,
+					Elapsed: time.Second, P50: 800 * us, ByCode: map[string]int64{}}
+			}
+			rs = append(rs, result{V: v, Row: r, Sum: s})
 		}
 	}
 	predict(rs, testFloors)
@@ -62,27 +70,29 @@ func TestPredict(t *testing.T) {
 		"floor requetetype2 65536/4":    4 * (12 + 30 + 60 + 50) * us / 2,
 		"floor requetetype2 67108864/1": (10 + 30 + 80 + 50 + 1023*(40+50)) * us,
 		// prefork: the floor's p50, nothing added.
-		"prefork requetetype1/1":          1000 * us,
-		"prefork requetetype1/16":         1000 * us,
-		"prefork requetetype2 65536/4":    1000 * us,
-		"prefork requetetype2 67108864/1": 1000 * us,
-		// fdpass: F, hot with one client; with more, F's loaded CPU.
-		"fdpass requetetype1/1":          1000*us + 25*us,
+		"prefork requetetype1/1":          800 * us,
+		"prefork requetetype1/16":         800 * us,
+		"prefork requetetype2 65536/4":    800 * us,
+		"prefork requetetype2 67108864/1": 800 * us,
+		// The others: with one client, the floor's p50 and the round
+		// trips as one client pays them (after a TCP round trip, cold);
+		// with more, the floor's mean and the loaded CPU.
+		"fdpass requetetype1/1":          800*us + 65*us,
 		"fdpass requetetype1/16":         1000*us + 16*20*us/2,
 		"fdpass requetetype2 65536/4":    1000*us + 4*20*us/2,
-		"fdpass requetetype2 67108864/1": 1000*us + 25*us,
-		"v1 requetetype1/1":              1000*us + 30*us, // the floor's p50 + a hot P_req
+		"fdpass requetetype2 67108864/1": 800*us + 65*us,
+		"v1 requetetype1/1":              800*us + 70*us,
 		"v1 requetetype1/16":             1000*us + 16*24*us/2,
 		"v1 requetetype2 65536/4":        1000*us + 4*24*us/2,
-		"v1 requetetype2 67108864/1":     1000*us + 30*us + 1023*20*us,
-		"v2 requetetype1/1":              1000*us + (90+100+120)*us,
+		"v1 requetetype2 67108864/1":     800*us + 70*us + 1023*20*us,
+		"v2 requetetype1/1":              800*us + (90+70+120)*us,
 		"v2 requetetype1/16":             1000*us + 16*(12+40+70)*us/2,
 		"v2 requetetype2 65536/4":        1000*us + 4*(12+40+70)*us/2,
-		"v2 requetetype2 67108864/1":     1000*us + (90+100+120)*us,
-		"v3 requetetype1/1":              1000*us + (2*90+100+120)*us, // v2's and the proof's round trip
+		"v2 requetetype2 67108864/1":     800*us + (90+70+120)*us,
+		"v3 requetetype1/1":              800*us + (90+10+70+120)*us, // v2's, and the proof's round trip, hot
 		"v3 requetetype1/16":             1000*us + 16*(2*12+40+70)*us/2,
 		"v3 requetetype2 65536/4":        1000*us + 4*(2*12+40+70)*us/2,
-		"v3 requetetype2 67108864/1":     1000*us + (2*90+100+120)*us,
+		"v3 requetetype2 67108864/1":     800*us + (90+10+70+120)*us,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("predictions (-want +got):\n%s", diff)
@@ -235,5 +245,32 @@ func TestOthersShare(t *testing.T) {
 	}
 	if got := othersShare(0, 0, 10, 100, 5*time.Second); got != 0 {
 		t.Errorf("ours above the busy time: %v, want 0", got)
+	}
+}
+
+// TestMeasureAfter checks that the one-client measure runs its first
+// step before every operation, untimed, and then once more on its own
+// (to take its CPU off).
+func TestMeasureAfter(t *testing.T) {
+	var seq []string
+	first := func(n int) error {
+		seq = append(seq, fmt.Sprintf("first×%d", n))
+		return nil
+	}
+	op := func(n int) error {
+		seq = append(seq, fmt.Sprintf("op×%d", n))
+		return nil
+	}
+	if _, err := measureAfter(first)(0, op); err != nil {
+		t.Fatal(err)
+	}
+	// target 0: one operation, then first alone, as many times as fit in
+	// the target (at least once).
+	if diff := cmp.Diff([]string{"first×1", "op×1", "first×1"}, seq); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	boom := errors.New("boom")
+	if _, err := measureAfter(func(int) error { return boom })(time.Second, op); !errors.Is(err, boom) {
+		t.Errorf("a failing first step: %v, want %v", err, boom)
 	}
 }
