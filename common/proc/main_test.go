@@ -147,7 +147,13 @@ func (p *testPool) stop() {
 // stopped and nothing may be left.
 func startPool(t *testing.T, n int, mode string) *testPool {
 	t.Helper()
-	pool, err := Start(testConfig(t, n, mode))
+	return startPoolWith(t, testConfig(t, n, mode))
+}
+
+// startPoolWith is startPool with a configuration of the test's own.
+func startPoolWith(t *testing.T, cfg Config) *testPool {
+	t.Helper()
+	pool, err := Start(cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -341,15 +341,7 @@ func TestPickOrder(t *testing.T) {
 		t.Run(fmt.Sprintf("lifo=%v", tc.lifo), func(t *testing.T) {
 			cfg := testConfig(t, 3, "serve")
 			cfg.LIFO = tc.lifo
-			pool, err := Start(cfg)
-			if err != nil {
-				t.Fatalf("Start: %v", err)
-			}
-			p := &testPool{Pool: pool}
-			t.Cleanup(func() {
-				p.stop()
-				checkNothingLeft(t)
-			})
+			p := startPoolWith(t, cfg)
 			var got []int
 			for range tc.want {
 				w, err := p.Acquire(short2(t))

@@ -21,16 +21,7 @@ func startWatched(t *testing.T, n int, mode string, hang time.Duration) *testPoo
 	t.Helper()
 	cfg := testConfig(t, n, mode)
 	cfg.Watchdog = Watchdog{Enabled: true, HangTimeout: hang, KillGrace: 200 * time.Millisecond}
-	pool, err := Start(cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	p := &testPool{Pool: pool}
-	t.Cleanup(func() {
-		p.stop()
-		checkNothingLeft(t)
-	})
-	return p
+	return startPoolWith(t, cfg)
 }
 
 // replaced waits until slot i has a ready worker other than old, and
