@@ -167,9 +167,9 @@ func (w *Handle) Ping(op pingpong.Op, arg uint64) error {
 
 // Await waits for the next pong of the current request, reading the
 // pong pipe itself: the goroutine that waits is the one the runtime
-// wakes when the pong arrives, with no goroutine or channel in between
-// (docs/comparison.md, "What the Go runtime adds to a cross-process
-// round trip"). ctx's deadline is the read's deadline. It returns
+// wakes when the pong arrives, with no goroutine or channel in between,
+// and the read is a raw one (rawPipe) (docs/comparison.md, "What the Go
+// runtime adds to a cross-process round trip"). ctx's deadline is the read's deadline. It returns
 // ErrWorkerDied if the worker is gone (end of file on its pong pipe: the
 // kernel closed the worker's write end when it exited), or ctx's error.
 // One goroutine at a time may await a worker.
