@@ -109,6 +109,10 @@ var Exercises = []Exercise{
 	{N: 15, Title: "Predict the network table", Steps: []Step{
 		{Blocks: []int{0}, Want: []string{`(?m)^flat +v1 +ok`, `(?m)^nat +v2 +failed .*ERR worker-failed cannot call back`, `(?m)^firewall +v3 +failed`, `(?m)^both +v1 +ok`}},
 	}},
+	{N: 16, Title: "Which worker takes the request", Steps: []Step{
+		{Blocks: []int{0}, Want: []string{`(?m)^worker#0 worker#1 worker#2 $`}},
+		{Blocks: []int{1}, Want: []string{`(?m)^worker#0 worker#0 worker#0 $`}},
+	}},
 }
 
 // sectionRE is a section's heading: "## 8. Forget to close the child's ends".
