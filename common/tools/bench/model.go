@@ -23,6 +23,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -190,8 +191,12 @@ type probe struct {
 // it did while a neighbour was busy. A fresh peer each round is a fresh
 // draw of where the scheduler puts it (on this machine, the same CPU or
 // the other one makes a tenfold difference).
-func bestOf(rounds int, target time.Duration, open func() ([]probe, func() error, error)) error {
+// It gives up between two rounds once ctx is done (Ctrl-C).
+func bestOf(ctx context.Context, rounds int, target time.Duration, open func() ([]probe, func() error, error)) error {
 	for i := range rounds {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		probes, closer, err := open()
 		if err != nil {
 			return err
@@ -221,9 +226,9 @@ func noErr(f func(n int)) func(int) error { return func(n int) error { f(n); ret
 
 // measureFloors measures every primitive, rounds times for about target
 // each, with W workers for the common/proc round trips.
-func measureFloors(rounds int, target time.Duration, workers int) (fl floors, err error) {
+func measureFloors(ctx context.Context, rounds int, target time.Duration, workers int) (fl floors, err error) {
 	fl.Cores, fl.Workers = runtime.NumCPU(), workers
-	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+	err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 		p, err := startPipePeer()
 		if err != nil {
 			return nil, nil, err
@@ -237,7 +242,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 		if i >= fl.Cores {
 			break // one CPU: nothing to cross
 		}
-		err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+		err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 			rp, err := startRawPipePeer(i)
 			if err != nil {
 				return nil, nil, err
@@ -249,7 +254,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 			return fl, fmt.Errorf("raw pipe round trip: %w", err)
 		}
 	}
-	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+	err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 		pp, err := startProcPool(workers, false)
 		if err != nil {
 			return nil, nil, err
@@ -261,7 +266,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 	if err != nil {
 		return fl, fmt.Errorf("proc round trip: %w", err)
 	}
-	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+	err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 		// One client's pattern: the client's TCP round trip, then the
 		// dispatcher's round trip with a worker.
 		t, err := startTCPPeer()
@@ -286,7 +291,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 	if err != nil {
 		return fl, fmt.Errorf("round trips after a TCP round trip: %w", err)
 	}
-	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+	err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 		pp, err := startProcPool(workers, true)
 		if err != nil {
 			return nil, nil, err
@@ -296,7 +301,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 	if err != nil {
 		return fl, fmt.Errorf("proc round trip, --lifo: %w", err)
 	}
-	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+	err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 		fp, err := startFdPeers(workers)
 		if err != nil {
 			return nil, nil, err
@@ -307,7 +312,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 	if err != nil {
 		return fl, fmt.Errorf("descriptor passing: %w", err)
 	}
-	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+	err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 		t, err := startTCPPeer()
 		if err != nil {
 			return nil, nil, err
@@ -319,7 +324,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 	if err != nil {
 		return fl, fmt.Errorf("tcp: %w", err)
 	}
-	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+	err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 		s, err := newSlotCopier()
 		if err != nil {
 			return nil, nil, err
@@ -331,7 +336,7 @@ func measureFloors(rounds int, target time.Duration, workers int) (fl floors, er
 	}
 	fillBuf, checkBuf := make([]byte, chunkSize), make([]byte, chunkSize)
 	fillChunks(checkBuf, 1) // chunk 0, which checkChunks expects
-	err = bestOf(rounds, target, func() ([]probe, func() error, error) {
+	err = bestOf(ctx, rounds, target, func() ([]probe, func() error, error) {
 		return []probe{{&fl.Fill, measure, noErr(func(n int) { fillChunks(fillBuf, n) })},
 			{&fl.Check, measure, func(n int) error { return checkChunks(checkBuf, n) }}}, nil, nil
 	})

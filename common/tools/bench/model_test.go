@@ -274,3 +274,23 @@ func TestMeasureAfter(t *testing.T) {
 		t.Errorf("a failing first step: %v, want %v", err, boom)
 	}
 }
+
+// TestBestOfStopsWhenCancelled checks that Ctrl-C (a done context) stops
+// the primitives between two rounds, before a new peer is started.
+func TestBestOfStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	opened := 0
+	var c cost
+	open := func() ([]probe, func() error, error) {
+		opened++
+		cancel() // Ctrl-C during the first round
+		return []probe{{&c, func(time.Duration, func(int) error) (cost, error) { return cost{Lat: time.Microsecond}, nil },
+			func(int) error { return nil }}}, nil, nil
+	}
+	if err := bestOf(ctx, 3, time.Millisecond, open); !errors.Is(err, context.Canceled) {
+		t.Errorf("bestOf after Ctrl-C = %v, want context.Canceled", err)
+	}
+	if opened != 1 {
+		t.Errorf("%d rounds started, want 1 (the one under way finishes, no new one starts)", opened)
+	}
+}

@@ -182,7 +182,7 @@ func bench(ctx context.Context, c config, out io.Writer) error {
 		progress("warning: before the run, other processes keep %.0f%% of the CPUs busy: the figures will be noisy", 100*busy)
 	}
 	progress("measuring the primitives (best of %d rounds of %v each)", c.rounds, c.primTime)
-	fl, err := measureFloors(c.rounds, c.primTime, c.workers)
+	fl, err := measureFloors(ctx, c.rounds, c.primTime, c.workers)
 	if err != nil {
 		return fmt.Errorf("primitives: %w", err)
 	}
