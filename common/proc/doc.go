@@ -14,4 +14,7 @@
 //
 // Child side (child.go): attach the segment by id, read pings on fd 3,
 // write pongs on fd 4, exit on EOF of fd 3 (the dispatcher is gone).
+//
+// Both sides read and write their pipe ends with raw system calls
+// (rawpipe.go): they are non-blocking, and the runtime's poller waits.
 package proc

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"osps/common/cli"
 	"osps/common/proc"
 	"osps/common/trace"
 	"osps/common/wire"
@@ -115,7 +116,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 		s.Tr.Step(0, "worker#%d started, pid %d, slot %d", w.ID, w.Pid, w.ID)
 	}
 	log.Info("listening", "addr", laddr.String(), "workers", cfg.Workers, "shmid", pool.Seg.ID(), "max_sessions", cfg.MaxSessions)
-	if _, err := fmt.Fprintf(ready, "ready %s\n", laddr.String()); err != nil {
+	if err := cli.PrintReady(ready, laddr); err != nil {
 		log.Warn("cannot print the ready line: serving all the same", "err", err)
 	}
 

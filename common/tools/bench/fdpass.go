@@ -85,7 +85,7 @@ func runFdpass(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Printf("ready %s\n", ln.Addr())
+	_ = cli.PrintReady(os.Stdout, ln.Addr())
 	d.serve(ctx)
 	return 0
 }

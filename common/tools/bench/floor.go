@@ -76,7 +76,7 @@ func runFloor(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f.log.Info("listening", "addr", ln.Addr().String())
-	fmt.Printf("ready %s\n", ln.Addr())
+	_ = cli.PrintReady(os.Stdout, ln.Addr())
 	f.serve(ctx)
 	f.log.Info("stopped", "served", f.served.Load())
 	return 0

@@ -16,7 +16,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -31,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"osps/common/cli"
 	"osps/common/tools/procfs"
 )
 
@@ -63,29 +63,16 @@ func startServer(argv []string, readyWithin time.Duration) (*server, error) {
 		return nil, fmt.Errorf("start %s: %w", filepath.Base(argv[0]), err)
 	}
 	s.pgid = cmd.Process.Pid
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-				select {
-				case ready <- a:
-				default:
-				}
-			}
-		}
-		s.err = cmd.Wait()
+	s.Addr, err = cli.WaitReady(cmd, stdout, readyWithin, func(err error) {
+		s.err = err
 		close(s.done)
-	}()
-	t := time.NewTimer(readyWithin)
-	defer t.Stop()
-	select {
-	case s.Addr = <-ready:
-	case <-s.done:
+	})
+	switch {
+	case errors.Is(err, cli.ErrExitedBeforeReady):
 		return nil, fmt.Errorf("%s exited before it was ready: %v\n%s", strings.Join(argv, " "), s.err, s.log.String())
-	case <-t.C:
+	case err != nil:
 		s.kill()
-		return nil, fmt.Errorf("%s: no ready line within %v\n%s", strings.Join(argv, " "), readyWithin, s.log.String())
+		return nil, fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, s.log.String())
 	}
 	// DOC: meter-start-cpu: what start-up used is not the load's: note it now.
 	cpu, err := groupCPU(s.cmd.Process.Pid)

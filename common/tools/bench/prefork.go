@@ -70,7 +70,7 @@ func runPrefork(args []string) int {
 	lf.Close() // only the workers hold the listening socket now
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Printf("ready %s\n", ln.Addr())
+	_ = cli.PrintReady(os.Stdout, ln.Addr())
 	<-ctx.Done()
 	stopAll()
 	return 0

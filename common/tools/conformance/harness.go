@@ -4,7 +4,6 @@
 package conformance
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"osps/common/cli"
 	"osps/common/tools/procfs"
 )
 
@@ -98,24 +97,16 @@ func start(t testing.TB, wrap []string, bin string, args ...string) *Server {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	s.pgid = cmd.Process.Pid
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-				ready <- a
-			}
-		}
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
 	t.Cleanup(func() { s.cleanup() })
-	select {
-	case s.Addr = <-ready:
-	case <-s.done:
+	s.Addr, err = cli.WaitReady(cmd, stdout, 15*time.Second, func(err error) {
+		s.err = err
+		close(s.done)
+	})
+	switch {
+	case errors.Is(err, cli.ErrExitedBeforeReady):
 		t.Fatalf("serve %v exited before ready: %v\n%s", full, s.err, s.Log())
-	case <-time.After(15 * time.Second):
-		t.Fatalf("serve %v: no ready line within 15s\n%s", full, s.Log())
+	case err != nil:
+		t.Fatalf("serve %v: %v\n%s", full, err, s.Log())
 	}
 	if m := shmidRE.FindStringSubmatch(s.Log()); m != nil {
 		s.ShmID, _ = strconv.Atoi(m[1])

@@ -5,19 +5,17 @@
 package main
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"osps/common/cli"
 	"osps/common/tools/procfs"
 )
 
@@ -70,29 +68,12 @@ func startServer(bin string, errw io.Writer, args ...string) (*server, error) {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	s := &server{cmd: cmd, exited: make(chan struct{})}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
-				ready <- a
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, out) // keep reading until it exits
-		close(ready)
-		s.waitErr = cmd.Wait()
+	s.Addr, err = cli.WaitReady(cmd, out, readyTimeout, func(err error) {
+		s.waitErr = err
 		close(s.exited)
-	}()
-	select {
-	case a, ok := <-ready:
-		if ok {
-			s.Addr = a
-			return s, nil
-		}
-		err = errors.New("it exited before it said ready")
-	case <-time.After(readyTimeout):
-		err = fmt.Errorf("no ready line within %v", readyTimeout)
+	})
+	if err == nil {
+		return s, nil
 	}
 	s.Stop()
 	return nil, fmt.Errorf("start %s serve: %w", bin, err)
