@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -43,8 +44,9 @@ type Malformed struct {
 }
 
 // CodeAnchors walks root for .go files (skipping testdata, hidden and
-// generated directories) and returns every anchor comment, and every
-// comment that looks like an anchor but is not one.
+// generated directories) and .py files (testdata included: the grader's
+// Python programs live there), and returns every anchor comment, and
+// every comment that looks like an anchor but is not one.
 func CodeAnchors(root string) ([]Anchor, []Malformed, error) {
 	skip := generatedDirs(root)
 	var anchors []Anchor
@@ -60,19 +62,25 @@ func CodeAnchors(root string) ([]Anchor, []Malformed, error) {
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			name := d.Name()
-			if rel != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor" || skip[rel]) {
+			if rel != "." && (strings.HasPrefix(name, ".") || name == "vendor" || skip[rel]) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if !strings.HasSuffix(path, ".go") {
+		inTestdata := slices.Contains(strings.Split(rel, "/"), "testdata")
+		scan := fileAnchors
+		switch {
+		case strings.HasSuffix(path, ".go") && !inTestdata:
+		case strings.HasSuffix(path, ".py"):
+			scan = pyAnchors
+		default:
 			return nil
 		}
 		src, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", rel, err)
 		}
-		a, b := fileAnchors(rel, src)
+		a, b := scan(rel, src)
 		anchors = append(anchors, a...)
 		bad = append(bad, b...)
 		return nil
@@ -105,6 +113,30 @@ func fileAnchors(rel string, src []byte) ([]Anchor, []Malformed) {
 			anchors = append(anchors, Anchor{Name: m[1], File: rel, Line: line})
 		} else if anchorLike.MatchString(lit) {
 			bad = append(bad, Malformed{Text: lit, File: rel, Line: line})
+		}
+	}
+	return anchors, bad
+}
+
+// pyHash is where a Python comment starts as an anchor would.
+var pyHash = regexp.MustCompile(`#\s*(STEP\b|DOC:)`)
+
+// pyAnchors scans one Python file, line by line: an anchor is a comment,
+// "# DOC: name" then ':' or the end of the line, alone on its line or
+// after code, read with the same rule as a Go comment.
+func pyAnchors(rel string, src []byte) ([]Anchor, []Malformed) {
+	var anchors []Anchor
+	var bad []Malformed
+	for i, line := range strings.Split(string(src), "\n") {
+		loc := pyHash.FindStringIndex(line)
+		if loc == nil {
+			continue
+		}
+		comment := strings.TrimRight(line[loc[0]:], " \t\r")
+		if m := anchorComment.FindStringSubmatch("//" + comment[1:]); m != nil {
+			anchors = append(anchors, Anchor{Name: m[1], File: rel, Line: i + 1})
+		} else {
+			bad = append(bad, Malformed{Text: comment, File: rel, Line: i + 1})
 		}
 	}
 	return anchors, bad

@@ -1,6 +1,6 @@
 // Package doccheck keeps the guide in docs/ and the code together, as the
 // xv6 book stays tied to its source by stable anchors rather than line
-// numbers. Its test reads every page of docs/, every .go file of the
+// numbers. Its test reads every page of docs/, every .go and .py file of the
 // repository and run.sh, and fails on any drift (pages in folders of
 // docs/, such as the French pages of docs/fr/, are read the same way,
 // their links resolved from their own folder):
@@ -23,6 +23,10 @@
 //     student's clone.
 //  4. Every `./run.sh ...` command quoted in a page (in a code span or a
 //     fenced block) is one that `./run.sh help` lists.
+//
+// Python files (.py, testdata included: the grader's Python programs
+// live in common/tools/grader/testdata/python) hold anchors the same way,
+// as a "#" comment: the anchor, then a ':' or the end of the line.
 //
 // A DOC anchor that no page cites is allowed (a page may cite it later);
 // a STEP anchor is not. A comment that starts like an anchor but is not

@@ -206,3 +206,44 @@ func TestTranslatedPages(t *testing.T) {
 		t.Errorf("problems in docs/fr/ (-want +got):\n%s", diff)
 	}
 }
+
+// TestPythonAnchors: a .py file holds anchors as "# DOC: name" comments,
+// in testdata too (the grader's Python programs live there), read with
+// the Go rule; a .go file in testdata is still not read.
+func TestPythonAnchors(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{
+		"run.sh": "#!/usr/bin/env bash\ncat <<'USAGE'\n  ./run.sh test                    the tests\nUSAGE\n",
+		"docs/python.md": "# Python\n\n[DOC: py-alone](../tools/testdata/py/v1.py) [DOC: py-after](../tools/testdata/py/v1.py)\n" +
+			"[DOC: py-gone](../tools/testdata/py/v1.py) [DOC: go-in-testdata](../tools/testdata/x.go)\n",
+		"tools/testdata/py/v1.py": "import os\n# DOC: py-alone: a comment of its own\n" +
+			"os.close(3)  # DOC: py-after\n" +
+			"x = 1  # STEP 5: no variant, so no anchor\n" +
+			"s = \"#\"  # a plain comment\n",
+		"tools/testdata/x.go": "package x\n\n// DOC: go-in-testdata\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := Check(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Problem{
+		{"docs/python.md", 4, "cites DOC: go-in-testdata in tools/testdata/x.go, which has no comment // DOC: go-in-testdata"},
+		{"docs/python.md", 4, "cites DOC: py-gone in tools/testdata/py/v1.py, which has no comment // DOC: py-gone"},
+		{"tools/testdata/py/v1.py", 4, `comment "# STEP 5: no variant, so no anchor" looks like an anchor but is not one: want // STEP vN.K or // DOC: name, then ':' or the end of the line`},
+	}
+	if diff := cmp.Diff(want, rep.Problems); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if rep.Anchors != 2 {
+		t.Errorf("anchors found: %d, want 2 (py-alone, py-after)", rep.Anchors)
+	}
+}

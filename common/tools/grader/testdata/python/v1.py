@@ -11,7 +11,8 @@ is one thread: one select loop (selectors) over the listening socket,
 the client sockets, the pong pipes and the signal pipe.
 
 It is the grader's positive control (./run.sh check v1 --bin THIS-FILE)
-and the program docs/python.md walks through, by its "# DOC:" anchors.
+and the program docs/python.md walks through, by the DOC anchors of
+its comments.
 
     python3 v1.py serve [flags]            the dispatcher and its workers
     python3 v1.py client [flags] REQUEST   one client session
@@ -231,7 +232,7 @@ def select_read(fd, timeout):
 
 
 def serve_request(cfg, seg, wid, seq, lie, beat, next_ping):
-    """STEP 3 of docs/v1-relay.md: read the request in the slot, and put
+    """Step 3 of docs/v1-relay.md: read the request in the slot, and put
     the answer there, chunk by chunk, with one pong per chunk."""
     line = bytes(seg.area(wid, REQUEST, seg.get(wid, REQLEN)))
     words = line.split()
@@ -797,7 +798,7 @@ class Dispatcher:
             self.waiting.append(s)
 
     def begin(self, s, w):
-        """STEP 2: the request into the worker's slot, then one ping."""
+        """Step 2: the request into the worker's slot, then one ping."""
         w.seq += 1
         w.session, w.first, w.n, w.sent, w.holding = s, True, s.n, 0, False
         s.worker, s.state = w, "busy"
@@ -811,7 +812,7 @@ class Dispatcher:
         self.want(s, 0)
 
     def relay(self, s, w, op, arg):
-        """STEP 4: a pong; check it before anything of it reaches the client."""
+        """Step 4: a pong; check it before anything of it reaches the client."""
         if w.first and op == PONG_CHUNK and self.seg.get(w.id, REPLYN) == -1:
             errlen = max(0, min(self.seg.get(w.id, ERRLEN), 256))
             line = bytes(self.seg.area(w.id, ERR, errlen)).decode("ascii", "replace")
@@ -856,7 +857,7 @@ class Dispatcher:
         w = s.worker
         w.sent += s.chunk
         if w.sent >= w.n:
-            self.finish(s, w)            # STEP 5: the worker is idle again
+            self.finish(s, w)            # step 5: the worker is idle again
             self.process(s)
         else:
             s.deadline = time.monotonic() + self.cfg.request_timeout
