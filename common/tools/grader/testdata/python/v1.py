@@ -708,7 +708,7 @@ class Dispatcher:
         except OSError:
             self.drop(s)
             return
-        if s.state == "linger":          # DOC: py-linger-close: read and throw away
+        if s.state == "linger":          # the lingering close: read and throw away
             s.discarded += len(data)
             if not data or s.discarded >= 1 << 20:
                 self.close(s)
