@@ -67,12 +67,13 @@ def duration(text):
 # byte 3 of each lane is the pattern byte.
 PIECE = 65536
 _STEPS = int.from_bytes(b"".join(((j * K) & 0xFFFFFFFF).to_bytes(5, "little") for j in range(PIECE)), "little")
+_ONES = int.from_bytes((b"\x01" + bytes(4)) * PIECE, "little")     # 1 in every lane
 
 
 def pattern(offset, n):
     """The n bytes of the pattern from byte offset on (n <= PIECE)."""
     base = (offset * K) & 0xFFFFFFFF
-    lanes = int.from_bytes(base.to_bytes(5, "little") * PIECE, "little") + _STEPS
+    lanes = base * _ONES + _STEPS                 # base + (j*K mod 2^32) in lane j
     return lanes.to_bytes(5 * PIECE, "little")[3::5][:n]
 
 
@@ -234,12 +235,15 @@ def select_read(fd, timeout):
 def serve_request(cfg, seg, wid, seq, lie, beat, next_ping):
     """Step 3 of docs/v1-relay.md: read the request in the slot, and put
     the answer there, chunk by chunk, with one pong per chunk."""
-    line = bytes(seg.area(wid, REQUEST, seg.get(wid, REQLEN)))
+    # The worker trusts nothing it did not check itself: the slot is
+    # writable by any process of the same user.
+    line = bytes(seg.area(wid, REQUEST, min(max(seg.get(wid, REQLEN), 0), MAX_LINE)))
     words = line.split()
     text = None
     if words == [b"requetetype1"]:
         n = None
-    elif len(words) == 2 and words[0] == b"requetetype2" and words[1].isdigit():
+    elif (len(words) == 2 and words[0] == b"requetetype2" and words[1].isdigit()
+          and int(words[1]) <= cfg.max_bytes):
         n = int(words[1])
     elif words == [b"requetetype2"]:
         n = 4096
@@ -378,12 +382,19 @@ class Dispatcher:
         # DOC: py-pipes-fork: os.pipe's ends are not inherited by an exec'd
         # program (O_CLOEXEC), but fork copies them all: the child keeps
         # its two ends, the parent closes its copies of them at once.
-        ping_r, ping_w = os.pipe()
-        pong_r, pong_w = os.pipe()
-        self.seg.put(w.id, STATE, STARTING)
-        self.seg.put(w.id, BEAT, time.time_ns())
-        parent = os.getpid()
-        pid = os.fork()
+        fds = []
+        try:
+            fds += os.pipe()
+            fds += os.pipe()
+            ping_r, ping_w, pong_r, pong_w = fds
+            self.seg.put(w.id, STATE, STARTING)
+            self.seg.put(w.id, BEAT, time.time_ns())
+            parent = os.getpid()
+            pid = os.fork()
+        except OSError:                  # EMFILE, EAGAIN: no worker this time
+            for fd in fds:
+                os.close(fd)
+            raise
         if pid == 0:
             try:
                 worker_main(self.cfg, self.seg, w.id, ping_r, pong_w, parent)
@@ -435,7 +446,7 @@ class Dispatcher:
                 continue
             if s.deadline is not None and now >= s.deadline:
                 self.on_deadline(s, now)
-            elif s.out and s.state in ("read", "busy", "quit") and now - s.win_start >= cfg.rate_window:
+            elif s.out and now - s.win_start >= cfg.rate_window:
                 # DOC: py-min-rate: fewer than --min-rate x --rate-window
                 # bytes went out in a whole window: the answer is cut.
                 log("INFO", "client reads below the minimum rate: answer cut", min_rate=cfg.min_rate)
@@ -866,6 +877,7 @@ class Dispatcher:
 
     def finish(self, s, w):
         s.worker, s.state, s.deadline = None, "read", None
+        s.line_since = time.monotonic()  # the clock stopped while the request was answered
         self.release(w)
 
     def reply(self, s, text):
@@ -942,8 +954,8 @@ class Dispatcher:
             w.session, s.worker = None, None
             if w.holding:                # it waits for our PingNext: tell it to stop
                 self.ping(w, PING_ABORT)
-            elif not w.first and w.sent + s.chunk >= w.n:
-                self.release(w)          # its last chunk was in hand: it is idle already
+            elif s.out:                  # its last chunk was in hand: it is idle already
+                self.release(w)
             # else: it is computing; its late pong decides (late_pong)
         self.close(s)
 
