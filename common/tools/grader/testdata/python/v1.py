@@ -679,6 +679,8 @@ class Dispatcher:
                 log("WARN", "accept", err=e)
                 return
             sock.setblocking(False)
+            # No Nagle: a short answer goes out now, not after the client's delayed ACK.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             # DOC: py-session-cap: past --max-sessions, a clear refusal.
             if len(self.sessions) >= self.cfg.max_sessions:
                 try:
@@ -900,7 +902,7 @@ class Dispatcher:
         """Send what the socket takes now; True when nothing is left."""
         while s.out:
             try:
-                k = s.sock.send(s.out[0])
+                k = s.sock.sendmsg(s.out)    # "OK <n>" and the chunk in one system call
             except (BlockingIOError, InterruptedError):
                 return False
             except OSError:              # the client is gone (reset, broken pipe)
@@ -909,9 +911,9 @@ class Dispatcher:
             s.win_done += k
             if s.win_done >= self.cfg.min_rate * self.cfg.rate_window:
                 s.win_start, s.win_done = time.monotonic(), 0   # quota met: a new window
-            if k == len(s.out[0]):
-                s.out.popleft()
-            else:
+            while s.out and k >= len(s.out[0]):   # what went out whole (an empty chunk too)
+                k -= len(s.out.popleft())
+            if k:
                 s.out[0] = s.out[0][k:]
         return True
 
@@ -1005,25 +1007,26 @@ def fmt(seconds):
 
 def serve(argv):
     p = argparse.ArgumentParser(prog="v1.py serve", allow_abbrev=False,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 description="Run the dispatcher and its --workers workers.")
     p.add_argument("--listen", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=2222, help="TCP port; 0 picks a free one")
     p.add_argument("--workers", type=int, default=4, help="worker processes, 1 to 256")
     p.add_argument("--max-bytes", type=int, default=64 << 20, help="largest n of requetetype2")
     p.add_argument("--slot-size", type=int, default=65536, help="bytes of each slot's data area")
-    p.add_argument("--queue-timeout", type=duration, default=2.0, help="wait for an idle worker (default 2s)")
+    p.add_argument("--queue-timeout", type=duration, default="2s", help="wait for an idle worker")
     p.add_argument("--lifo", action="store_true", help="hand requests to the worker idle the shortest")
-    p.add_argument("--request-timeout", type=duration, default=10.0, help="wait for a worker's pong (default 10s)")
+    p.add_argument("--request-timeout", type=duration, default="10s", help="wait for a worker's pong")
     p.add_argument("--min-rate", type=int, default=65536, help="bytes per second a client must read")
-    p.add_argument("--rate-window", type=duration, default=10.0, help="the window of --min-rate (default 10s)")
+    p.add_argument("--rate-window", type=duration, default="10s", help="the window of --min-rate")
     p.add_argument("--max-sessions", type=int, default=0,
-                   help="sessions open at once (default: the open-file limit minus 48, minus 8 per worker)")
-    p.add_argument("--idle-timeout", type=duration, default=60.0, help="silence between lines (default 1m)")
-    p.add_argument("--line-timeout", type=duration, default=10.0, help="time to finish a line (default 10s)")
-    p.add_argument("--grace", type=duration, default=5.0, help="on SIGTERM, time for requests in flight (default 5s)")
-    p.add_argument("--heartbeat", type=duration, default=1.0, help="an idle worker beats this often (default 1s)")
+                   help="sessions open at once; 0: the open-file limit minus 48, minus 8 per worker")
+    p.add_argument("--idle-timeout", type=duration, default="1m", help="silence between lines")
+    p.add_argument("--line-timeout", type=duration, default="10s", help="time to finish a line")
+    p.add_argument("--grace", type=duration, default="5s", help="on SIGTERM, time for requests in flight")
+    p.add_argument("--heartbeat", type=duration, default="1s", help="an idle worker beats this often")
     p.add_argument("--watchdog", action="store_true", help="respawn dead workers, kill hung ones")
-    p.add_argument("--hang-timeout", type=duration, default=10.0, help="with --watchdog: silent heartbeat (default 10s)")
+    p.add_argument("--hang-timeout", type=duration, default="10s", help="with --watchdog: kill a worker silent this long")
     p.add_argument("--chaos", default="", help="crash=P,hang=P,lie=P,seed=S: workers misbehave on purpose")
     p.add_argument("--trace", action="store_true", help="one line per protocol step on stderr")
     p.add_argument("--verbose", action="store_true", help="debug logs")
@@ -1062,43 +1065,69 @@ def serve(argv):
 
 # ---------------------------------------------------------------- client
 
+def ask(sock, r, req):
+    """Send one request line; read its answer. Returns (header, n, body):
+    a requetetype2 payload is checked against the pattern as it comes and
+    not kept. Raises OSError when the answer breaks the protocol."""
+    sock.sendall(req.encode() + b"\n")
+    head = r.readline().rstrip(b"\n").decode("ascii", "replace")
+    if not head.startswith("OK "):
+        return head, 0, b""
+    n, got, body = int(head[3:]), 0, []
+    check = req.split()[:1] == ["requetetype2"]
+    while got < n:
+        piece = r.read(min(PIECE, n - got))
+        if not piece:
+            raise OSError(f"short payload: {got} of {n} bytes: EOF")
+        if check and piece != pattern(got, len(piece)):
+            raise OSError(f"payload differs from the pattern near byte {got}")
+        if not check:
+            body.append(piece)
+        got += len(piece)
+    return head, n, b"".join(body)
+
+
+def dial(server, timeout):
+    host, _, port = server.rpartition(":")
+    sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+    return sock, sock.makefile("rb")
+
+
 def client(argv):
     p = argparse.ArgumentParser(prog="v1.py client", allow_abbrev=False,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 description="Run one session: send each REQUEST, check each answer.")
     p.add_argument("--server", default="127.0.0.1:2222", help="the dispatcher's host:port")
-    p.add_argument("--timeout", type=duration, default=30.0, help="give up a request after this long (default 30s)")
+    p.add_argument("--timeout", type=duration, default="30s", help="give up a request after this long")
     p.add_argument("--trace", action="store_true", help="one line per step on stderr")
-    p.add_argument("requests", nargs="*", metavar="REQUEST")
+    p.add_argument("--clients", type=int, default=argparse.SUPPRESS, help="load mode: concurrent sessions, 1 to 10000 (default 1)")
+    p.add_argument("--requests", type=int, default=argparse.SUPPRESS, help="load mode: requests per session (default 100 without --duration)")
+    p.add_argument("--duration", type=duration, default=argparse.SUPPRESS, help="load mode: each session sends requests this long")
+    p.add_argument("--mix", default=argparse.SUPPRESS, help="load mode: 'line:weight,line:weight' (default: the REQUESTs, weight 1 each)")
+    p.add_argument("requests_", nargs="*", metavar="REQUEST")
     if "--help" in argv or "-h" in argv:
         sys.stdout.write(p.format_help().replace("usage:", "Usage:", 1))
         return 0
     cfg = p.parse_args(argv)
-    if not cfg.requests:
+    for name in ("clients", "requests", "duration", "mix"):
+        cfg.__dict__.setdefault(name, None)
+    if any(v is not None for v in (cfg.clients, cfg.requests, cfg.duration, cfg.mix)):
+        return load(p, cfg)
+    if not cfg.requests_:
         p.error("no REQUEST")
-    host, _, port = cfg.server.rpartition(":")
     failed = False
     try:
-        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=cfg.timeout)
-        r = sock.makefile("rb")
-        for req in cfg.requests:
-            sock.sendall(req.encode() + b"\n")
-            head = r.readline().rstrip(b"\n").decode("ascii", "replace")
+        sock, r = dial(cfg.server, cfg.timeout)
+        for req in cfg.requests_:
+            try:
+                head, n, body = ask(sock, r, req)
+            except OSError as e:
+                print(f"{req}: FAILED: {e}")
+                return 1
             if not head.startswith("OK "):
                 print(f"{req}: {head}")
                 failed = True
-                continue
-            n, got, body = int(head[3:]), 0, b""
-            check = req.split()[:1] == ["requetetype2"]
-            while got < n:
-                piece = r.read(min(PIECE, n - got))
-                if not piece:
-                    raise OSError(f"short payload: {got} of {n} bytes: EOF")
-                if check and piece != pattern(got, len(piece)):
-                    raise OSError(f"payload differs from the pattern near byte {got}")
-                if not check:
-                    body += piece
-                got += len(piece)
-            if check:
+            elif req.split()[:1] == ["requetetype2"]:
                 print(f"{req}: OK {n} bytes, every byte checked")
             else:
                 print(f"{req}: OK {n} bytes")
@@ -1106,9 +1135,63 @@ def client(argv):
         sock.sendall(b"QUIT\n")
         r.readline()
     except (OSError, ValueError) as e:
-        print(f"client: {e}")
+        print(f"client: {e}", file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def load(p, cfg):
+    """Load mode: --clients sessions at once, each sending --requests
+    lines (or for --duration) drawn from --mix; one summary at the end."""
+    import threading
+    mix = [(line, 1) for line in cfg.requests_]
+    if cfg.mix:
+        try:
+            mix = [(line, int(w)) for line, w in (item.rsplit(":", 1) for item in cfg.mix.split(","))]
+        except ValueError:
+            p.error(f"--mix {cfg.mix!r}: want 'line:weight,line:weight'")
+    clients = cfg.clients or 1
+    if not mix or not 1 <= clients <= 10000:
+        p.error("load mode needs a REQUEST or --mix, and --clients from 1 to 10000")
+    per = cfg.requests if cfg.requests is not None else (None if cfg.duration else 100)
+    count = {"ok": 0, "errors": 0, "bytes": 0}
+    lock = threading.Lock()
+
+    def session(k):
+        rng = random.Random(k)
+        end = time.monotonic() + cfg.duration if cfg.duration else None
+        done = 0
+        try:
+            sock, r = dial(cfg.server, cfg.timeout)
+        except OSError:
+            with lock:
+                count["errors"] += 1
+            return
+        with sock:
+            while (per is None or done < per) and (end is None or time.monotonic() < end):
+                line = rng.choices([m[0] for m in mix], [m[1] for m in mix])[0]
+                try:
+                    head, n, _ = ask(sock, r, line)
+                except OSError:
+                    with lock:
+                        count["errors"] += 1
+                    return
+                with lock:
+                    count["ok" if head.startswith("OK ") else "errors"] += 1
+                    count["bytes"] += n
+                done += 1
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=session, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - start
+    total = count["ok"] + count["errors"]
+    print(f"load: {clients} clients, {total} requests in {took:.3f}s: {count['ok']} ok, "
+          f"{count['errors']} errors; {total / took:.1f} req/s, {count['bytes'] / took / 1e6:.2f} MB/s")
+    return 1 if count["errors"] else 0
 
 
 # ---------------------------------------------------------------- main
