@@ -167,9 +167,14 @@ func pageCommands(t *testing.T) []string {
 }
 
 // shell runs cmd with bash in the repository's root, as a reader of the
-// page would, and kills its whole process group if it outlives d.
+// page would, and kills its whole process group if it outlives d, or
+// comes within 30 s of the test binary's own deadline (-timeout), which
+// would end the test with no clean-up.
 func shell(t *testing.T, cmd string, d time.Duration) (string, int) {
 	t.Helper()
+	if end, ok := t.Deadline(); ok {
+		d = min(d, time.Until(end)-30*time.Second)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	c := exec.CommandContext(ctx, "bash", "-c", cmd)
