@@ -124,7 +124,7 @@ func writeFlowchart(w io.Writer, s *Snapshot) {
 	in := map[int]bool{}
 	for _, p := range s.Procs {
 		in[p.Pid] = true
-		fmt.Fprintf(w, "  P%d[\"%s<br/>pid %d\"]\n", p.Pid, p.Name, p.Pid)
+		fmt.Fprintf(w, "  P%d[\"%s<br/>pid %d\"]\n", p.Pid, mermaidText(p.Name), p.Pid)
 	}
 	for _, p := range s.Pipes {
 		for _, a := range p.Writers {
@@ -148,7 +148,7 @@ func writeFlowchart(w io.Writer, s *Snapshot) {
 		for _, p := range s.Procs {
 			for _, id := range p.Shm {
 				if id == g.ID {
-					fmt.Fprintf(w, "  P%d -. shmat .- S%d\n", p.Pid, g.ID)
+					fmt.Fprintf(w, "  P%d -. \"shmat\" .- S%d\n", p.Pid, g.ID)
 				}
 			}
 		}
