@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,18 +48,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tree := fs.String("tree", "", "build the variant from this copy of the repository (default: this one)")
 	only := fs.String("only", "", "run only these check groups, comma-separated (default: all)")
 	root := fs.String("root", ".", "the repository whose checks run (where go.mod is)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]\n\nVARIANT is v1, v2 or v3 (how the program is driven). Groups:\n")
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]\n\nVARIANT is v1, v2 or v3 (how the program is driven). Groups:\n")
 		for _, g := range conformance.Groups {
-			fmt.Fprintf(stderr, "  %-9s %s\n", g.Name, g.What)
+			fmt.Fprintf(w, "  %-9s %s\n", g.Name, g.What)
 		}
-		fmt.Fprintf(stderr, "\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {} // printed below: --help on stdout, a usage error on stderr
+	if err := fs.Parse(args); errors.Is(err, pflag.ErrHelp) {
+		usage(stdout)
+		return 0
+	} else if err != nil {
+		usage(stderr)
 		return 2
 	}
 	if fs.NArg() != 1 || Variants[fs.Arg(0)] == "" {
-		fs.Usage()
+		fmt.Fprintln(stderr, "check: want one VARIANT: v1, v2 or v3")
+		usage(stderr)
 		return 2
 	}
 	variant := fs.Arg(0)

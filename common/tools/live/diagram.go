@@ -31,16 +31,19 @@ const (
 )
 
 func runDiagram(args []string, stdout, stderr io.Writer) int {
+	const synopsis = "./run.sh diagram [--workers N] VARIANT [REQUEST...] (default REQUEST: requetetype1)"
 	fs := pflag.NewFlagSet("diagram", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetInterspersed(false) // the requests may start with a dash
 	binDir := fs.String("bin", "bin", "directory of the variants' binaries")
 	workers := fs.Int("workers", 1, "workers of the dispatcher")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if status, done := parseFlags(fs, args, synopsis, stdout, stderr); done {
+		return status
 	}
-	if fs.NArg() < 1 {
-		fmt.Fprintln(stderr, "usage: osps-live diagram VARIANT [REQUEST...] (default: requetetype1)")
-		return 2
+	switch {
+	case fs.NArg() < 1:
+		return usageError(stderr, fs, synopsis, "missing VARIANT (v1, v2 or v3)")
+	case variantArg(fs.Arg(0)) != nil:
+		return usageError(stderr, fs, synopsis, variantArg(fs.Arg(0)).Error())
 	}
 	reqs := fs.Args()[1:]
 	if len(reqs) == 0 {

@@ -51,12 +51,17 @@ type server struct {
 func (s *server) Pid() int { return s.cmd.Process.Pid }
 
 // startServer runs "BIN serve --port P ARGS..." with stderr to errw and
-// returns once it printed "ready ADDR".
+// returns once it printed "ready ADDR". P is $PORT, else 0 (a free port).
 func startServer(bin string, errw io.Writer, args ...string) (*server, error) {
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "0"
 	}
+	return startServerOn(bin, port, errw, args...)
+}
+
+// startServerOn is startServer on the given port.
+func startServerOn(bin, port string, errw io.Writer, args ...string) (*server, error) {
 	cmd := exec.Command(bin, append([]string{"serve", "--port", port}, args...)...)
 	cmd.Stderr = errw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the group is stopped as one

@@ -26,8 +26,8 @@ import (
 )
 
 func runTop(args []string, stdout, stderr io.Writer) int {
+	const synopsis = "./run.sh top [--frames N] [--workers N] VARIANT | ./run.sh top --pid PID | ./run.sh top --shmid N"
 	fs := pflag.NewFlagSet("top", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	binDir := fs.String("bin", "bin", "directory of the variants' binaries")
 	pid := fs.Int("pid", 0, "look at this running dispatcher instead of starting one")
 	shmid := fs.Int("shmid", -1, "look at this segment (ipcs -m) instead of starting a dispatcher")
@@ -35,12 +35,18 @@ func runTop(args []string, stdout, stderr io.Writer) int {
 	load := fs.Duration("load", 200*time.Millisecond, "with a dispatcher started here: one client session (requetetype1, requetetype2 100000) this often; 0: none")
 	frames := fs.Int("frames", 0, "print this many frames and exit (0: until Ctrl-C)")
 	every := fs.Duration("interval", 250*time.Millisecond, "time between frames")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if status, done := parseFlags(fs, args, synopsis, stdout, stderr); done {
+		return status
 	}
-	if fs.NArg() > 1 || (fs.NArg() == 0 && *pid == 0 && *shmid < 0) || *every <= 0 {
-		fmt.Fprintln(stderr, "usage: osps-live top [--frames N] VARIANT | --pid PID | --shmid N")
-		return 2
+	switch {
+	case fs.NArg() > 1:
+		return usageError(stderr, fs, synopsis, "one VARIANT only")
+	case fs.NArg() == 0 && *pid == 0 && *shmid < 0:
+		return usageError(stderr, fs, synopsis, "missing VARIANT (v1, v2 or v3), or --pid PID, or --shmid N")
+	case fs.NArg() == 1 && variantArg(fs.Arg(0)) != nil:
+		return usageError(stderr, fs, synopsis, variantArg(fs.Arg(0)).Error())
+	case *every <= 0:
+		return usageError(stderr, fs, synopsis, "--interval must be positive")
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()

@@ -16,18 +16,22 @@ import (
 )
 
 func runXray(args []string, stdout, stderr io.Writer) int {
+	const synopsis = "./run.sh xray [--mermaid] [--workers N] VARIANT | ./run.sh xray --pid PID"
 	fs := pflag.NewFlagSet("xray", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	binDir := fs.String("bin", "bin", "directory of the variants' binaries")
 	pid := fs.Int("pid", 0, "look at this running dispatcher instead of starting one")
 	workers := fs.Int("workers", 2, "workers of the dispatcher started here")
 	mermaid := fs.Bool("mermaid", false, "print a Mermaid flowchart instead of text")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if status, done := parseFlags(fs, args, synopsis, stdout, stderr); done {
+		return status
 	}
-	if fs.NArg() > 1 || (fs.NArg() == 0 && *pid == 0) {
-		fmt.Fprintln(stderr, "usage: osps-live xray [--mermaid] VARIANT | --pid PID")
-		return 2
+	switch {
+	case fs.NArg() > 1:
+		return usageError(stderr, fs, synopsis, "one VARIANT only")
+	case fs.NArg() == 0 && *pid == 0:
+		return usageError(stderr, fs, synopsis, "missing VARIANT (v1, v2 or v3), or --pid PID")
+	case fs.NArg() == 1 && variantArg(fs.Arg(0)) != nil:
+		return usageError(stderr, fs, synopsis, variantArg(fs.Arg(0)).Error())
 	}
 	t, err := startOrAttach(*binDir, fs.Arg(0), *pid, io.Discard, "--workers", fmt.Sprint(*workers))
 	if err != nil {
