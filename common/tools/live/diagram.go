@@ -93,6 +93,8 @@ func traceSession(binDir, variant string, workers int, reqs []string) ([]traceLi
 	ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
 	client := exec.CommandContext(ctx, bin, append([]string{"client", "--trace", "--server", srv.Addr}, reqs...)...)
 	client.Stderr = w
+	var answers strings.Builder // the client's own report, one line per request
+	client.Stdout = &answers
 	cerr := client.Run()
 	cancel()
 	serr := srv.Stop()
@@ -103,7 +105,7 @@ func traceSession(binDir, variant string, workers int, reqs []string) ([]traceLi
 		return nil, fmt.Errorf("trace pipe still open %v after the server stopped", gatherTimeout)
 	}
 	if cerr != nil {
-		return nil, fmt.Errorf("client session: %w", cerr)
+		return nil, fmt.Errorf("client session: %w; it printed:\n%s", cerr, strings.TrimRight(answers.String(), "\n"))
 	}
 	if serr != nil {
 		return nil, fmt.Errorf("dispatcher: %w", serr)

@@ -154,3 +154,12 @@ func TestWrapNoteKeepsWords(t *testing.T) {
 		t.Errorf("wrapNote of 60 words = %q; want %d lines, the last ending with a whole word and …", got, noteLines)
 	}
 }
+
+// A session that fails shows the client's own report (ERR unknown-type).
+func TestDiagramShowsTheClientsError(t *testing.T) {
+	var out, errb strings.Builder
+	code := run([]string{"diagram", "--bin", binDir, "v3", "bogus"}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), `bogus: ERR unknown-type`) {
+		t.Errorf("diagram v3 bogus: exit %d, stderr:\n%s\nwant 1 and the client's ERR unknown-type line", code, errb.String())
+	}
+}

@@ -122,8 +122,8 @@ func (t *target) Close() error {
 // startOrAttach returns --pid's dispatcher, or starts VARIANT's with args.
 func startOrAttach(binDir, variant string, pid int, errw io.Writer, args ...string) (*target, error) {
 	if pid > 0 {
-		if _, ok := procfs.Read(pid); !ok {
-			return nil, fmt.Errorf("no process %d", pid)
+		if err := isDispatcher(pid); err != nil {
+			return nil, err
 		}
 		return &target{Pid: pid}, nil
 	}
@@ -136,4 +136,21 @@ func startOrAttach(binDir, variant string, pid int, errw io.Writer, args ...stri
 		return nil, err
 	}
 	return &target{Pid: s.Pid(), Addr: s.Addr, stop: s.Stop}, nil
+}
+
+// isDispatcher says, in one line, why pid is not a dispatcher to look
+// at: no such process, or one that created no System V segment (a
+// dispatcher creates one at start-up and holds it until it exits).
+func isDispatcher(pid int) error {
+	if _, ok := procfs.Read(pid); !ok {
+		return fmt.Errorf("--pid %d: no such process", pid)
+	}
+	ids, err := procfs.SegmentsCreatedBy(pid)
+	if err != nil {
+		return fmt.Errorf("--pid %d: %w", pid, err)
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("--pid %d (%s) is not an OSPS dispatcher: it created no shared-memory segment (the dispatcher is the serve process: pgrep -af ' serve ' lists them)", pid, comm(pid))
+	}
+	return nil
 }

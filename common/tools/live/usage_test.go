@@ -190,3 +190,14 @@ func TestRunShServeAndClientUsePORT(t *testing.T) {
 		c.Close()
 	}
 }
+
+// --pid of a process that is not a dispatcher (this test) gets one line.
+func TestPidNotADispatcher(t *testing.T) {
+	for _, cmd := range []string{"xray", "top"} {
+		var out, errb strings.Builder
+		code := run([]string{cmd, "--pid", strconv.Itoa(os.Getpid())}, &out, &errb)
+		if code != 1 || strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "is not an OSPS dispatcher") {
+			t.Errorf("%s --pid %d: exit %d, stderr %q; want 1 and one line saying it is not a dispatcher", cmd, os.Getpid(), code, errb.String())
+		}
+	}
+}

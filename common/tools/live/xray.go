@@ -84,8 +84,21 @@ func writeText(w io.Writer, s *Snapshot) {
 		fmt.Fprintf(w, "  %-16s pid %-7d state %s\n", branch+p.Name, p.Pid, p.State)
 	}
 	fmt.Fprintln(w, "\npipes (the ends of each pipe: same inode in /proc/PID/fd; write end → read end)")
+	outside := 0
 	for _, p := range s.Pipes {
+		if p.Outside {
+			outside++
+			continue
+		}
 		fmt.Fprintf(w, "  %-4s pipe:[%d]  %s → %s\n", p.Label, p.Inode, ends(p.Writers), ends(p.Readers))
+	}
+	if outside > 0 {
+		fmt.Fprintln(w, "  inherited from outside, not the lab's (the stdin, stdout or stderr of whoever started the dispatcher):")
+		for _, p := range s.Pipes {
+			if p.Outside {
+				fmt.Fprintf(w, "  %-4s pipe:[%d]  %s → %s  (inherited)\n", p.Label, p.Inode, ends(p.Writers), ends(p.Readers))
+			}
+		}
 	}
 	fmt.Fprintln(w, "\nsockets (inode in /proc/PID/fd, addresses in /proc/net/tcp)")
 	for _, k := range s.Sockets {
