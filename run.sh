@@ -31,7 +31,8 @@ OSPS lab: one service built three ways (docs/README.md).
                                    and print the comparison table (docs/comparison.md)
   ./run.sh net [v1|v2|v3|all]      as root: the variants across network namespaces (client, router,
                                    server), flat, client behind NAT, server behind a firewall, both;
-                                   prints the table (docs/network.md; default all)
+                                   prints the table, each row marked expected or UNEXPECTED against
+                                   docs/network.md (four cells fail on purpose; default all)
   ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]
                                    the grader: the conformance checks, one line each, with the
                                    docs/ section of a failure (--bin: any program, any language)
@@ -52,7 +53,8 @@ Ports (many people may share the machine: export a PORT of your own, docs/lab.md
   PORT (default 2222) is the dispatcher's port of the demos, of serve and of client;
   v3's workers listen on PORT+1 to PORT+N (N = --workers, default 4). xray, top and
   diagram use PORT if it is set, else a free port; exercises use PORT to PORT+4 if PORT
-  is set, else free ones; check and bench start every server on a free port (port 0).
+  is set, else free ones; check and bench start every server on a free port (port 0);
+  net uses 2222 inside network namespaces of its own, where nobody else listens.
 Every command takes --help.
 USAGE
 }
