@@ -61,10 +61,10 @@ var Exercises = []Exercise{
 		{Blocks: []int{1}, Want: []string{`requetetype2 67108864: OK 67108864 bytes`, `real\s`}},
 	}},
 	{N: 3, Title: "Look at the segment while it lives", Steps: []Step{
-		{Blocks: []int{0}, Want: []string{`\s12352\s+3\s+dest`, `(?m)^\s*\d+\s+\d+\s+1600\s+12352\s`, `SYSV`}},
+		{Blocks: []int{0}, Want: []string{`our segment: \d+`, `\s12352\s+3\s+dest`, `(?m)^\s*\d+\s+\d+\s+1600\s+12352\s`, `SYSV`, `segment \d+ is gone`}},
 	}},
 	{N: 4, Title: "kill -9 the dispatcher", Steps: []Step{
-		{Blocks: []int{0}, Want: []string{`workers: \d+ \d+ \d+ \d+`, `no worker left`}},
+		{Blocks: []int{0}, Want: []string{`workers: \d+ \d+ \d+ \d+`, `\s\d+\s+\d+\s+dest`, `no worker left`, `segment \d+ is gone`}},
 	}},
 	{N: 5, Title: "kill -9 a worker during a large request", Steps: []Step{
 		{Blocks: []int{0}, Want: []string{`requetetype2 67108864: FAILED: short payload: \d+ of 67108864 bytes`, `state=dead served=1 restarts=0`, `requetetype1: OK`}},
