@@ -83,7 +83,7 @@ say() {
 # live: build the three variants and the instruments' binary, osps-live.
 live() {
   for v in v1 v2 v3; do build "$(variant_dir $v)"; done
-  go build -o "$BIN/osps-live" ./common/tools/live
+  go build -o "$BIN/osps-live" ./common/tools/osps-live
 }
 
 # wait_port PORT: until a STATS on a fresh session gets its "OK", that is
@@ -128,7 +128,7 @@ cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   chaos)
-    # The narrated runs are Go (common/tools/live/demo.go): it finds its
+    # The narrated runs are Go (common/tools/osps-live/demo.go): it finds its
     # segment and workers by the dispatcher's pid, so two demos at once
     # on one machine (with two PORTs) do not mix them up.
     v=${1:-v3}; [ $# -gt 0 ] && shift
@@ -147,7 +147,7 @@ case "$cmd" in
     esac
     ;;
   xray|top|diagram)
-    # The instruments of common/tools/live/: they start the variant's own
+    # The instruments of common/tools/osps-live/: they start the variant's own
     # binary (VARIANT) on PORT (or a free port), or look at a running one
     # (--pid, --shmid).
     live; exec "$BIN/osps-live" "$cmd" --bin "$BIN" "$@"
@@ -157,11 +157,11 @@ case "$cmd" in
     for v in v1 v2 v3; do build "$(variant_dir $v)"; done
     exec bash common/tools/netlab/netlab.sh --bin "$BIN" "$@"
     ;;
-  bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
-  check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; exec "$BIN/osps-grade" "$@" ;;
-  lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; go build -o "$BIN/osps-lab" ./common/tools/labs
+  bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/osps-bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
+  check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; exec "$BIN/osps-grade" "$@" ;;
+  lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; go build -o "$BIN/osps-lab" ./common/tools/osps-lab
        exec "$BIN/osps-lab" --grader "$BIN/osps-grade" "$@" ;;
-  exercises) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/labs; exec "$BIN/osps-lab" exercises "$@" ;;
+  exercises) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/osps-lab; exec "$BIN/osps-lab" exercises "$@" ;;
   wait)
     case "${1:-}" in
       -h|--help) echo "Usage: ./run.sh wait PORT    wait until the server on 127.0.0.1:PORT answers STATS (at most 120 s)"; exit 0 ;;

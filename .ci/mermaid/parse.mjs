@@ -1,5 +1,5 @@
 // parse.mjs: parse Mermaid texts with the real Mermaid library, for
-// common/tools/live's TestMermaidParses. Stdin: a JSON array of texts.
+// common/tools/osps-live's TestMermaidParses. Stdin: a JSON array of texts.
 // Stdout: a JSON array, one {error} or {type, texts} per text, where
 // texts are every label as Mermaid read it (participants, messages,
 // notes; nodes, edges, subgraphs), entities decoded (#35; is "#").

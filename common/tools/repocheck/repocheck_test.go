@@ -101,3 +101,27 @@ func TestGoModTidy(t *testing.T) {
 		t.Errorf("go mod tidy -diff: %v: go.mod or go.sum is not tidy (run go mod tidy):\n%s", err, out)
 	}
 }
+
+// go install ./... names each command after its directory: the
+// instruments' are osps-* (osps-live, osps-grade, ...), never a bare
+// "bench" or "live" in someone's GOBIN. The three variants keep their
+// own names.
+func TestInstallNames(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", "{{if eq .Name \"main\"}}{{.ImportPath}}{{end}}", "./...")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	n := 0
+	for _, p := range strings.Fields(string(out)) {
+		n++
+		name := p[strings.LastIndex(p, "/")+1:]
+		if strings.HasPrefix(p, "osps/common/") && !strings.HasPrefix(name, "osps-") {
+			t.Errorf("%s is a command: go install names it %q; rename its directory osps-%s", p, name, name)
+		}
+	}
+	if n < 7 {
+		t.Errorf("go list found %d commands; want the 3 variants and the instruments", n)
+	}
+}

@@ -224,7 +224,7 @@ func runExercises(ctx context.Context, root string, args []string, w io.Writer) 
 // to its original state when it returns.
 func runExercise(ctx context.Context, dir string, e Exercise, sec Section) (status, why string) {
 	if sec.Title != e.Title {
-		return "FAIL", fmt.Sprintf("the page's section %d is %q, the runner expects %q: update Exercises in common/tools/labs/exercises.go", e.N, sec.Title, e.Title)
+		return "FAIL", fmt.Sprintf("the page's section %d is %q, the runner expects %q: update Exercises in common/tools/osps-lab/exercises.go", e.N, sec.Title, e.Title)
 	}
 	for _, tool := range e.Needs {
 		if err := need(ctx, tool); err != nil {

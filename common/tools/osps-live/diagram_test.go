@@ -67,7 +67,7 @@ func words(line string) []string {
 }
 
 // Each variant's page embeds a diagram drawn by ./run.sh diagram; a new
-// run must have the same structure. go test ./common/tools/live -update
+// run must have the same structure. go test ./common/tools/osps-live -update
 // redraws them.
 func TestPagesShowARealRun(t *testing.T) {
 	for v, page := range pages {
@@ -94,7 +94,7 @@ func TestPagesShowARealRun(t *testing.T) {
 				return
 			}
 			if d := cmp.Diff(structure(string(b[m[4]:m[5]])), structure(got)); d != "" {
-				t.Errorf("%s: the diagram no longer matches a real run (-page +run); redraw with go test ./common/tools/live -update:\n%s\nthe run drew:\n%s", path, d, got)
+				t.Errorf("%s: the diagram no longer matches a real run (-page +run); redraw with go test ./common/tools/osps-live -update:\n%s\nthe run drew:\n%s", path, d, got)
 			}
 		})
 	}

@@ -62,7 +62,7 @@ func TestExercisesMatchThePage(t *testing.T) {
 	}
 	for n, sec := range secs {
 		if !listed[n] {
-			t.Errorf("section %d (%q) of docs/exercises.md is not in the runner's list: add it to Exercises in common/tools/labs/exercises.go", n, sec.Title)
+			t.Errorf("section %d (%q) of docs/exercises.md is not in the runner's list: add it to Exercises in common/tools/osps-lab/exercises.go", n, sec.Title)
 		}
 	}
 }

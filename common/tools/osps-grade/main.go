@@ -6,7 +6,7 @@
 //
 // It runs the very checks `go test` runs on the variants (the lists of
 // conformance.Run and conformance.RunFaults), through the test package
-// common/tools/grader/suite and `go test -json`: one list, two front ends.
+// common/tools/osps-grade/suite and `go test -json`: one list, two front ends.
 package main
 
 import (
@@ -25,7 +25,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/tools/conformance"
-	"osps/common/tools/grader/suite"
+	"osps/common/tools/osps-grade/suite"
 )
 
 // Variants maps a variant's name to its directory.
@@ -182,7 +182,7 @@ func grade(ctx context.Context, root, program, variant string, groups []string, 
 	if !ok {
 		return Summary{}, fmt.Errorf("no check in groups %v", groups)
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-timeout", "20m", "-run", pattern, "./common/tools/grader/suite")
+	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-timeout", "20m", "-run", pattern, "./common/tools/osps-grade/suite")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), suite.EnvBin+"="+program, suite.EnvVariant+"="+variant)
 	cmd.Stderr = os.Stderr
