@@ -95,14 +95,16 @@ func TestXrayMatchesProcAndStats(t *testing.T) {
 		t.Fatalf("x-ray text marks no pipe as inherited from outside (the dispatcher's stdout is a pipe to this test):\n%s", text)
 	}
 	inherited := text[i:]
-	if !regexp.MustCompile(`dispatcher fd 1 → pid `+strconv.Itoa(os.Getpid())+` \(`).MatchString(inherited) {
+	if !regexp.MustCompile(`dispatcher fd 1 → pid ` + strconv.Itoa(os.Getpid()) + ` \(`).MatchString(inherited) {
 		t.Errorf("x-ray text does not mark the dispatcher's stdout, a pipe to this test (pid %d), as inherited from outside:\n%s", os.Getpid(), text)
 	}
 	if strings.Contains(inherited, "ping pipe") || strings.Contains(inherited, "pong pipe") {
 		t.Errorf("x-ray marks the lab's own ping or pong pipes as inherited from outside:\n%s", text)
 	}
 	for _, p := range snap.Pipes {
-		if p.Outside != slices.ContainsFunc(append(slices.Clone(p.Writers), p.Readers...), func(e End) bool { return !strings.HasPrefix(e.Name, "dispatcher") && !strings.HasPrefix(e.Name, "worker#") }) {
+		if p.Outside != slices.ContainsFunc(append(slices.Clone(p.Writers), p.Readers...), func(e End) bool {
+			return !strings.HasPrefix(e.Name, "dispatcher") && !strings.HasPrefix(e.Name, "worker#")
+		}) {
 			t.Errorf("pipe:[%d] outside=%v, ends %v %v", p.Inode, p.Outside, p.Writers, p.Readers)
 		}
 	}
