@@ -126,6 +126,8 @@ run_tests() {
 
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
+# test, build and clean take no argument: --help prints this usage.
+case "$cmd:${1:-}" in test:-h|test:--help|build:-h|build:--help|clean:-h|clean:--help) usage; exit 0 ;; esac
 case "$cmd" in
   chaos)
     # The narrated runs are Go (common/tools/osps-live/demo.go): it finds its

@@ -201,3 +201,13 @@ func TestPidNotADispatcher(t *testing.T) {
 		}
 	}
 }
+
+// ./run.sh test, build and clean take --help as a question, never as a
+// go: the usage on stdout, status 0 (and no test run, no bin/ removed).
+func TestRunShHelpRunsNothing(t *testing.T) {
+	for _, cmd := range []string{"test", "build", "clean"} {
+		if code, out, errb := runSh(t, cmd, "--help"); code != 0 || !strings.Contains(out, "OSPS lab:") || errb != "" {
+			t.Errorf("run.sh %s --help: exit %d, stdout %.80q..., stderr %q; want 0 and the usage", cmd, code, out, errb)
+		}
+	}
+}
