@@ -37,9 +37,9 @@ type parsed struct {
 	Texts []string `json:"texts"`
 }
 
-// mermaidParse runs the real parser over texts, or skips the test (fails
-// it when OSPS_MERMAID=required) when it cannot run.
-func mermaidParse(t *testing.T, texts []string) []parsed {
+// needMermaid returns node's path, or skips the test (fails it when
+// OSPS_MERMAID=required) when the parser cannot run.
+func needMermaid(t *testing.T) string {
 	t.Helper()
 	cannot := func(why string) {
 		t.Helper()
@@ -56,6 +56,12 @@ func mermaidParse(t *testing.T, texts []string) []parsed {
 	if _, err := os.Stat(filepath.Join(mermaidDir, "node_modules", "mermaid", "package.json")); err != nil {
 		cannot("mermaid is not installed in .ci/mermaid/node_modules")
 	}
+	return node
+}
+
+// mermaidParse runs the real parser over texts.
+func mermaidParse(t *testing.T, node string, texts []string) []parsed {
+	t.Helper()
 	in, err := json.Marshal(texts)
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +194,7 @@ func mermaidBlocks(t *testing.T) (names, texts []string) {
 // Every Mermaid text of the pages, every diagram and every xray
 // --mermaid of the three variants, parsed whole by Mermaid itself.
 func TestMermaidParses(t *testing.T) {
+	node := needMermaid(t)
 	names, texts := mermaidBlocks(t)
 	if len(texts) < 11 {
 		t.Fatalf("found %d Mermaid blocks in the pages; want at least the 11 of docs/", len(texts))
@@ -202,7 +209,7 @@ func TestMermaidParses(t *testing.T) {
 		names = append(names, "./run.sh diagram "+v, "./run.sh xray --mermaid "+v)
 		texts = append(texts, runTool(t, "diagram", v, "requetetype1", "requetetype2 100000"), runTool(t, "xray", "--mermaid", v))
 	}
-	res := mermaidParse(t, append(slices.Clone(texts), bad...))
+	res := mermaidParse(t, node, append(slices.Clone(texts), bad...))
 	for i, text := range texts {
 		if p := mermaidProblems(text, res[i]); p != "" {
 			t.Errorf("%s: %s\n%s", names[i], p, text)
