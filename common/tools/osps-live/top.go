@@ -246,13 +246,16 @@ func events(prev, cur sample) []string {
 		}
 		p := prev.rows[i]
 		replaced := p.Pid > 0 && c.Pid > 0 && c.Pid != p.Pid
+		// died: gone since the previous frame (replaced, or marked dead),
+		// unless that frame had already seen it dead.
+		died := p.State != shm.Dead && (replaced || c.State == shm.Dead)
 		switch {
-		case replaced && p.Process == "T":
+		case died && p.Process == "T":
 			add("slot %d: pid %d, stopped (hung), killed by the watchdog", i, p.Pid)
-		case replaced && p.State != shm.Dead:
+		case died && replaced:
 			add("slot %d: pid %d died", i, p.Pid)
-		case c.State == shm.Dead && p.State != shm.Dead:
-			add("slot %d: pid %d died (state dead)", i, c.Pid)
+		case died:
+			add("slot %d: pid %d died (state dead)", i, p.Pid)
 		case c.Process == "T" && p.Process != "T" && c.Pid == p.Pid:
 			add("slot %d: pid %d stopped (SIGSTOP): its heartbeat stops", i, c.Pid)
 		}

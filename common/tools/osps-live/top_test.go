@@ -134,6 +134,20 @@ func TestTopEvents(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("events (-want +got):\n%s", d)
 	}
+	// A hung worker seen dead before its respawn: the kill is the
+	// watchdog's; the next frame shows the respawn only.
+	deadT := idle(300, "Z", 0)
+	deadT.State = shm.Dead
+	mid := sample{at: t0.Add(time.Second), rows: []row{deadT}}
+	last := sample{at: t0.Add(2 * time.Second), rows: []row{idle(301, "S", 1)}}
+	first := sample{at: t0, rows: []row{idle(300, "T", 0)}}
+	got = append(events(first, mid), events(mid, last)...)
+	for i := range got {
+		got[i] = got[i][len("15:04:05.0 "):]
+	}
+	if d := cmp.Diff([]string{"slot 0: pid 300, stopped (hung), killed by the watchdog", "slot 0: respawned, pid 301 (restarts 1)"}, got); d != "" {
+		t.Errorf("hang, dead, respawn (-want +got):\n%s", d)
+	}
 	if e := events(cur, cur); len(e) != 0 {
 		t.Errorf("no change, yet events %q", e)
 	}
