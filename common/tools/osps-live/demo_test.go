@@ -21,12 +21,21 @@ func TestTwoDemosAtOnce(t *testing.T) {
 		out, errout string
 	}
 	var results [2]result
-	var wg sync.WaitGroup
-	for i, v := range []string{"v1", "v3"} {
-		port := freePortHint()
-		if port == "PORT" {
+	// Two bases, each free with the 4 ports above it, 5 apart at least:
+	// a port just freed may be handed out again.
+	var ports []int
+	for len(ports) < 2 {
+		p, err := strconv.Atoi(freePortHint())
+		if err != nil {
 			t.Fatal("no free port")
 		}
+		if len(ports) == 0 || p > ports[0]+4 || p+4 < ports[0] {
+			ports = append(ports, p)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, v := range []string{"v1", "v3"} {
+		port := strconv.Itoa(ports[i])
 		wg.Go(func() {
 			var out, errb strings.Builder
 			code := run([]string{"demo", "--bin", binDir, "--port", port, v, "--workers", "2"}, &out, &errb)
