@@ -10,11 +10,12 @@ usage() {
   cat <<'USAGE'
 OSPS lab: one service built three ways (docs/README.md).
 
-  ./run.sh v1 | v2 | v3            narrated demo: serve --trace on 127.0.0.1:2222, one client
-                                   session (requetetype1, requetetype2 200000, STATS), SIGTERM
-  ./run.sh VARIANT serve [flags]   run that variant's dispatcher (and its workers)
+  ./run.sh v1 | v2 | v3            narrated demo: serve --trace on 127.0.0.1:$PORT (default 2222),
+                                   one client session (requetetype1, requetetype2 200000, STATS),
+                                   SIGTERM, and a check that nothing is left
+  ./run.sh VARIANT serve [flags]   run that variant's dispatcher (and its workers), on $PORT if set
   ./run.sh VARIANT client [flags] REQUEST...
-                                   run one client session against it
+                                   run one client session against 127.0.0.1:$PORT if set
   ./run.sh chaos [v1|v2|v3]        narrated faults: kill -9 one worker, kill -STOP another,
                                    and watch --watchdog replace both (default v3)
   ./run.sh xray VARIANT [flags]    the processes, pipes, sockets and segment, read from /proc
@@ -30,7 +31,8 @@ OSPS lab: one service built three ways (docs/README.md).
                                    and print the comparison table (docs/comparison.md)
   ./run.sh net [v1|v2|v3|all]      as root: the variants across network namespaces (client, router,
                                    server), flat, client behind NAT, server behind a firewall, both;
-                                   prints the table (docs/network.md; default all)
+                                   prints the table, each row marked expected or UNEXPECTED against
+                                   docs/network.md (four cells fail on purpose; default all)
   ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]
                                    the grader: the conformance checks, one line each, with the
                                    docs/ section of a failure (--bin: any program, any language)
@@ -40,14 +42,20 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check
                                    what the page promises (scratch copy, ports of their own)
   ./run.sh wait PORT               wait until the server on 127.0.0.1:PORT answers, that is until
-                                   serve has printed its ready line (at most 120 s)
+                                   serve has printed its ready line (at most 120 s; it says what it
+                                   sees: nothing listening yet, or no answer)
   ./run.sh build                   build the three binaries into bin/
   ./run.sh clean                   remove bin/
   ./run.sh help                    this text
 
 VARIANT is v1 (relay), v2 (worker calls client) or v3 (client calls worker).
-Environment: PORT (default 2222) is the demo's dispatcher port; xray, top and diagram
-use PORT if it is set, else a free port.
+Ports (many people may share the machine: export a PORT of your own, docs/lab.md):
+  PORT (default 2222) is the dispatcher's port of the demos, of serve and of client;
+  v3's workers listen on PORT+1 to PORT+N (N = --workers, default 4). xray, top and
+  diagram use PORT if it is set, else a free port; exercises use PORT to PORT+4 if PORT
+  is set, else free ones; check and bench start every server on a free port (port 0);
+  net uses 2222 inside network namespaces of its own, where nobody else listens.
+Every command takes --help.
 USAGE
 }
 
@@ -72,133 +80,36 @@ say() {
   if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi
 }
 
-# shm_ids: the ids of the System V segments that exist now.
-shm_ids() { ipcs -m 2>/dev/null | awk '$2 ~ /^[0-9]+$/ {print $2}' | sort; }
-
-DEMO_PID=""
-DEMO_OUT=""
-demo_cleanup() {
-  if [ -n "$DEMO_PID" ] && kill -0 "$DEMO_PID" 2>/dev/null; then
-    kill -TERM "$DEMO_PID" 2>/dev/null || true
-    wait "$DEMO_PID" 2>/dev/null || true
-  fi
-  [ -z "$DEMO_OUT" ] || rm -f "$DEMO_OUT"
+# live: build the three variants and the instruments' binary, osps-live.
+live() {
+  for v in v1 v2 v3; do build "$(variant_dir $v)"; done
+  go build -o "$BIN/osps-live" ./common/tools/osps-live
 }
 
-# start_serve DIR FLAGS...: start DIR's dispatcher in the background on
-# 127.0.0.1:$PORT, wait for its "ready" line; sets DEMO_PID, DEMO_ADDR,
-# DEMO_SHM (the id of its segment) and DEMO_WORKERS.
-start_serve() {
-  local dir=$1; shift
-  local port=${PORT:-2222}
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "run.sh: port $port on 127.0.0.1 is taken (another serve still running?)." >&2
-    echo "        Stop it, or pick another port: PORT=2300 ./run.sh ..." >&2
-    exit 1
-  fi
-  DEMO_OUT=$(mktemp "${TMPDIR:-/tmp}/osps-demo.XXXXXX")
-  trap demo_cleanup EXIT
-  local before; before=$(shm_ids)
-  "$BIN/$dir" serve --port "$port" "$@" >"$DEMO_OUT" &
-  DEMO_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    grep -q '^ready ' "$DEMO_OUT" 2>/dev/null && break
-    kill -0 "$DEMO_PID" 2>/dev/null || { echo "run.sh: serve exited before it was ready" >&2; exit 1; }
+# wait_port PORT: until a STATS on a fresh session gets its "OK", that is
+# until serve has started its workers and printed "ready" (its listening
+# socket may accept connections a little earlier). It says at once when
+# nothing listens yet, then every 10 s what it sees; at most 120 s.
+wait_port() {
+  local port=$1 state="" last="" said=0 answer start=$SECONDS
+  while [ $((SECONDS - start)) -lt 120 ]; do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      state="nothing listens on 127.0.0.1:$port yet (connection refused)"
+    elif answer=$({ exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'STATS\nQUIT\n' >&3 && IFS= read -r -t 2 l <&3 && echo "$l"; } 2>/dev/null) &&
+      [ "${answer#OK }" != "$answer" ]; then
+      [ "$last" = "" ] || echo "run.sh wait: 127.0.0.1:$port answers after $((SECONDS - start)) s" >&2
+      return 0
+    else
+      state="127.0.0.1:$port accepts connections but does not answer STATS with OK (${answer:-no answer within 2 s})"
+    fi
+    if [ "$state" != "$last" ] || [ $((SECONDS - said)) -ge 10 ]; then
+      echo "run.sh wait: $((SECONDS - start)) s: $state; waiting, at most 120 s" >&2
+      last=$state said=$SECONDS
+    fi
     sleep 0.1
   done
-  grep -q '^ready ' "$DEMO_OUT" || { echo "run.sh: serve did not say ready within 10s" >&2; exit 1; }
-  DEMO_ADDR=$(sed -n 's/^ready //p' "$DEMO_OUT")
-  DEMO_SHM=$(comm -13 <(echo "$before") <(shm_ids) | tr '\n' ' ')
-  DEMO_WORKERS=$(pgrep -P "$DEMO_PID" | tr '\n' ' ' || true)
-  echo "   serve printed on stdout: ready $DEMO_ADDR"
-}
-
-# stop_serve: SIGTERM, then check that every worker was reaped and the
-# segment is gone. Returns non-zero if anything was left.
-stop_serve() {
-  local status=0 serve_status=0
-  DEMO_WORKERS=$(pgrep -P "$DEMO_PID" | tr '\n' ' ' || true) # the workers of now (some may be respawned ones)
-  kill -TERM "$DEMO_PID"
-  wait "$DEMO_PID" || serve_status=$?
-  DEMO_PID=""
-  echo "   serve exited with status $serve_status"
-  [ "$serve_status" -eq 0 ] || status=1
-  local left="" w
-  for w in $DEMO_WORKERS; do kill -0 "$w" 2>/dev/null && left="$left $w"; done
-  if [ -z "$left" ]; then echo "   workers reaped: none of the pids $DEMO_WORKERS is left"; else echo "   workers still alive:$left"; status=1; fi
-  local id gone=yes
-  for id in $DEMO_SHM; do shm_ids | grep -qx "$id" && gone=no; done
-  if [ "$gone" = yes ]; then
-    echo "   ipcs -m no longer lists shmid $DEMO_SHM: the kernel freed it when the last process detached"
-  else
-    echo "   ipcs -m still lists shmid $DEMO_SHM:"; ipcs -m; status=1
-  fi
-  return "$status"
-}
-
-# demo v1 [serve flags...]: the narrated run.
-demo() {
-  local v=$1; shift
-  local dir; dir=$(variant_dir "$v")
-  build "$dir"
-  say "0. start the dispatcher: $dir serve --trace $*"
-  echo "   It creates one System V shared-memory segment, marks it for removal at once,"
-  echo "   and re-executes itself once per worker. Lines 'vN step K' are the steps of docs/$dir.md."
-  start_serve "$dir" --trace "$@"
-  sleep 0.2
-  say "what the kernel shows while it runs (ipcs -m): status 'dest' = already marked for removal"
-  ipcs -m 2>/dev/null | sed -n '3,$p' | grep -v '^$' || true
-  echo "   our segment: shmid $DEMO_SHM; dispatcher pid $DEMO_PID, worker pids: $DEMO_WORKERS"
-
-  say "1. a client session: requetetype1, requetetype2 200000, STATS (client --trace)"
-  local status=0
-  "$BIN/$dir" client --trace --server "$DEMO_ADDR" requetetype1 "requetetype2 200000" STATS || status=$?
-  sleep 0.2
-
-  say "2. SIGTERM: the dispatcher drains, stops its workers, and exits"
-  stop_serve || status=1
-  if [ "$status" -eq 0 ]; then say "done: every answer checked, nothing left behind"; else say "something failed (see above)"; fi
-  return "$status"
-}
-
-# chaos v3: a crash and a hang, healed by the watchdog, narrated.
-chaos_demo() {
-  local v=$1; shift
-  local dir; dir=$(variant_dir "$v")
-  build "$dir"
-  local client=("$BIN/$dir" client --server)
-  say "0. start the dispatcher with its watchdog: $dir serve --workers 2 --watchdog --hang-timeout 2s $*"
-  start_serve "$dir" --workers 2 --watchdog --hang-timeout 2s "$@"
-  "${client[@]}" "$DEMO_ADDR" STATS
-  local status=0
-  local w0 w1
-  w0=$("${client[@]}" "$DEMO_ADDR" STATS | sed -n 's/^worker=0 pid=\([0-9]*\).*/\1/p')
-  w1=$("${client[@]}" "$DEMO_ADDR" STATS | sed -n 's/^worker=1 pid=\([0-9]*\).*/\1/p')
-
-  say "1. a crash: kill -9 worker#0 (pid $w0)"
-  echo "   The dispatcher reads end of file on its pong pipe and Wait reaps it at once;"
-  echo "   the watchdog starts a new worker in slot 0 (see the log lines above STATS)."
-  kill -9 "$w0"
-  sleep 0.5
-  "${client[@]}" "$DEMO_ADDR" STATS requetetype1 || status=1
-
-  say "2. a hang: kill -STOP worker#1 (pid $w1): alive, but it makes no progress"
-  echo "   Its heartbeat word in the slot stops moving. After --hang-timeout (2s) the watchdog"
-  echo "   sends SIGTERM, then SIGKILL (a stopped process only dies of SIGKILL), and respawns it."
-  kill -STOP "$w1"
-  local i
-  for i in $(seq 1 50); do
-    "${client[@]}" "$DEMO_ADDR" STATS | grep -q '^worker=1 .*restarts=1' && break
-    sleep 0.1
-  done
-  "${client[@]}" "$DEMO_ADDR" STATS requetetype1 "requetetype2 100000" || status=1
-  "${client[@]}" "$DEMO_ADDR" STATS | grep -q '^worker=1 .*restarts=1' || { echo "   worker#1 was not replaced"; status=1; }
-
-  say "3. SIGTERM: drain, stop the workers, exit"
-  stop_serve || status=1
-  if [ "$status" -eq 0 ]; then say "done: both faults healed, every answer checked, nothing left behind"; else say "something failed (see above)"; fi
-  return "$status"
+  echo "run.sh wait: nothing answers on 127.0.0.1:$port after 120 s: $state (did serve fail to start? was it given --port $port?)" >&2
+  return 1
 }
 
 run_tests() {
@@ -215,47 +126,52 @@ run_tests() {
 
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
+# test, build and clean take no argument: --help prints this usage.
+case "$cmd:${1:-}" in test:-h|test:--help|build:-h|build:--help|clean:-h|clean:--help) usage; exit 0 ;; esac
 case "$cmd" in
   chaos)
+    # The narrated runs are Go (common/tools/osps-live/demo.go): it finds its
+    # segment and workers by the dispatcher's pid, so two demos at once
+    # on one machine (with two PORTs) do not mix them up.
     v=${1:-v3}; [ $# -gt 0 ] && shift
-    variant_dir "$v" >/dev/null || { echo "run.sh: chaos takes v1, v2 or v3" >&2; exit 2; }
-    chaos_demo "$v" "$@"
+    case "$v" in -h|--help) live; exec "$BIN/osps-live" chaos --help ;; esac
+    variant_dir "$v" >/dev/null || { echo "run.sh: chaos takes v1, v2 or v3 (default v3)" >&2; exit 2; }
+    live; exec "$BIN/osps-live" chaos --bin "$BIN" "$v" "$@"
     ;;
   v1|v2|v3)
     dir=$(variant_dir "$cmd")
     case "${1:-}" in
-      serve|client) role=$1; shift; build "$dir"; exec "$BIN/$dir" "$role" "$@" ;;
-      *) demo "$cmd" "$@" ;;
+      # PORT, when set, comes first: a --port or --server written after it wins.
+      serve) shift; build "$dir"; exec "$BIN/$dir" serve ${PORT:+--port "$PORT"} "$@" ;;
+      client) shift; build "$dir"; exec "$BIN/$dir" client ${PORT:+--server "127.0.0.1:$PORT"} "$@" ;;
+      -h|--help) live; exec "$BIN/osps-live" demo --help ;;
+      *) live; exec "$BIN/osps-live" demo --bin "$BIN" "$cmd" "$@" ;;
     esac
     ;;
   xray|top|diagram)
-    # The instruments of common/tools/live/: they start the variant's own
-    # binary (VARIANT), or look at a running one (--pid, --shmid).
-    for v in v1 v2 v3; do build "$(variant_dir $v)"; done
-    go build -o "$BIN/osps-live" ./common/tools/live
-    exec "$BIN/osps-live" "$cmd" --bin "$BIN" "$@"
+    # The instruments of common/tools/osps-live/: they start the variant's own
+    # binary (VARIANT) on PORT (or a free port), or look at a running one
+    # (--pid, --shmid).
+    live; exec "$BIN/osps-live" "$cmd" --bin "$BIN" "$@"
     ;;
   test) run_tests ;;
   net)
     for v in v1 v2 v3; do build "$(variant_dir $v)"; done
     exec bash common/tools/netlab/netlab.sh --bin "$BIN" "$@"
     ;;
-  bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
-  check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; exec "$BIN/osps-grade" "$@" ;;
-  lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; go build -o "$BIN/osps-lab" ./common/tools/labs
+  bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/osps-bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
+  check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; exec "$BIN/osps-grade" "$@" ;;
+  lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; go build -o "$BIN/osps-lab" ./common/tools/osps-lab
        exec "$BIN/osps-lab" --grader "$BIN/osps-grade" "$@" ;;
-  exercises) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/labs; exec "$BIN/osps-lab" exercises "$@" ;;
+  exercises) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/osps-lab; exec "$BIN/osps-lab" exercises "$@" ;;
   wait)
-    # A server is ready once it answers: a STATS on a fresh session gets
-    # its "OK" only after serve has started its workers and printed
-    # "ready" (its listening socket may accept connections a little earlier).
-    port=${1:?usage: ./run.sh wait PORT}
-    for _ in $(seq 1 1200); do
-      if answer=$({ exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'STATS\nQUIT\n' >&3 && IFS= read -r -t 5 l <&3 && echo "$l"; } 2>/dev/null) &&
-        [ "${answer#OK }" != "$answer" ]; then exit 0; fi
-      sleep 0.1
-    done
-    echo "run.sh: nothing answers on 127.0.0.1:$port after 120 s (did serve fail to start?)" >&2; exit 1 ;;
+    case "${1:-}" in
+      -h|--help) echo "Usage: ./run.sh wait PORT    wait until the server on 127.0.0.1:PORT answers STATS (at most 120 s)"; exit 0 ;;
+      ''|-*) echo "run.sh wait: missing PORT" >&2; echo "Usage: ./run.sh wait PORT    wait until the server on 127.0.0.1:PORT answers STATS (at most 120 s)" >&2; exit 2 ;;
+    esac
+    [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ] || { echo "run.sh wait: $1 is not a TCP port" >&2; exit 2; }
+    [ $# -eq 1 ] || { echo "run.sh wait: one PORT only" >&2; exit 2; }
+    wait_port "$1" ;;
   build) for v in v1 v2 v3; do d=$(variant_dir $v); [ -d "$d" ] && build "$d"; done; echo "built into bin/: $(ls "$BIN")" ;;
   clean) rm -rf "$BIN" ;;
   help|-h|--help) usage ;;

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -62,22 +64,52 @@ func Dispatch(stdout, stderr io.Writer, binary, about string, args []string, rol
 // Parse parses args with fs. It returns (0, true) after printing --help,
 // (2, true) after a usage error, and (0, false) when the role should run.
 func Parse(fs *pflag.FlagSet, args []string, synopsis string) (status int, done bool) {
-	fs.SetOutput(os.Stderr)
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: %s\n\nFlags:\n%s\n", synopsis, strings.TrimRight(fs.FlagUsages(), "\n"))
-	}
+	return ParseTo(fs, args, synopsis, os.Stdout, os.Stderr)
+}
+
+// ParseTo is Parse with the streams given: --help prints the synopsis
+// and the flags on stdout (status 0); a usage error prints the error,
+// the synopsis and the flags on stderr (status 2), as every OSPS binary
+// and instrument does.
+func ParseTo(fs *pflag.FlagSet, args []string, synopsis string, stdout, stderr io.Writer) (status int, done bool) {
+	fs.SetOutput(stderr)
 	fs.Usage = func() {} // printed below, on the right stream
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		usage(os.Stdout)
+		PrintUsage(stdout, fs, synopsis)
 		return 0, true
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", fs.Name(), err)
-		usage(os.Stderr)
-		return 2, true
+		return UsageError(stderr, fs, synopsis, err.Error()), true
 	}
 	return 0, false
+}
+
+// PrintUsage prints the synopsis, then the flags.
+func PrintUsage(w io.Writer, fs *pflag.FlagSet, synopsis string) {
+	fmt.Fprintf(w, "Usage: %s\n\nFlags:\n%s\n", synopsis, strings.TrimRight(fs.FlagUsages(), "\n"))
+}
+
+// UsageError prints "NAME: msg" and the usage on stderr, and returns 2,
+// the status of a usage error.
+func UsageError(stderr io.Writer, fs *pflag.FlagSet, synopsis, msg string) int {
+	fmt.Fprintf(stderr, "%s: %s\n", fs.Name(), msg)
+	PrintUsage(stderr, fs, synopsis)
+	return 2
+}
+
+// CheckListen refuses a --listen value that holds a port, and says
+// where the port goes: "--listen 127.0.0.1:34141" is "--listen 127.0.0.1
+// --port 34141". An address (127.0.0.1, 0.0.0.0, ::1) or a host name
+// passes.
+func CheckListen(listen string) error {
+	if _, err := netip.ParseAddr(listen); err == nil {
+		return nil
+	}
+	if host, port, err := net.SplitHostPort(listen); err == nil {
+		return fmt.Errorf("--listen %s: --listen takes an address only, the port goes in --port: --listen %s --port %s", listen, host, port)
+	}
+	return nil
 }
 
 // NewLogger returns a text slog logger on stderr.

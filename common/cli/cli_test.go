@@ -175,3 +175,44 @@ func TestNewLogger(t *testing.T) {
 		t.Errorf("log line went to stdout %q, stderr %q; want it on stderr", stdout, stderr)
 	}
 }
+
+// --listen takes an address; host:port is refused with the --port form.
+func TestCheckListen(t *testing.T) {
+	for _, c := range []struct{ listen, wantErr string }{
+		{"127.0.0.1", ""},
+		{"0.0.0.0", ""},
+		{"::1", ""},
+		{"localhost", ""},
+		{"127.0.0.1:34141", "--listen 127.0.0.1 --port 34141"},
+		{"[::1]:80", "--listen ::1 --port 80"},
+	} {
+		err := CheckListen(c.listen)
+		if (err == nil) != (c.wantErr == "") || (err != nil && !strings.Contains(err.Error(), c.wantErr)) {
+			t.Errorf("CheckListen(%q) = %v; want an error containing %q", c.listen, err, c.wantErr)
+		}
+	}
+}
+
+// --help goes to stdout with status 0; a bad flag to stderr with 2.
+func TestParseToStreams(t *testing.T) {
+	for _, c := range []struct {
+		args           []string
+		status         int
+		stdout, stderr bool
+	}{
+		{[]string{"--help"}, 0, true, false},
+		{[]string{"-h"}, 0, true, false},
+		{[]string{"--bogus"}, 2, false, true},
+	} {
+		fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+		fs.Int("n", 1, "a number")
+		var out, errb strings.Builder
+		status, done := ParseTo(fs, c.args, "x [--n N] ARG", &out, &errb)
+		if !done || status != c.status || (out.Len() > 0) != c.stdout || (errb.Len() > 0) != c.stderr {
+			t.Errorf("%v: status %d done %v, stdout %q, stderr %q", c.args, status, done, out.String(), errb.String())
+		}
+		if w := out.String() + errb.String(); !strings.Contains(w, "Usage: x [--n N] ARG") || !strings.Contains(w, "--n int") {
+			t.Errorf("%v: the usage lacks the synopsis or the flags: %q", c.args, w)
+		}
+	}
+}

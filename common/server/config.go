@@ -71,6 +71,9 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 
 // Check refuses a configuration that cannot work, with a clear reason.
 func (c *Config) Check() error {
+	if err := cli.CheckListen(c.Listen); err != nil {
+		return err
+	}
 	switch {
 	case c.Port < 0 || c.Port > 65535:
 		return fmt.Errorf("--port %d: not a TCP port", c.Port)

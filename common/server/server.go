@@ -100,7 +100,11 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 		}
 		defer closeAll(files) // after the workers are stopped: Run's last step
 	}
-	s.Tr.Step(0, "creating the shared-memory segment and starting %d workers", cfg.Workers)
+	workers := "workers"
+	if cfg.Workers == 1 {
+		workers = "worker"
+	}
+	s.Tr.Step(0, "creating the shared-memory segment and starting %d %s", cfg.Workers, workers)
 	pool, err := proc.Start(proc.Config{
 		Exe: exe, Role: role, Workers: cfg.Workers, SlotSize: cfg.SlotSize, Log: log,
 		Child:    proc.ChildFlags{Heartbeat: cfg.ChildHeartbeat(), Trace: cfg.Trace, Chaos: cfg.Chaos},

@@ -10,7 +10,7 @@
 #
 #   netlab.sh --bin DIR [--tag NAME] [--results FILE] [--no-load] [--no-delay] [-v] [v1|v2|v3|all]
 #
-# Exit status: 0 when the matrix is the expected one, 1 when it is not,
+# Exit status: 0 when the matrix is the one docs/network.md expects, 1 when it is not,
 # 2 when this machine cannot build the network (not root, no namespaces).
 set -euo pipefail
 
@@ -23,10 +23,13 @@ usage: netlab.sh --bin DIR [options] [v1|v2|v3|all]
   --no-load        skip the two loads (only the one-session check)
   --no-delay       skip the second table (5 ms of netem delay on the public link)
   -v               print every ip / nft / tc command as it runs
+  --expected       print what docs/network.md expects, "v2 nat failed" per line, and exit
+                   (no root needed: its test reads the page through it)
+  --short-error LINE  print LINE as a cell of the table shows it, and exit
 USAGE
 }
 
-BIN="" TAG="osps$$" RESULTS="" LOAD=yes DELAY=yes VERBOSE=no WHICH=all
+BIN="" TAG="osps$$" RESULTS="" LOAD=yes DELAY=yes VERBOSE=no WHICH=all MODE=run SHORT=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) BIN=$2; shift 2 ;;
@@ -36,11 +39,13 @@ while [ $# -gt 0 ]; do
     --no-delay) DELAY=no; shift ;;
     -v) VERBOSE=yes; shift ;;
     -h|--help) usage; exit 0 ;;
+    --expected) MODE=expected; shift ;;
+    --short-error) MODE=short-error; SHORT=$2; shift 2 ;;
     v1|v2|v3|all) WHICH=$1; shift ;;
     *) echo "netlab: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-[ -n "$BIN" ] || { echo "netlab: --bin DIR is required" >&2; exit 2; }
+[ "$MODE" != run ] || [ -n "$BIN" ] || { echo "netlab: --bin DIR is required" >&2; exit 2; }
 if [ "$WHICH" = all ]; then VARIANTS="v1 v2 v3"; else VARIANTS=$WHICH; fi
 SCENARIOS="flat nat firewall both"
 
@@ -250,6 +255,9 @@ p50() {
   sed -n 's/^summary .* p50_us=\([0-9.]*\) .*/\1/p' "$CLIENT_OUT"
 }
 
+# fmt_ms 250 -> "250ms", fmt_ms 3120 -> "3.1s"
+fmt_ms() { awk -v m="$1" 'BEGIN { if (m >= 1000) printf "%.1fs", m / 1000; else printf "%dms", m }'; }
+
 # fmt_us 1234.5 -> "1.23 ms", fmt_us 95 -> "95 us", fmt_us "" -> "-" (no load run)
 fmt_us() {
   case "$1" in
@@ -278,12 +286,29 @@ measure() {
   fi
 }
 
-# expected V SCENARIO: ok or failed, the course's prediction.
+# The course's prediction is the table "What to expect" of
+# docs/network.md, read from the page itself: a line "| nat | ok | failed
+# | ok |" per scenario, one column per variant.
+EXPECTED_PAGE=$(cd "$(dirname "$0")/../../.." && pwd)/docs/network.md
+
+# expected V SCENARIO: ok or failed, as docs/network.md says.
 expected() {
-  case "$1/$2" in
-    v2/nat|v2/both|v3/firewall|v3/both) echo failed ;;
-    *) echo ok ;;
-  esac
+  local col
+  case "$1" in v1) col=3 ;; v2) col=4 ;; v3) col=5 ;; esac
+  awk -F'|' -v s="$2" -v c="$col" '
+    /^## What to expect/ { on = 1; next }
+    on && /^## / { exit }
+    on { f = $2; gsub(/[ *]/, "", f); if (f == s) { v = $c; gsub(/ /, "", v); print v; exit } }' "$EXPECTED_PAGE"
+}
+
+# short_error LINE: the client's last line, short enough for a cell: the
+# ERR code and the reason without addresses, then the root cause, e.g.
+# "ERR worker-failed cannot call back (connection refused)".
+short_error() {
+  local line=$1 head cause
+  head=$(sed -e 's/^[^:]*: \(ERR \)/\1/' -e 's/ \(at \)\{0,1\}[0-9][0-9.]*:[0-9][0-9]*.*//' <<<"$line")
+  cause=${line##*: }
+  if [ "$cause" != "$line" ] && [ "$head" != "$line" ]; then echo "$head ($cause)"; else echo "$head"; fi
 }
 
 # ---------------------------------------------------------------- the table
@@ -291,8 +316,8 @@ expected() {
 # table DELAY: build, run and tear down the network once per scenario.
 # Returns 1 if a cell differs from the expected matrix.
 table() {
-  local with_delay=$1 scenario v status=0 cell
-  printf '%-8s %-4s  %-52s %12s %12s\n' scenario var "one session (requetetype1), as the client sees it" "p50 rt1" "p50 1 MiB"
+  local with_delay=$1 scenario v status=0 want mark
+  printf '%-8s %-3s %-12s %-10s %9s %9s\n' scenario var result docs/ "p50 rt1" "p50 1MiB"
   for scenario in $SCENARIOS; do
     net_up
     case "$scenario" in
@@ -305,25 +330,29 @@ table() {
       serve "$v" || { status=1; stop_serve; continue; }
       measure "$v"
       stop_serve
+      want=$(expected "$v" "$scenario")
+      if [ "$STATUS" = "$want" ]; then mark=expected; else mark="UNEXPECTED"; status=1; fi
       if [ "$STATUS" = ok ]; then
-        cell="ok ($ELAPSED_MS ms)"
-        printf '%-8s %-4s  %-52s %12s %12s\n' "$scenario" "$v" "$cell" \
-          "$(fmt_us "$P50_1")" "$(fmt_us "$P50_MIB")"
-      else
-        printf '%-8s %-4s  failed after %d ms: %s\n' "$scenario" "$v" "$ELAPSED_MS" "$ERROR"
+        printf '%-8s %-3s %-12s %-10s %9s %9s\n' "$scenario" "$v" "ok $(fmt_ms "$ELAPSED_MS")" \
+          "$mark" "$(fmt_us "$P50_1")" "$(fmt_us "$P50_MIB")"
+      else # no load ran: the client's error in place of the p50s
+        printf '%-8s %-3s %-12s %-10s %s\n' "$scenario" "$v" "failed $(fmt_ms "$ELAPSED_MS")" "$mark" "$(short_error "$ERROR")"
       fi
+      [ "$mark" = expected ] || echo "             ^ docs/network.md expects $want here"
       [ -z "$RESULTS" ] || printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$with_delay" "$v" "$scenario" \
         "$STATUS" "$ELAPSED_MS" "$ERROR" "$P50_1" "$P50_MIB" >>"$RESULTS"
-      if [ "$STATUS" != "$(expected "$v" "$scenario")" ]; then
-        echo "         ^ expected $(expected "$v" "$scenario")"
-        status=1
-      fi
     done
     net_down
   done
   return "$status"
 }
 
+case "$MODE" in
+  expected)
+    for v in $VARIANTS; do for scenario in $SCENARIOS; do echo "$v $scenario $(expected "$v" "$scenario")"; done; done
+    exit 0 ;;
+  short-error) short_error "$SHORT"; exit 0 ;;
+esac
 need
 SERVE_OUT=$(mktemp "${TMPDIR:-/tmp}/netlab-serve.XXXXXX")
 CLIENT_OUT=$(mktemp "${TMPDIR:-/tmp}/netlab-client.XXXXXX")
@@ -331,7 +360,13 @@ CLIENT_OUT=$(mktemp "${TMPDIR:-/tmp}/netlab-client.XXXXXX")
 
 echo "client $CLIENT_IP -- $ROUTER_PRIV router $ROUTER_PUB -- $SERVER_IP server (dispatcher on port $PORT)"
 echo "nat: the router masquerades 192.0.2.0/24; firewall: the server lets in only port $PORT and replies"
+echo "result: one session (client --timeout 3s requetetype1), ok or failed, and how long the command took;"
+echo "docs/: whether docs/network.md (What to expect) predicts that result: four cells fail on purpose;"
+echo "p50 rt1, p50 1MiB: for a session that works, the median time of 200 requetetype1 and of"
+echo "10 requetetype2 1048576 in one session (client --clients 1 --requests N); for a session that"
+echo "fails, in their place: the client's last line, addresses left out"
 echo
+[ -n "$(expected v1 flat)" ] || { echo "netlab: no table \"What to expect\" in $EXPECTED_PAGE" >&2; exit 2; }
 STATUS_ALL=0
 table no || STATUS_ALL=1
 

@@ -215,3 +215,44 @@ func runningFrom(dir string) []int {
 	}
 	return pids
 }
+
+// netlab.sh's prediction is the table of docs/network.md (it reads the
+// page): the same ok/failed pattern as this test's matrix. Needs no root.
+func TestExpectedIsThePage(t *testing.T) {
+	out, err := exec.Command("bash", "netlab.sh", "--expected").Output()
+	if err != nil {
+		t.Fatalf("netlab.sh --expected: %v", err)
+	}
+	got := map[string]string{}
+	for l := range strings.Lines(string(out)) {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			t.Fatalf("netlab.sh --expected line %q", l)
+		}
+		got[f[0]+"/"+f[1]] = f[2]
+	}
+	wantPattern := map[string]string{}
+	for cell, w := range want {
+		wantPattern[cell] = "failed"
+		if w == "ok" {
+			wantPattern[cell] = "ok"
+		}
+	}
+	if d := cmp.Diff(wantPattern, got); d != "" {
+		t.Errorf("docs/network.md's What to expect, as netlab.sh reads it (-this test +page):\n%s", d)
+	}
+}
+
+// A failed cell is short: the ERR code and reason without addresses,
+// the root cause in parentheses.
+func TestShortError(t *testing.T) {
+	for line, want := range map[string]string{
+		"requetetype1: ERR worker-failed cannot call back 198.51.100.1:42633: dial tcp 198.51.100.1:42633: connect: connection refused": "ERR worker-failed cannot call back (connection refused)",
+		"requetetype1: ERR worker-failed cannot reach the worker at 198.51.100.2:2223: dial tcp 198.51.100.2:2223: i/o timeout":         "ERR worker-failed cannot reach the worker (i/o timeout)",
+	} {
+		out, err := exec.Command("bash", "netlab.sh", "--short-error", line).Output()
+		if got := strings.TrimSpace(string(out)); err != nil || got != want {
+			t.Errorf("short error of %q = %q (%v); want %q", line, got, err, want)
+		}
+	}
+}

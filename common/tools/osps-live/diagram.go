@@ -31,16 +31,19 @@ const (
 )
 
 func runDiagram(args []string, stdout, stderr io.Writer) int {
+	const synopsis = "./run.sh diagram [--workers N] VARIANT [REQUEST...] (default REQUEST: requetetype1)"
 	fs := pflag.NewFlagSet("diagram", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetInterspersed(false) // the requests may start with a dash
 	binDir := fs.String("bin", "bin", "directory of the variants' binaries")
 	workers := fs.Int("workers", 1, "workers of the dispatcher")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if status, done := parseFlags(fs, args, synopsis, stdout, stderr); done {
+		return status
 	}
-	if fs.NArg() < 1 {
-		fmt.Fprintln(stderr, "usage: osps-live diagram VARIANT [REQUEST...] (default: requetetype1)")
-		return 2
+	switch {
+	case fs.NArg() < 1:
+		return usageError(stderr, fs, synopsis, "missing VARIANT (v1, v2 or v3)")
+	case variantArg(fs.Arg(0)) != nil:
+		return usageError(stderr, fs, synopsis, variantArg(fs.Arg(0)).Error())
 	}
 	reqs := fs.Args()[1:]
 	if len(reqs) == 0 {
@@ -90,6 +93,8 @@ func traceSession(binDir, variant string, workers int, reqs []string) ([]traceLi
 	ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
 	client := exec.CommandContext(ctx, bin, append([]string{"client", "--trace", "--server", srv.Addr}, reqs...)...)
 	client.Stderr = w
+	var answers strings.Builder // the client's own report, one line per request
+	client.Stdout = &answers
 	cerr := client.Run()
 	cancel()
 	serr := srv.Stop()
@@ -100,7 +105,7 @@ func traceSession(binDir, variant string, workers int, reqs []string) ([]traceLi
 		return nil, fmt.Errorf("trace pipe still open %v after the server stopped", gatherTimeout)
 	}
 	if cerr != nil {
-		return nil, fmt.Errorf("client session: %w", cerr)
+		return nil, fmt.Errorf("client session: %w; it printed:\n%s", cerr, strings.TrimRight(answers.String(), "\n"))
 	}
 	if serr != nil {
 		return nil, fmt.Errorf("dispatcher: %w", serr)
@@ -139,8 +144,49 @@ func participant(role string) string {
 	return "W" + strings.TrimPrefix(role, "worker#")
 }
 
-// noteLen bounds a note's text, so the drawing stays readable.
-const noteLen = 64
+// Mermaid reads "#" as the start of an entity (or, in a sequence
+// diagram, of a comment) and ";" as the end of a statement: both are
+// written as entities, which Mermaid draws as the characters.
+var mermaidEscaper = strings.NewReplacer("#", "#35;", ";", "#59;")
+
+// mermaidText makes s safe as a Mermaid label.
+func mermaidText(s string) string { return mermaidEscaper.Replace(s) }
+
+// noteWidth is a note's line length in runes: longer texts are wrapped
+// at spaces (a word is never cut), noteLines at most, the rest replaced
+// by "…" at a word's end.
+const (
+	noteWidth = 60
+	noteLines = 3
+)
+
+// wrapNote breaks text into lines of at most noteWidth runes at spaces
+// (a longer word keeps a line of its own), joined by <br/>.
+func wrapNote(text string) string {
+	var lines []string
+	cur := ""
+	for _, w := range strings.Fields(text) {
+		if cur != "" && len([]rune(cur))+1+len([]rune(w)) > noteWidth {
+			lines = append(lines, cur)
+			cur = ""
+		}
+		if len(lines) == noteLines {
+			lines[noteLines-1] += " …"
+			break
+		}
+		if cur != "" {
+			cur += " "
+		}
+		cur += w
+	}
+	if cur != "" && len(lines) < noteLines {
+		lines = append(lines, cur)
+	}
+	for i := range lines {
+		lines[i] = mermaidText(lines[i])
+	}
+	return strings.Join(lines, "<br/>")
+}
 
 // sequence draws the lines as a sequenceDiagram.
 func sequence(variant string, lines []traceLine) string {
@@ -155,21 +201,17 @@ func sequence(variant string, lines []traceLine) string {
 			if strings.HasPrefix(a.to, "worker#") && l.Role == "dispatcher" {
 				lastWorker = a.to
 			}
-			fmt.Fprintf(&body, "    %s->>%s: %d: %s\n", participant(l.Role), participant(a.to), l.Step, a.label)
+			fmt.Fprintf(&body, "    %s->>%s: %d: %s\n", participant(l.Role), participant(a.to), l.Step, mermaidText(a.label))
 		}
 		if len(arrows) == 0 {
-			text := strings.ReplaceAll(l.Msg, ";", ",") // ";" ends a Mermaid statement
-			if r := []rune(text); len(r) > noteLen {
-				text = string(r[:noteLen-1]) + "…"
-			}
-			fmt.Fprintf(&body, "    Note over %s: %d: %s\n", participant(l.Role), l.Step, text)
+			fmt.Fprintf(&body, "    Note over %s: %d: %s\n", participant(l.Role), l.Step, wrapNote(l.Msg))
 		}
 	}
 	var b strings.Builder
 	b.WriteString("sequenceDiagram\n")
 	b.WriteString("    participant C as client\n    participant D as dispatcher\n")
 	for k := 0; roles["worker#"+strconv.Itoa(k)]; k++ {
-		fmt.Fprintf(&b, "    participant W%d as worker#%d\n", k, k)
+		fmt.Fprintf(&b, "    participant W%d as %s\n", k, mermaidText("worker#"+strconv.Itoa(k)))
 	}
 	b.WriteString(body.String())
 	return b.String()

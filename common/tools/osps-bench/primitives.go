@@ -6,7 +6,7 @@
 // connect+accept+close, loopback TCP bandwidth, the copy into and out of
 // a shared-memory slot, and the cost of producing and checking the
 // requetetype2 pattern. The same functions run under
-// `go test -bench . ./common/tools/bench` (primitives_test.go) and inside the
+// `go test -bench . ./common/tools/osps-bench` (primitives_test.go) and inside the
 // bench runner (model.go), so the table's predictions and the Go
 // benchmarks are one measurement.
 //

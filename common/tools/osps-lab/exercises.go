@@ -61,10 +61,10 @@ var Exercises = []Exercise{
 		{Blocks: []int{1}, Want: []string{`requetetype2 67108864: OK 67108864 bytes`, `real\s`}},
 	}},
 	{N: 3, Title: "Look at the segment while it lives", Steps: []Step{
-		{Blocks: []int{0}, Want: []string{`\s12352\s+3\s+dest`, `(?m)^\s*\d+\s+\d+\s+1600\s+12352\s`, `SYSV`}},
+		{Blocks: []int{0}, Want: []string{`our segment: \d+`, `\s12352\s+3\s+dest`, `(?m)^\s*\d+\s+\d+\s+1600\s+12352\s`, `SYSV`, `segment \d+ is gone`}},
 	}},
 	{N: 4, Title: "kill -9 the dispatcher", Steps: []Step{
-		{Blocks: []int{0}, Want: []string{`workers: \d+ \d+ \d+ \d+`, `no worker left`}},
+		{Blocks: []int{0}, Want: []string{`workers: \d+ \d+ \d+ \d+`, `\s\d+\s+\d+\s+dest`, `no worker left`, `segment \d+ is gone`}},
 	}},
 	{N: 5, Title: "kill -9 a worker during a large request", Steps: []Step{
 		{Blocks: []int{0}, Want: []string{`requetetype2 67108864: FAILED: short payload: \d+ of 67108864 bytes`, `state=dead served=1 restarts=0`, `requetetype1: OK`}},
@@ -224,7 +224,7 @@ func runExercises(ctx context.Context, root string, args []string, w io.Writer) 
 // to its original state when it returns.
 func runExercise(ctx context.Context, dir string, e Exercise, sec Section) (status, why string) {
 	if sec.Title != e.Title {
-		return "FAIL", fmt.Sprintf("the page's section %d is %q, the runner expects %q: update Exercises in common/tools/labs/exercises.go", e.N, sec.Title, e.Title)
+		return "FAIL", fmt.Sprintf("the page's section %d is %q, the runner expects %q: update Exercises in common/tools/osps-lab/exercises.go", e.N, sec.Title, e.Title)
 	}
 	for _, tool := range e.Needs {
 		if err := need(ctx, tool); err != nil {
@@ -306,7 +306,7 @@ func gitApply(dir, name string, reverse bool) error {
 // own ports (PORT, and the 4 above it, free), at most 4 minutes; whatever
 // it leaves running is killed.
 func runScript(ctx context.Context, dir, script string) (string, error) {
-	port, err := freePorts(5)
+	port, err := exercisePorts(os.Getenv("PORT"))
 	if err != nil {
 		return "", err
 	}
@@ -335,6 +335,28 @@ func runScript(ctx context.Context, dir, script string) (string, error) {
 		return "", rerr
 	}
 	return string(out), err
+}
+
+// exercisePorts is the base of the 5 ports an exercise uses: the
+// user's PORT when set (never replaced by another: the page's commands
+// run on the ports its reader chose), which must be free with the 4
+// above it; else 5 free ports found here.
+func exercisePorts(userPort string) (int, error) {
+	if userPort == "" {
+		return freePorts(5)
+	}
+	p, err := strconv.Atoi(userPort)
+	if err != nil || p < 1 || p+4 > 65535 {
+		return 0, fmt.Errorf("PORT=%q: not a port with 4 more above it (unset PORT to let the exercises pick free ones)", userPort)
+	}
+	for i := range 5 {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i))
+		if err != nil {
+			return 0, fmt.Errorf("the exercises use PORT=%d to %d, and %d is taken (a server of yours still running? pgrep -af 'serve --port'): %w", p, p+4, p+i, err)
+		}
+		ln.Close()
+	}
+	return p, nil
 }
 
 // freePorts finds n consecutive free ports on 127.0.0.1 in 20000-29999

@@ -16,18 +16,22 @@ import (
 )
 
 func runXray(args []string, stdout, stderr io.Writer) int {
+	const synopsis = "./run.sh xray [--mermaid] [--workers N] VARIANT | ./run.sh xray --pid PID"
 	fs := pflag.NewFlagSet("xray", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	binDir := fs.String("bin", "bin", "directory of the variants' binaries")
 	pid := fs.Int("pid", 0, "look at this running dispatcher instead of starting one")
 	workers := fs.Int("workers", 2, "workers of the dispatcher started here")
 	mermaid := fs.Bool("mermaid", false, "print a Mermaid flowchart instead of text")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if status, done := parseFlags(fs, args, synopsis, stdout, stderr); done {
+		return status
 	}
-	if fs.NArg() > 1 || (fs.NArg() == 0 && *pid == 0) {
-		fmt.Fprintln(stderr, "usage: osps-live xray [--mermaid] VARIANT | --pid PID")
-		return 2
+	switch {
+	case fs.NArg() > 1:
+		return usageError(stderr, fs, synopsis, "one VARIANT only")
+	case fs.NArg() == 0 && *pid == 0:
+		return usageError(stderr, fs, synopsis, "missing VARIANT (v1, v2 or v3), or --pid PID")
+	case fs.NArg() == 1 && variantArg(fs.Arg(0)) != nil:
+		return usageError(stderr, fs, synopsis, variantArg(fs.Arg(0)).Error())
 	}
 	t, err := startOrAttach(*binDir, fs.Arg(0), *pid, io.Discard, "--workers", fmt.Sprint(*workers))
 	if err != nil {
@@ -80,8 +84,21 @@ func writeText(w io.Writer, s *Snapshot) {
 		fmt.Fprintf(w, "  %-16s pid %-7d state %s\n", branch+p.Name, p.Pid, p.State)
 	}
 	fmt.Fprintln(w, "\npipes (the ends of each pipe: same inode in /proc/PID/fd; write end → read end)")
+	outside := 0
 	for _, p := range s.Pipes {
+		if p.Outside {
+			outside++
+			continue
+		}
 		fmt.Fprintf(w, "  %-4s pipe:[%d]  %s → %s\n", p.Label, p.Inode, ends(p.Writers), ends(p.Readers))
+	}
+	if outside > 0 {
+		fmt.Fprintln(w, "  inherited from outside, not the lab's (the stdin, stdout or stderr of whoever started the dispatcher):")
+		for _, p := range s.Pipes {
+			if p.Outside {
+				fmt.Fprintf(w, "  %-4s pipe:[%d]  %s → %s  (inherited)\n", p.Label, p.Inode, ends(p.Writers), ends(p.Readers))
+			}
+		}
 	}
 	fmt.Fprintln(w, "\nsockets (inode in /proc/PID/fd, addresses in /proc/net/tcp)")
 	for _, k := range s.Sockets {
@@ -124,7 +141,7 @@ func writeFlowchart(w io.Writer, s *Snapshot) {
 	in := map[int]bool{}
 	for _, p := range s.Procs {
 		in[p.Pid] = true
-		fmt.Fprintf(w, "  P%d[\"%s<br/>pid %d\"]\n", p.Pid, p.Name, p.Pid)
+		fmt.Fprintf(w, "  P%d[\"%s<br/>pid %d\"]\n", p.Pid, mermaidText(p.Name), p.Pid)
 	}
 	for _, p := range s.Pipes {
 		for _, a := range p.Writers {
@@ -148,7 +165,7 @@ func writeFlowchart(w io.Writer, s *Snapshot) {
 		for _, p := range s.Procs {
 			for _, id := range p.Shm {
 				if id == g.ID {
-					fmt.Fprintf(w, "  P%d -. shmat .- S%d\n", p.Pid, g.ID)
+					fmt.Fprintf(w, "  P%d -. \"shmat\" .- S%d\n", p.Pid, g.ID)
 				}
 			}
 		}

@@ -67,7 +67,7 @@ func words(line string) []string {
 }
 
 // Each variant's page embeds a diagram drawn by ./run.sh diagram; a new
-// run must have the same structure. go test ./common/tools/live -update
+// run must have the same structure. go test ./common/tools/osps-live -update
 // redraws them.
 func TestPagesShowARealRun(t *testing.T) {
 	for v, page := range pages {
@@ -94,7 +94,7 @@ func TestPagesShowARealRun(t *testing.T) {
 				return
 			}
 			if d := cmp.Diff(structure(string(b[m[4]:m[5]])), structure(got)); d != "" {
-				t.Errorf("%s: the diagram no longer matches a real run (-page +run); redraw with go test ./common/tools/live -update:\n%s\nthe run drew:\n%s", path, d, got)
+				t.Errorf("%s: the diagram no longer matches a real run (-page +run); redraw with go test ./common/tools/osps-live -update:\n%s\nthe run drew:\n%s", path, d, got)
 			}
 		})
 	}
@@ -111,7 +111,7 @@ func TestStructureSeesChanges(t *testing.T) {
 	}
 	base := structure(sequence("v3", lines))
 	want := map[string][]string{
-		"participants": {"C as client", "D as dispatcher", "W0 as worker#0"},
+		"participants": {"C as client", "D as dispatcher", "W0 as worker#35;0"},
 		"C":            {"1 C->>D connect", "2 C->>D requetetype1"},
 		"D":            {"2 D->>W0 ping", "3 D->>C GOTO host port ticket"},
 		"W0":           {"2 W0->>D pong ready"},
@@ -129,5 +129,37 @@ func TestStructureSeesChanges(t *testing.T) {
 		if cmp.Equal(base, structure(sequence("v3", changed))) {
 			t.Errorf("change %d went unseen", i)
 		}
+	}
+}
+
+// A long note is wrapped at spaces, never inside a word, and ends with
+// "…" only where text was left out.
+func TestWrapNoteKeepsWords(t *testing.T) {
+	msg := "client 127.0.0.1:39524 presented ticket 22079821fed1fe8cb61ba59ab0c1d2e3f4a5b6c7d8e9f00112233445566778899 and its proof; slot 0 takes it"
+	got := wrapNote(msg)
+	lines := strings.Split(got, "<br/>")
+	var words []string
+	for _, l := range lines {
+		if n := len([]rune(l)); n > noteWidth && strings.Contains(l, " ") {
+			t.Errorf("line %q is %d runes, more than %d, with a space to break at", l, n, noteWidth)
+		}
+		words = append(words, strings.Fields(decode(l))...)
+	}
+	if d := cmp.Diff(strings.Fields(msg), words); d != "" {
+		t.Errorf("wrapNote(%q) = %q: words changed (-message +note):\n%s", msg, got, d)
+	}
+	long := strings.Repeat("word ", 60)
+	got = wrapNote(long)
+	if n := strings.Count(got, "<br/>"); n != noteLines-1 || !strings.HasSuffix(got, "word …") {
+		t.Errorf("wrapNote of 60 words = %q; want %d lines, the last ending with a whole word and …", got, noteLines)
+	}
+}
+
+// A session that fails shows the client's own report (ERR unknown-type).
+func TestDiagramShowsTheClientsError(t *testing.T) {
+	var out, errb strings.Builder
+	code := run([]string{"diagram", "--bin", binDir, "v3", "bogus"}, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), `bogus: ERR unknown-type`) {
+		t.Errorf("diagram v3 bogus: exit %d, stderr:\n%s\nwant 1 and the client's ERR unknown-type line", code, errb.String())
 	}
 }

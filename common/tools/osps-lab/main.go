@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -30,7 +31,9 @@ const usage = `Usage: ./run.sh lab list | start NAME | check NAME
   list         the labs: name, variant, the check group that grades it, what you write
   start NAME   copy the repository to lab/NAME/, with the lab's region replaced by a stub
   check NAME   run the grader on lab/NAME/ with the lab's check group
-  exercises    run the exercises of docs/exercises.md as written (all, or those numbered)
+  exercises [N ...]
+               run the exercises of docs/exercises.md as written (all, or those numbered),
+               on PORT to PORT+4 if PORT is set, else on free ports
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -47,7 +50,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	if args[0] == "exercises" {
+		for _, a := range args[1:] {
+			if a == "-h" || a == "--help" {
+				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			if _, err := strconv.Atoi(a); err != nil {
+				fmt.Fprintf(stderr, "exercises: %q is not an exercise number\n%s", a, usage)
+				return 2
+			}
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return runExercises(ctx, root, args[1:], stdout)

@@ -2,7 +2,7 @@
 // floors of the primitives that the cost model adds up
 // (docs/comparison.md). Run them with
 //
-//	go test -run '^$' -bench . ./common/tools/bench
+//	go test -run '^$' -bench . ./common/tools/osps-bench
 //
 // Without -bench, the tests below run each primitive a few times, so a
 // broken primitive fails `go test` instead of silently skewing the model.

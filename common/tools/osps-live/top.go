@@ -26,8 +26,8 @@ import (
 )
 
 func runTop(args []string, stdout, stderr io.Writer) int {
+	const synopsis = "./run.sh top [--frames N] [--workers N] VARIANT | ./run.sh top --pid PID | ./run.sh top --shmid N"
 	fs := pflag.NewFlagSet("top", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	binDir := fs.String("bin", "bin", "directory of the variants' binaries")
 	pid := fs.Int("pid", 0, "look at this running dispatcher instead of starting one")
 	shmid := fs.Int("shmid", -1, "look at this segment (ipcs -m) instead of starting a dispatcher")
@@ -35,12 +35,18 @@ func runTop(args []string, stdout, stderr io.Writer) int {
 	load := fs.Duration("load", 200*time.Millisecond, "with a dispatcher started here: one client session (requetetype1, requetetype2 100000) this often; 0: none")
 	frames := fs.Int("frames", 0, "print this many frames and exit (0: until Ctrl-C)")
 	every := fs.Duration("interval", 250*time.Millisecond, "time between frames")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if status, done := parseFlags(fs, args, synopsis, stdout, stderr); done {
+		return status
 	}
-	if fs.NArg() > 1 || (fs.NArg() == 0 && *pid == 0 && *shmid < 0) || *every <= 0 {
-		fmt.Fprintln(stderr, "usage: osps-live top [--frames N] VARIANT | --pid PID | --shmid N")
-		return 2
+	switch {
+	case fs.NArg() > 1:
+		return usageError(stderr, fs, synopsis, "one VARIANT only")
+	case fs.NArg() == 0 && *pid == 0 && *shmid < 0:
+		return usageError(stderr, fs, synopsis, "missing VARIANT (v1, v2 or v3), or --pid PID, or --shmid N")
+	case fs.NArg() == 1 && variantArg(fs.Arg(0)) != nil:
+		return usageError(stderr, fs, synopsis, variantArg(fs.Arg(0)).Error())
+	case *every <= 0:
+		return usageError(stderr, fs, synopsis, "--interval must be positive")
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -76,6 +82,7 @@ func runTop(args []string, stdout, stderr io.Writer) int {
 	tick := time.NewTicker(*every)
 	defer tick.Stop()
 	var prev sample
+	var log []string // the latest events, oldest first
 	for n := 0; *frames == 0 || n < *frames; n++ {
 		if n > 0 {
 			select {
@@ -90,7 +97,11 @@ func runTop(args []string, stdout, stderr io.Writer) int {
 		} else if n > 0 {
 			fmt.Fprintln(stdout)
 		}
-		fmt.Fprint(stdout, frame(id, dispatcher, prev, cur))
+		log = append(log, events(prev, cur)...)
+		if len(log) > maxEvents {
+			log = log[len(log)-maxEvents:]
+		}
+		fmt.Fprint(stdout, frame(id, dispatcher, prev, cur, log))
 		prev = cur
 		if gone(id, dispatcher) {
 			fmt.Fprintln(stdout, "the server is gone: only this program still attaches the segment")
@@ -173,32 +184,86 @@ func served(s sample) (n uint64) {
 	return n
 }
 
-// frame prints one screen: a header with the request rate since the
-// previous frame, then one line per slot.
-func frame(id, dispatcher int, prev, cur sample) string {
+// width is a frame's widest line: a terminal of 80 columns.
+const width = 80
+
+// frame prints one screen of at most width columns: a header with the
+// request rate since the previous frame, one line per slot, then the
+// latest events.
+func frame(id, dispatcher int, prev, cur sample, log []string) string {
 	var b strings.Builder
 	rate := "-"
 	if !prev.at.IsZero() {
 		rate = fmt.Sprintf("%.1f", float64(served(cur)-served(prev))/cur.at.Sub(prev.at).Seconds())
 	}
-	fmt.Fprintf(&b, "osps top  shmid %d  dispatcher pid %d  %d slots  served %d  %s req/s  %s\n",
-		id, dispatcher, len(cur.rows), served(cur), rate, cur.at.Format("15:04:05.0"))
-	fmt.Fprintf(&b, "%-4s %-8s %-7s %-2s %8s %8s %8s %7s  %-24s %s\n", "SLOT", "STATE", "PID", "PS", "RESTARTS", "SERVED", "TOTAL", "BEAT", "REQUEST", "ANSWER")
+	fmt.Fprintf(&b, "osps top  shmid %d  dispatcher %d  %d slots  %s\n", id, dispatcher, len(cur.rows), cur.at.Format("15:04:05.0"))
+	fmt.Fprintf(&b, "served %d  %s req/s  (RST: restarts; PS: the process's state, T stopped)\n", served(cur), rate)
+	fmt.Fprintf(&b, "%-4s %-8s %7s %-2s %3s %6s %6s %5s %-19s %s\n", "SLOT", "STATE", "PID", "PS", "RST", "SERVED", "TOTAL", "BEAT", "REQUEST", "ANSWER")
 	for i, r := range cur.rows {
 		beat := "-"
 		if r.Heartbeat.UnixNano() > 0 {
-			beat = fmt.Sprintf("%.1fs", cur.at.Sub(r.Heartbeat).Seconds())
+			if age := cur.at.Sub(r.Heartbeat).Seconds(); age < 100 {
+				beat = fmt.Sprintf("%.1fs", age)
+			} else {
+				beat = fmt.Sprintf("%.0fs", min(age, 9999))
+			}
 		}
 		answer := "-" // v2 and v3 record only errors in the slot
 		switch {
 		case r.AnswerN > 0:
 			answer = fmt.Sprintf("OK %d", r.AnswerN)
 		case r.AnswerN < 0:
-			answer = wire.Printable([]byte(r.AnswerErr), 30)
+			answer = wire.Printable([]byte(r.AnswerErr), 11)
 		}
-		fmt.Fprintf(&b, "%-4d %-8s %-7d %-2s %8d %8d %8d %7s  %-24s %s\n", i, r.State, r.Pid, r.Process, r.Restarts, r.Served, r.Total, beat, r.Request, answer)
+		fmt.Fprintf(&b, "%-4d %-8s %7d %-2s %3d %6d %6d %5s %-19s %s\n", i, r.State, r.Pid, r.Process, r.Restarts, r.Served, r.Total, beat, wire.Printable([]byte(r.Request), 19), answer)
+	}
+	if len(log) > 0 {
+		b.WriteString("events:\n")
+		for _, e := range log {
+			fmt.Fprintf(&b, "  %s\n", e)
+		}
 	}
 	return b.String()
+}
+
+// maxEvents is how many events a frame keeps on screen.
+const maxEvents = 6
+
+// events says what happened to the workers between two samples: a
+// death, a worker stopped (kill -STOP: it hangs), a hung worker killed
+// by the watchdog, a respawn. Each line starts with the time of cur.
+func events(prev, cur sample) []string {
+	if prev.at.IsZero() {
+		return nil
+	}
+	var out []string
+	add := func(format string, a ...any) {
+		out = append(out, cur.at.Format("15:04:05.0")+" "+fmt.Sprintf(format, a...))
+	}
+	for i, c := range cur.rows {
+		if i >= len(prev.rows) {
+			break
+		}
+		p := prev.rows[i]
+		replaced := p.Pid > 0 && c.Pid > 0 && c.Pid != p.Pid
+		// died: gone since the previous frame (replaced, or marked dead),
+		// unless that frame had already seen it dead.
+		died := p.State != shm.Dead && (replaced || c.State == shm.Dead)
+		switch {
+		case died && p.Process == "T":
+			add("slot %d: pid %d, stopped (hung), killed by the watchdog", i, p.Pid)
+		case died && replaced:
+			add("slot %d: pid %d died", i, p.Pid)
+		case died:
+			add("slot %d: pid %d died (state dead)", i, p.Pid)
+		case c.Process == "T" && p.Process != "T" && c.Pid == p.Pid:
+			add("slot %d: pid %d stopped (SIGSTOP): its heartbeat stops", i, c.Pid)
+		}
+		if replaced || c.Restarts > p.Restarts {
+			add("slot %d: respawned, pid %d (restarts %d)", i, c.Pid, c.Restarts)
+		}
+	}
+	return out
 }
 
 // maxSessions caps the load's sessions in flight: a stopped worker

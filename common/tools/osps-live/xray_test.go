@@ -87,6 +87,27 @@ func TestXrayMatchesProcAndStats(t *testing.T) {
 			t.Errorf("x-ray text does not show %s as pid %d:\n%s", name, s.Pid, text)
 		}
 	}
+	// The dispatcher's stdout is a pipe to this test (startServer reads
+	// its ready line there): a pipe from outside, marked so, and the
+	// lab's pipes are not.
+	i := strings.Index(text, "inherited from outside")
+	if i < 0 {
+		t.Fatalf("x-ray text marks no pipe as inherited from outside (the dispatcher's stdout is a pipe to this test):\n%s", text)
+	}
+	inherited := text[i:]
+	if !regexp.MustCompile(`dispatcher fd 1 → pid ` + strconv.Itoa(os.Getpid()) + ` \(`).MatchString(inherited) {
+		t.Errorf("x-ray text does not mark the dispatcher's stdout, a pipe to this test (pid %d), as inherited from outside:\n%s", os.Getpid(), text)
+	}
+	if strings.Contains(inherited, "ping pipe") || strings.Contains(inherited, "pong pipe") {
+		t.Errorf("x-ray marks the lab's own ping or pong pipes as inherited from outside:\n%s", text)
+	}
+	for _, p := range snap.Pipes {
+		if p.Outside != slices.ContainsFunc(append(slices.Clone(p.Writers), p.Readers...), func(e End) bool {
+			return !strings.HasPrefix(e.Name, "dispatcher") && !strings.HasPrefix(e.Name, "worker#")
+		}) {
+			t.Errorf("pipe:[%d] outside=%v, ends %v %v", p.Inode, p.Outside, p.Writers, p.Readers)
+		}
+	}
 	listening, mine := 0, 0
 	for _, k := range snap.Sockets {
 		if k.At.Name == "dispatcher" && k.TCP.State == "ESTABLISHED" && k.TCP.Remote.String() == conn.LocalAddr().String() {

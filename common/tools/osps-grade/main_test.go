@@ -102,3 +102,11 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// --help prints the usage, naming VARIANT, on stdout with status 0.
+func TestHelpOnStdout(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &out, &errOut); code != 0 || errOut.Len() > 0 || !strings.Contains(out.String(), "Usage: ./run.sh check VARIANT") {
+		t.Errorf("check --help: exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", code, out.String(), errOut.String())
+	}
+}

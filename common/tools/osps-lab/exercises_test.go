@@ -7,6 +7,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,7 +62,7 @@ func TestExercisesMatchThePage(t *testing.T) {
 	}
 	for n, sec := range secs {
 		if !listed[n] {
-			t.Errorf("section %d (%q) of docs/exercises.md is not in the runner's list: add it to Exercises in common/tools/labs/exercises.go", n, sec.Title)
+			t.Errorf("section %d (%q) of docs/exercises.md is not in the runner's list: add it to Exercises in common/tools/osps-lab/exercises.go", n, sec.Title)
 		}
 	}
 }
@@ -93,5 +94,44 @@ func TestExercisesRun(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), " 0 failed") {
 		t.Errorf("no summary line:\n%s", out.String())
+	}
+}
+
+// The exercises keep the user's PORT: they run on it when it is free,
+// refuse it (never replace it) when it is taken, pick free ports without it.
+func TestExercisePortsKeepPORT(t *testing.T) {
+	base, err := freePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := exercisePorts(strconv.Itoa(base)); err != nil || got != base {
+		t.Errorf("exercisePorts(%d) = %d, %v; want %d", base, got, err, base)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if got, err := exercisePorts(strconv.Itoa(base)); err == nil {
+		t.Errorf("exercisePorts(%d) with %d taken = %d; want an error", base, base+2, got)
+	}
+	if _, err := exercisePorts("x"); err == nil {
+		t.Error(`exercisePorts("x"): want an error`)
+	}
+	if got, err := exercisePorts(""); err != nil || got == 0 {
+		t.Errorf(`exercisePorts("") = %d, %v; want free ports`, got, err)
+	}
+}
+
+// --help prints the usage on stdout (0); a word that is not a number is
+// a usage error on stderr (2).
+func TestExercisesHelp(t *testing.T) {
+	var out, errb strings.Builder
+	if code := run([]string{"exercises", "--help"}, &out, &errb); code != 0 || errb.Len() > 0 || !strings.Contains(out.String(), "exercises [N ...]") {
+		t.Errorf("exercises --help: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"exercises", "--bogus"}, &out, &errb); code != 2 || out.Len() > 0 || !strings.Contains(errb.String(), "not an exercise number") {
+		t.Errorf("exercises --bogus: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }

@@ -51,12 +51,17 @@ type server struct {
 func (s *server) Pid() int { return s.cmd.Process.Pid }
 
 // startServer runs "BIN serve --port P ARGS..." with stderr to errw and
-// returns once it printed "ready ADDR".
+// returns once it printed "ready ADDR". P is $PORT, else 0 (a free port).
 func startServer(bin string, errw io.Writer, args ...string) (*server, error) {
 	port := os.Getenv("PORT")
 	if port == "" {
 		port = "0"
 	}
+	return startServerOn(bin, port, errw, args...)
+}
+
+// startServerOn is startServer on the given port.
+func startServerOn(bin, port string, errw io.Writer, args ...string) (*server, error) {
 	cmd := exec.Command(bin, append([]string{"serve", "--port", port}, args...)...)
 	cmd.Stderr = errw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the group is stopped as one
@@ -117,8 +122,8 @@ func (t *target) Close() error {
 // startOrAttach returns --pid's dispatcher, or starts VARIANT's with args.
 func startOrAttach(binDir, variant string, pid int, errw io.Writer, args ...string) (*target, error) {
 	if pid > 0 {
-		if _, ok := procfs.Read(pid); !ok {
-			return nil, fmt.Errorf("no process %d", pid)
+		if err := isDispatcher(pid); err != nil {
+			return nil, err
 		}
 		return &target{Pid: pid}, nil
 	}
@@ -131,4 +136,21 @@ func startOrAttach(binDir, variant string, pid int, errw io.Writer, args ...stri
 		return nil, err
 	}
 	return &target{Pid: s.Pid(), Addr: s.Addr, stop: s.Stop}, nil
+}
+
+// isDispatcher says, in one line, why pid is not a dispatcher to look
+// at: no such process, or one that created no System V segment (a
+// dispatcher creates one at start-up and holds it until it exits).
+func isDispatcher(pid int) error {
+	if _, ok := procfs.Read(pid); !ok {
+		return fmt.Errorf("--pid %d: no such process", pid)
+	}
+	ids, err := procfs.SegmentsCreatedBy(pid)
+	if err != nil {
+		return fmt.Errorf("--pid %d: %w", pid, err)
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("--pid %d (%s) is not an OSPS dispatcher: it created no shared-memory segment (the dispatcher is the serve process: pgrep -af ' serve ' lists them)", pid, comm(pid))
+	}
+	return nil
 }

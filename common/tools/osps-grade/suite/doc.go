@@ -1,7 +1,7 @@
 // Package suite is the grader's test package: its tests run the
 // conformance suite (the same Run and RunFaults lists the variants' own
 // tests run) against any binary, named by the environment. The grader
-// (common/tools/grader) runs it with `go test -json` and prints the
+// (common/tools/osps-grade) runs it with `go test -json` and prints the
 // result for a person; without the environment it skips, so that
 // `go test ./...` does not grade anything twice.
 package suite

@@ -42,6 +42,7 @@ type Pipe struct {
 	Label   string // "ping", "pong" or "pipe"
 	Writers []End
 	Readers []End
+	Outside bool // an end is held by a process outside the server: inherited from whoever started it (its stdin, stdout or stderr), not the lab's
 }
 
 // Socket is one TCP socket of the server, and its peer if it has one.
@@ -174,6 +175,9 @@ func pipes(procs []Proc, owners map[uint64][]endFD) []Pipe {
 			seen[fd.Inode] = true
 			pp := Pipe{Inode: fd.Inode, Label: "pipe"}
 			for _, e := range owners[fd.Inode] {
+				if !slices.ContainsFunc(procs, func(p Proc) bool { return p.Pid == e.Pid }) {
+					pp.Outside = true
+				}
 				if e.fd.Write {
 					pp.Writers = append(pp.Writers, e.End)
 				} else {

@@ -6,11 +6,12 @@
 //
 // It runs the very checks `go test` runs on the variants (the lists of
 // conformance.Run and conformance.RunFaults), through the test package
-// common/tools/grader/suite and `go test -json`: one list, two front ends.
+// common/tools/osps-grade/suite and `go test -json`: one list, two front ends.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +25,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/tools/conformance"
-	"osps/common/tools/grader/suite"
+	"osps/common/tools/osps-grade/suite"
 )
 
 // Variants maps a variant's name to its directory.
@@ -47,18 +48,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tree := fs.String("tree", "", "build the variant from this copy of the repository (default: this one)")
 	only := fs.String("only", "", "run only these check groups, comma-separated (default: all)")
 	root := fs.String("root", ".", "the repository whose checks run (where go.mod is)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]\n\nVARIANT is v1, v2 or v3 (how the program is driven). Groups:\n")
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]\n\nVARIANT is v1, v2 or v3 (how the program is driven). Groups:\n")
 		for _, g := range conformance.Groups {
-			fmt.Fprintf(stderr, "  %-9s %s\n", g.Name, g.What)
+			fmt.Fprintf(w, "  %-9s %s\n", g.Name, g.What)
 		}
-		fmt.Fprintf(stderr, "\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {} // printed below: --help on stdout, a usage error on stderr
+	if err := fs.Parse(args); errors.Is(err, pflag.ErrHelp) {
+		usage(stdout)
+		return 0
+	} else if err != nil {
+		usage(stderr)
 		return 2
 	}
 	if fs.NArg() != 1 || Variants[fs.Arg(0)] == "" {
-		fs.Usage()
+		fmt.Fprintln(stderr, "check: want one VARIANT: v1, v2 or v3")
+		usage(stderr)
 		return 2
 	}
 	variant := fs.Arg(0)
@@ -175,7 +182,7 @@ func grade(ctx context.Context, root, program, variant string, groups []string, 
 	if !ok {
 		return Summary{}, fmt.Errorf("no check in groups %v", groups)
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-timeout", "20m", "-run", pattern, "./common/tools/grader/suite")
+	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-timeout", "20m", "-run", pattern, "./common/tools/osps-grade/suite")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), suite.EnvBin+"="+program, suite.EnvVariant+"="+variant)
 	cmd.Stderr = os.Stderr

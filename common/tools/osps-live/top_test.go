@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"osps/common/shm"
 	"osps/common/tools/conformance"
 )
 
@@ -90,4 +91,64 @@ func segmentID(t *testing.T, pid int) int {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// A frame fits 80 columns, even with large numbers and long requests.
+func TestTopFrameFits80Columns(t *testing.T) {
+	now := time.Now()
+	big := row{State: shm.Starting, Pid: 4194304, Restarts: 999, Served: 999999, Total: 999999, Heartbeat: now.Add(-999 * time.Second),
+		Request: "requetetype2 67108864 and more", AnswerN: -1, AnswerErr: "ERR worker-failed the worker died", Process: "T"}
+	prev := sample{at: now.Add(-time.Second), rows: []row{big, big}}
+	cur := sample{at: now, rows: []row{big, big}}
+	log := []string{now.Format("15:04:05.0") + " slot 255: pid 4194304, stopped (hung), killed by the watchdog"}
+	for _, l := range strings.Split(frame(2147483647, 4194304, prev, cur, log), "\n") {
+		if n := len([]rune(l)); n > width {
+			t.Errorf("%d columns: %q", n, l)
+		}
+	}
+}
+
+// Between two frames: a death, a stop, a hang killed, a respawn each
+// get an event line.
+func TestTopEvents(t *testing.T) {
+	t0 := time.Now()
+	idle := func(pid int, ps string, restarts uint64) row {
+		return row{State: shm.Idle, Pid: pid, Process: ps, Restarts: restarts}
+	}
+	prev := sample{at: t0, rows: []row{idle(100, "S", 0), idle(200, "S", 0), idle(300, "T", 0), idle(400, "S", 0)}}
+	dead := idle(200, "Z", 0)
+	dead.State = shm.Dead
+	cur := sample{at: t0.Add(time.Second), rows: []row{idle(101, "S", 1), dead, idle(301, "S", 1), idle(400, "T", 0)}}
+	got := events(prev, cur)
+	for i := range got {
+		got[i] = got[i][len("15:04:05.0 "):]
+	}
+	want := []string{
+		"slot 0: pid 100 died",
+		"slot 0: respawned, pid 101 (restarts 1)",
+		"slot 1: pid 200 died (state dead)",
+		"slot 2: pid 300, stopped (hung), killed by the watchdog",
+		"slot 2: respawned, pid 301 (restarts 1)",
+		"slot 3: pid 400 stopped (SIGSTOP): its heartbeat stops",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("events (-want +got):\n%s", d)
+	}
+	// A hung worker seen dead before its respawn: the kill is the
+	// watchdog's; the next frame shows the respawn only.
+	deadT := idle(300, "Z", 0)
+	deadT.State = shm.Dead
+	mid := sample{at: t0.Add(time.Second), rows: []row{deadT}}
+	last := sample{at: t0.Add(2 * time.Second), rows: []row{idle(301, "S", 1)}}
+	first := sample{at: t0, rows: []row{idle(300, "T", 0)}}
+	got = append(events(first, mid), events(mid, last)...)
+	for i := range got {
+		got[i] = got[i][len("15:04:05.0 "):]
+	}
+	if d := cmp.Diff([]string{"slot 0: pid 300, stopped (hung), killed by the watchdog", "slot 0: respawned, pid 301 (restarts 1)"}, got); d != "" {
+		t.Errorf("hang, dead, respawn (-want +got):\n%s", d)
+	}
+	if e := events(cur, cur); len(e) != 0 {
+		t.Errorf("no change, yet events %q", e)
+	}
 }

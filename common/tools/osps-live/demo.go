@@ -1,0 +1,349 @@
+// demo.go demonstrates the narrated runs of ./run.sh v1|v2|v3 and
+// ./run.sh chaos: start a dispatcher, show what the kernel shows of it,
+// run a client session (or kill a worker, stop another), stop it with
+// SIGTERM, and check that nothing is left. The server's segment and
+// workers are found by the dispatcher's pid (the segment's creator in
+// /proc/sysvipc/shm, its children in /proc), never by comparing what
+// existed before and after: on a machine many people share, another
+// server may start at the same moment.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"osps/common/tools/procfs"
+)
+
+// demoPort is the demos' dispatcher port when PORT is not set.
+const demoPort = 2222
+
+// demoFlags parses the flags common to demo and chaos; the words after
+// VARIANT are the dispatcher's own flags.
+func demoFlags(name, synopsis string, args []string, stdout, stderr io.Writer) (binDir, variant string, port int, serveArgs []string, status int, done bool) {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetInterspersed(false) // what follows VARIANT is for serve
+	bin := fs.String("bin", "bin", "directory of the variants' binaries")
+	def := demoPort
+	if p, err := strconv.Atoi(os.Getenv("PORT")); err == nil {
+		def = p
+	}
+	fs.IntVar(&port, "port", def, "the dispatcher's port on 127.0.0.1 (default: $PORT, else 2222)")
+	if status, done = parseFlags(fs, args, synopsis, stdout, stderr); done {
+		return
+	}
+	if fs.NArg() < 1 {
+		usageError(stderr, fs, synopsis, "missing VARIANT")
+		return "", "", 0, nil, 2, true
+	}
+	if err := variantArg(fs.Arg(0)); err != nil {
+		usageError(stderr, fs, synopsis, err.Error())
+		return "", "", 0, nil, 2, true
+	}
+	return *bin, fs.Arg(0), port, fs.Args()[1:], 0, false
+}
+
+// narrator prints the demo's headings and remarks.
+type narrator struct{ w io.Writer }
+
+func (n narrator) say(format string, a ...any) {
+	if isTerminal(n.w) {
+		fmt.Fprintf(n.w, "\n\033[1m== %s\033[0m\n", fmt.Sprintf(format, a...)) // bold
+		return
+	}
+	fmt.Fprintf(n.w, "\n== %s\n", fmt.Sprintf(format, a...))
+}
+
+func (n narrator) line(format string, a ...any) {
+	fmt.Fprintf(n.w, "   %s\n", fmt.Sprintf(format, a...))
+}
+
+// demoServer is a dispatcher a demo started, and what it found of it.
+type demoServer struct {
+	*server
+	Shmid   int
+	Workers []int
+}
+
+// startDemo refuses a taken port with a free one to use instead, starts
+// the dispatcher, and finds its segment and its workers by its pid.
+// again is the command to suggest with another PORT.
+func startDemo(n narrator, bin string, port int, again string, stderr io.Writer, args ...string) (*demoServer, error) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("port %d on 127.0.0.1 is taken (a serve of yours still running? pgrep -af 'serve --port %d' finds it); "+
+			"stop it, or use a port that is free just now: PORT=%s %s", port, port, freePortHint(), again)
+	}
+	s, err := startServerOn(bin, strconv.Itoa(port), stderr, args...)
+	if err != nil {
+		return nil, err
+	}
+	d := &demoServer{server: s, Shmid: -1}
+	ids, err := procfs.SegmentsCreatedBy(s.Pid())
+	if err != nil || len(ids) != 1 {
+		_ = s.Stop()
+		return nil, fmt.Errorf("dispatcher %d created segments %v (%v); want exactly one", s.Pid(), ids, err)
+	}
+	d.Shmid = ids[0]
+	for _, k := range procfs.Children(s.Pid()) {
+		d.Workers = append(d.Workers, k.Pid)
+	}
+	n.line("serve printed on stdout: ready %s", s.Addr)
+	return d, nil
+}
+
+// freePortHint is a port free on 127.0.0.1 now, with the 4 above it
+// (v3's workers), as text; "PORT" if none was found.
+func freePortHint() string {
+	for range 20 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			break
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if p+4 < 65536 && portsFree(p+1, 4) {
+			return strconv.Itoa(p)
+		}
+	}
+	return "PORT"
+}
+
+// portsFree reports whether n ports from first can be listened on now.
+func portsFree(first, n int) bool {
+	for p := first; p < first+n; p++ {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
+}
+
+// showSegment prints ipcs -m's lines for the header and this segment
+// only (other users' segments are theirs), found by its creator's pid.
+func showSegment(n narrator, d *demoServer) {
+	out, err := exec.Command("ipcs", "-m").Output()
+	if err != nil {
+		n.line("(ipcs -m: %v)", err)
+		return
+	}
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && (f[0] == "key" || f[1] == strconv.Itoa(d.Shmid)) {
+			fmt.Fprintln(n.w, l)
+		}
+	}
+	n.line("our segment: shmid %d, the one whose creator (cpid in /proc/sysvipc/shm, ipcs -m -p) is the dispatcher, pid %d", d.Shmid, d.Pid())
+	n.line("worker pids (the dispatcher's children): %s", pids(d.Workers))
+}
+
+func pids(ps []int) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, strconv.Itoa(p))
+	}
+	return strings.Join(s, " ")
+}
+
+// stopDemo sends SIGTERM and checks that every worker was reaped and
+// the segment is gone.
+func stopDemo(n narrator, d *demoServer) error {
+	var workers []int // the workers of now (some may be respawned ones)
+	for _, k := range procfs.Children(d.Pid()) {
+		workers = append(workers, k.Pid)
+	}
+	var problems []string
+	serr := d.Stop()
+	status := 0
+	var ee *exec.ExitError
+	if errors.As(serr, &ee) {
+		status = ee.ExitCode()
+	} else if serr != nil {
+		problems = append(problems, serr.Error())
+	}
+	n.line("serve exited with status %d", status)
+	if status != 0 {
+		problems = append(problems, fmt.Sprintf("serve exited with status %d", status))
+	}
+	var left []int
+	for _, w := range workers {
+		if p, ok := procfs.Read(w); ok && p.Live() {
+			left = append(left, w)
+		}
+	}
+	if len(left) == 0 {
+		n.line("workers reaped: none of the pids %s is left", pids(workers))
+	} else {
+		n.line("workers still alive: %s", pids(left))
+		problems = append(problems, "workers left")
+	}
+	ids, err := procfs.SegmentsCreatedBy(d.Pid())
+	switch {
+	case err != nil:
+		problems = append(problems, err.Error())
+	case len(ids) == 0:
+		n.line("ipcs -m no longer lists shmid %d: the kernel freed it when the last process detached", d.Shmid)
+	default:
+		n.line("ipcs -m still lists shmid %v", ids)
+		problems = append(problems, "segment left")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// clientRun runs one client session, its output on w.
+func clientRun(w io.Writer, bin, addr string, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"client", "--server", addr}, args...)...)
+	cmd.Stdout, cmd.Stderr = w, w
+	return cmd.Run()
+}
+
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	const synopsis = "osps-live demo [--bin DIR] [--port N] VARIANT [serve flags...]"
+	binDir, variant, port, serveArgs, status, done := demoFlags("demo", synopsis, args, stdout, stderr)
+	if done {
+		return status
+	}
+	bin, _ := binary(binDir, variant)
+	dir := variantDirs[variant]
+	n := narrator{stdout}
+	n.say("0. start the dispatcher: %s serve --port %d --trace %s", dir, port, strings.Join(serveArgs, " "))
+	n.line("It creates one System V shared-memory segment, marks it for removal at once,")
+	n.line("and re-executes itself once per worker. Lines 'vN step K' are the steps of docs/%s.md.", dir)
+	d, err := startDemo(n, bin, port, "./run.sh "+variant, stderr, append([]string{"--trace"}, serveArgs...)...)
+	if err != nil {
+		fmt.Fprintln(stderr, "osps-live demo:", err)
+		return 1
+	}
+	time.Sleep(200 * time.Millisecond) // the workers' start-up lines first
+	n.say("what the kernel shows while it runs (ipcs -m): status 'dest' = already marked for removal")
+	showSegment(n, d)
+
+	n.say("1. a client session: requetetype1, requetetype2 200000, STATS (client --trace)")
+	failed := false
+	if err := clientRun(stdout, bin, d.Addr, "--trace", "requetetype1", "requetetype2 200000", "STATS"); err != nil {
+		n.line("client: %v", err)
+		failed = true
+	}
+	time.Sleep(200 * time.Millisecond) // the server's last trace lines
+	n.say("2. SIGTERM: the dispatcher drains, stops its workers, and exits")
+	if err := stopDemo(n, d); err != nil {
+		failed = true
+	}
+	if failed {
+		n.say("something failed (see above)")
+		return 1
+	}
+	n.say("done: every answer checked, nothing left behind")
+	return 0
+}
+
+var workerPidRE = regexp.MustCompile(`(?m)^worker=(\d+) pid=(\d+)\b.*restarts=(\d+)`)
+
+// statsOf runs a STATS session; it returns its output and, per slot,
+// the pid and the restarts.
+func statsOf(bin, addr string) (string, map[int][2]int) {
+	var b strings.Builder
+	_ = clientRun(&b, bin, addr, "STATS")
+	m := map[int][2]int{}
+	for _, s := range workerPidRE.FindAllStringSubmatch(b.String(), -1) {
+		id, _ := strconv.Atoi(s[1])
+		pid, _ := strconv.Atoi(s[2])
+		r, _ := strconv.Atoi(s[3])
+		m[id] = [2]int{pid, r}
+	}
+	return b.String(), m
+}
+
+// awaitRestart polls STATS until slot's restarts reach 1 (at most 10 s).
+func awaitRestart(bin, addr string, slot int) bool {
+	for range 100 {
+		if _, m := statsOf(bin, addr); m[slot][1] >= 1 {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
+
+func runChaos(args []string, stdout, stderr io.Writer) int {
+	const synopsis = "osps-live chaos [--bin DIR] [--port N] VARIANT [serve flags...]"
+	binDir, variant, port, serveArgs, status, done := demoFlags("chaos", synopsis, args, stdout, stderr)
+	if done {
+		return status
+	}
+	bin, _ := binary(binDir, variant)
+	dir := variantDirs[variant]
+	n := narrator{stdout}
+	flags := append([]string{"--workers", "2", "--watchdog", "--hang-timeout", "2s"}, serveArgs...)
+	n.say("0. start the dispatcher with its watchdog: %s serve --port %d %s", dir, port, strings.Join(flags, " "))
+	d, err := startDemo(n, bin, port, "./run.sh chaos "+variant, stderr, flags...)
+	if err != nil {
+		fmt.Fprintln(stderr, "osps-live chaos:", err)
+		return 1
+	}
+	out, slots := statsOf(bin, d.Addr)
+	fmt.Fprint(stdout, out)
+	failed := false
+	w0, w1 := slots[0][0], slots[1][0]
+	if w0 == 0 || w1 == 0 {
+		n.line("STATS did not list worker=0 and worker=1")
+		_ = stopDemo(n, d)
+		return 1
+	}
+
+	n.say("1. a crash: kill -9 worker#0 (pid %d)", w0)
+	n.line("The dispatcher reads end of file on its pong pipe and Wait reaps it at once;")
+	n.line("the watchdog starts a new worker in slot 0 (see the log lines above STATS).")
+	_ = unix.Kill(w0, unix.SIGKILL)
+	if !awaitRestart(bin, d.Addr, 0) {
+		n.line("worker#0 was not replaced")
+		failed = true
+	}
+	if err := clientRun(stdout, bin, d.Addr, "STATS", "requetetype1"); err != nil {
+		failed = true
+	}
+
+	n.say("2. a hang: kill -STOP worker#1 (pid %d): alive, but it makes no progress", w1)
+	n.line("Its heartbeat word in the slot stops moving. After --hang-timeout (2s) the watchdog")
+	n.line("sends SIGTERM, then SIGKILL (a stopped process only dies of SIGKILL), and respawns it.")
+	_ = unix.Kill(w1, unix.SIGSTOP)
+	if !awaitRestart(bin, d.Addr, 1) {
+		n.line("worker#1 was not replaced")
+		failed = true
+	}
+	if err := clientRun(stdout, bin, d.Addr, "STATS", "requetetype1", "requetetype2 100000"); err != nil {
+		failed = true
+	}
+
+	n.say("3. SIGTERM: drain, stop the workers, exit")
+	if err := stopDemo(n, d); err != nil {
+		failed = true
+	}
+	if failed {
+		n.say("something failed (see above)")
+		return 1
+	}
+	n.say("done: both faults healed, every answer checked, nothing left behind")
+	return 0
+}

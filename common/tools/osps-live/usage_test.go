@@ -1,0 +1,213 @@
+// usage_test.go checks that the instruments follow the binaries'
+// conventions: --help on stdout with status 0 and a usage that names
+// VARIANT; a usage error on stderr with status 2. And ./run.sh wait: a
+// usage, and it says at once what it sees (nothing listening, or a
+// server that does not answer).
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestInstrumentsUsage(t *testing.T) {
+	for _, cmd := range []string{"xray", "top", "diagram", "demo", "chaos"} {
+		t.Run(cmd, func(t *testing.T) {
+			var out, errb strings.Builder
+			if code := run([]string{cmd, "--help"}, &out, &errb); code != 0 || errb.Len() > 0 ||
+				!strings.Contains(out.String(), "Usage: ") || !strings.Contains(out.String(), "VARIANT") {
+				t.Errorf("%s --help: exit %d, stdout %q, stderr %q; want 0 and a usage naming VARIANT on stdout", cmd, code, out.String(), errb.String())
+			}
+			for _, args := range [][]string{{cmd}, {cmd, "v9"}, {cmd, "--bogus", "v1"}} {
+				out.Reset()
+				errb.Reset()
+				if code := run(args, &out, &errb); code != 2 || out.Len() > 0 || !strings.Contains(errb.String(), "Usage: ") {
+					t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", args, code, out.String(), errb.String())
+				}
+			}
+		})
+	}
+	var out, errb strings.Builder
+	if code := run([]string{"--help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "demo VARIANT") {
+		t.Errorf("osps-live --help: exit %d, stdout %q", code, out.String())
+	}
+}
+
+// runSh runs ../../../run.sh with args; it returns its exit status and
+// both streams.
+func runSh(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", append([]string{"../../../run.sh"}, args...)...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), errb.String()
+}
+
+func TestRunShWaitUsage(t *testing.T) {
+	if code, out, errb := runSh(t, "wait", "--help"); code != 0 || !strings.Contains(out, "Usage: ./run.sh wait PORT") || errb != "" {
+		t.Errorf("run.sh wait --help: exit %d, stdout %q, stderr %q", code, out, errb)
+	}
+	for _, args := range [][]string{{"wait"}, {"wait", "x"}, {"wait", "1", "2"}} {
+		if code, out, errb := runSh(t, args...); code != 2 || out != "" || !strings.Contains(errb, "run.sh wait:") {
+			t.Errorf("run.sh %v: exit %d, stdout %q, stderr %q; want 2 on stderr", args, code, out, errb)
+		}
+	}
+}
+
+// firstLine starts ./run.sh wait PORT and returns the first line it
+// prints on stderr; the wait is stopped then.
+func firstLine(t *testing.T, port int) string {
+	t.Helper()
+	cmd := exec.Command("bash", "../../../run.sh", "wait", strconv.Itoa(port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	}()
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(stderr).ReadString('\n')
+		line <- l
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case l := <-line:
+		return l
+	case <-time.After(60 * time.Second):
+		t.Fatalf("run.sh wait %d printed nothing in 60 s", port)
+		return ""
+	}
+}
+
+// wait says what it sees from its first try: a refused port, or a
+// server that accepts and does not answer.
+func TestRunShWaitSaysWhatItSees(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close() // refused from now on (nobody else listens on a port just freed, but on a shared machine: any word of refusal)
+	if got := firstLine(t, port); !strings.Contains(got, "connection refused") {
+		t.Errorf("run.sh wait on a closed port first said %q; want connection refused", got)
+	}
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() { // accept, read, never answer
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	if got := firstLine(t, silent.Addr().(*net.TCPAddr).Port); !strings.Contains(got, "does not answer") {
+		t.Errorf("run.sh wait on a silent server first said %q; want that it does not answer", got)
+	}
+}
+
+// PORT=N ./run.sh v3 serve listens on N, its worker on N+1, and
+// PORT=N ./run.sh v3 client talks to N.
+func TestRunShServeAndClientUsePORT(t *testing.T) {
+	base := freePortHint() // free with the 4 above it
+	if base == "PORT" {
+		t.Fatal("no free port")
+	}
+	p, _ := strconv.Atoi(base)
+	env := append(os.Environ(), "PORT="+base) // the last PORT wins
+	serve := exec.Command("bash", "../../../run.sh", "v3", "serve", "--workers", "1")
+	serve.Env = env
+	serve.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := serve.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-serve.Process.Pid, syscall.SIGTERM)
+		_ = serve.Wait()
+	})
+	started = append(started, serve.Process.Pid) // run.sh execs the binary: the same pid
+	ready := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(out).ReadString('\n')
+		ready <- strings.TrimSpace(l)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case l := <-ready:
+		if l != "ready 127.0.0.1:"+base {
+			t.Fatalf("PORT=%s ./run.sh v3 serve printed %q; want ready 127.0.0.1:%s", base, l, base)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("PORT=N ./run.sh v3 serve: no ready line in 2 minutes")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := exec.CommandContext(ctx, "bash", "../../../run.sh", "v3", "client", "STATS", "requetetype1")
+	client.Env = env
+	b, err := client.CombinedOutput()
+	if err != nil || !regexp.MustCompile(`(?m)^STATS: OK[\s\S]*requetetype1: OK \d+ bytes`).Match(b) {
+		t.Fatalf("PORT=%s ./run.sh v3 client STATS requetetype1: %v\n%s", base, err, b)
+	}
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p+1), 10*time.Second)
+	if err != nil {
+		t.Errorf("v3's worker does not listen on PORT+1 (%d): %v", p+1, err)
+	} else {
+		c.Close()
+	}
+}
+
+// --pid of a process that is not a dispatcher (this test) gets one line.
+func TestPidNotADispatcher(t *testing.T) {
+	for _, cmd := range []string{"xray", "top"} {
+		var out, errb strings.Builder
+		code := run([]string{cmd, "--pid", strconv.Itoa(os.Getpid())}, &out, &errb)
+		if code != 1 || strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "is not an OSPS dispatcher") {
+			t.Errorf("%s --pid %d: exit %d, stderr %q; want 1 and one line saying it is not a dispatcher", cmd, os.Getpid(), code, errb.String())
+		}
+	}
+}
+
+// ./run.sh test, build and clean take --help as a question, never as a
+// go: the usage on stdout, status 0 (and no test run, no bin/ removed).
+func TestRunShHelpRunsNothing(t *testing.T) {
+	for _, cmd := range []string{"test", "build", "clean"} {
+		if code, out, errb := runSh(t, cmd, "--help"); code != 0 || !strings.Contains(out, "OSPS lab:") || errb != "" {
+			t.Errorf("run.sh %s --help: exit %d, stdout %.80q..., stderr %q; want 0 and the usage", cmd, code, out, errb)
+		}
+	}
+}
