@@ -25,7 +25,7 @@
 //     fenced block) is one that `./run.sh help` lists.
 //
 // Python files (.py, testdata included: the grader's Python programs
-// live in common/tools/grader/testdata/python) hold anchors the same way,
+// live in common/tools/osps-grade/testdata/python) hold anchors the same way,
 // as a "#" comment: the anchor, then a ':' or the end of the line.
 //
 // A DOC anchor that no page cites is allowed (a page may cite it later);

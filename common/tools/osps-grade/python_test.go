@@ -32,7 +32,7 @@ import (
 
 const (
 	repoRoot  = "../../.."
-	pythonDir = "common/tools/grader/testdata/python"
+	pythonDir = "common/tools/osps-grade/testdata/python"
 	pageFile  = "docs/python.md"
 )
 

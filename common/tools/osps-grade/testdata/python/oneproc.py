@@ -5,7 +5,7 @@ No worker, no shared-memory segment, no pipe: one process, one thread per
 session (socketserver). It speaks the wire protocol as v1 does (the answer
 comes on the session), so the grader's protocol group passes; what the
 lab is about, the processes, it does not have, and the grader's structure
-checks must say so. The grader's test (common/tools/grader/python_test.go)
+checks must say so. The grader's test (common/tools/osps-grade/python_test.go)
 runs it as that negative control; docs/python.md shows how.
 
     python3 oneproc.py serve [--listen IP] [--port N]   (other flags are ignored)
