@@ -132,8 +132,12 @@ func Report(r io.Reader, w io.Writer) ([]Check, []string) {
 		i := slices.IndexFunc(checks, func(c Check) bool { return c.Name == name })
 		fmt.Fprintln(w, checks[i].Line())
 	}
-	if panicked := slices.IndexFunc(pkgOut, func(l string) bool { return strings.HasPrefix(l, "panic: ") }); panicked >= 0 {
-		p := "the test binary stopped: " + strings.TrimPrefix(pkgOut[panicked], "panic: ")
+	all := pkgOut
+	for _, lines := range outputs {
+		all = append(all, lines...)
+	}
+	if panicked := slices.IndexFunc(all, func(l string) bool { return strings.HasPrefix(l, "panic: ") }); panicked >= 0 {
+		p := "the test binary stopped: " + strings.TrimPrefix(all[panicked], "panic: ")
 		fmt.Fprintf(w, "FAIL  %s\n", p)
 		problems = append(problems, p)
 	}
