@@ -129,7 +129,7 @@ func checkStats(t *testing.T, srv *Server, _ string, d Driver) {
 func stats(t testing.TB, s *Session) Outcome {
 	t.Helper()
 	if err := s.Send("STATS"); err != nil {
-		t.Fatal(err)
+		t.Fatalf("send STATS: want the line written; got %v", err)
 	}
 	o := s.readReply(s.Conn, s.R, "STATS")
 	if o.Err != nil || o.Code != "" {
@@ -199,7 +199,7 @@ func checkLineTooLong(t *testing.T, srv *Server, _ string, d Driver) {
 	} {
 		s := d.Open(t, srv.Addr)
 		if err := s.SendRaw([]byte(tc.data)); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: want the bytes written; got %v", tc.name, err)
 		}
 		l, err := s.Line()
 		if code, _ := errCode(l); err != nil || code != "line-too-long" {
@@ -215,7 +215,7 @@ func checkLineTooLong(t *testing.T, srv *Server, _ string, d Driver) {
 	s := d.Open(t, srv.Addr)
 	junk := append([]byte(strings.Repeat("e", 2000)+"\n"), bytes.Repeat([]byte("more "), 40_000)...)
 	if err := s.SendRaw(junk); err != nil {
-		t.Fatal(err)
+		t.Fatalf("a too-long line and more: want the bytes written; got %v", err)
 	}
 	time.Sleep(300 * time.Millisecond) // let the server answer and close before we read
 	if l, err := s.Line(); !strings.HasPrefix(l, "ERR line-too-long") {
@@ -241,18 +241,18 @@ func checkQuit(t *testing.T, srv *Server, _ string, d Driver) {
 	s := d.Open(t, srv.Addr)
 	expectOK(t, d.Do(s, "requetetype2 3"), "requetetype2 3", 3)
 	if err := s.Send("QUIT"); err != nil {
-		t.Fatal(err)
+		t.Fatalf("send QUIT: want the line written; got %v", err)
 	}
 	if l, err := s.Line(); err != nil || l != "BYE" {
 		t.Fatalf("QUIT: got %q, %v; want BYE", l, err)
 	}
 	if err := ExpectClosed(s.Conn, s.R); err != nil {
-		t.Fatal(err)
+		t.Fatalf("after BYE: %v", err)
 	}
 	// A last line without LF is answered, then EOF closes the session.
 	s2 := d.Open(t, srv.Addr)
 	if err := s2.SendRaw([]byte("STATS")); err != nil {
-		t.Fatal(err)
+		t.Fatalf("send STATS without LF: want it written; got %v", err)
 	}
 	_ = s2.Conn.(interface{ CloseWrite() error }).CloseWrite()
 	if l, err := s2.Line(); err != nil || !strings.HasPrefix(l, "OK ") {
@@ -264,7 +264,7 @@ func checkIdleConnection(t *testing.T, srv *Server, _ string, d Driver) {
 	idle := d.Open(t, srv.Addr)
 	partial := d.Open(t, srv.Addr)
 	if err := partial.SendRaw([]byte("requete")); err != nil {
-		t.Fatal(err)
+		t.Fatalf("send half a line: want it written; got %v", err)
 	}
 	s := d.Open(t, srv.Addr)
 	for range 5 {
@@ -322,7 +322,7 @@ func checkBusy(t *testing.T, _ *Server, bin string, d Driver) {
 	srv := Start(t, bin, append([]string{"--workers", "1", "--queue-timeout", "300ms"}, d.HoldArgs...)...)
 	holder := d.Open(t, srv.Addr)
 	if err := d.Hold(holder); err != nil {
-		t.Fatal(err)
+		t.Fatalf("hold the only worker: %v", err)
 	}
 	s := d.Open(t, srv.Addr)
 	o := Outcome{}
@@ -399,7 +399,7 @@ func checkTermDuringLarge(t *testing.T, _ *Server, bin string, d Driver) {
 		t.Fatalf("serve exited %d after SIGTERM, want 0", st)
 	}
 	if err := srv.CheckGone(3 * time.Second); err != nil {
-		t.Fatal(err)
+		t.Fatalf("after SIGTERM: want no process and no segment left; %v", err)
 	}
 }
 

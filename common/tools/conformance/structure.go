@@ -117,12 +117,12 @@ func RunStructure(t *testing.T, bin string, d Driver) {
 		t.Run(c.name, func(t *testing.T) {
 			for _, n := range needs[c.name] {
 				if why := st.broken[n]; why != "" {
-					t.Skipf("skipped: %s (check %s)", why, n)
+					t.Skipf("skipped: %s", why)
 				}
 			}
 			c.f(t, st, d)
 			if t.Failed() && st.broken[c.name] == "" {
-				st.broken[c.name] = "failed"
+				st.broken[c.name] = "it needs check " + c.name + ", which failed"
 			}
 		})
 	}
@@ -145,7 +145,7 @@ func checkWorkers(t *testing.T, st *structure, _ Driver) {
 	}
 	switch n := len(st.layout.Workers); {
 	case n == 0:
-		st.broken["Workers"] = noWorkers
+		st.broken["Workers"] = noWorkers + " (check Workers)"
 		t.Fatalf("%s: serve --workers %d printed ready, yet its dispatcher (pid %d) has no child process; want %d worker processes started before the first request",
 			noWorkers, StructureWorkers, st.layout.Dispatcher, StructureWorkers)
 	case n != StructureWorkers:
@@ -232,30 +232,44 @@ func checkPipes(t *testing.T, st *structure, _ Driver) {
 			t.Fatalf("read worker %d's descriptors: %v", w, err)
 		}
 	}
-	own := func(w int, ino uint64) bool {
+	// sharer is another worker that holds pipe ino too (0 if none).
+	sharer := func(w int, ino uint64) int {
 		for o, ends := range all {
 			if o != w && ends[ino] != "" {
-				return false
+				return o
 			}
 		}
-		return true
+		return 0
 	}
 	for _, w := range l.Workers {
 		var ping, pong []uint64
+		shared := map[string]string{}
 		for ino, ends := range all[w] {
+			kind := ""
 			switch {
-			case ends == "r" && strings.Contains(disp[ino], "w") && own(w, ino):
+			case ends == "r" && strings.Contains(disp[ino], "w"):
+				kind = "ping"
+			case ends == "w" && strings.Contains(disp[ino], "r"):
+				kind = "pong"
+			default:
+				continue
+			}
+			if o := sharer(w, ino); o != 0 {
+				shared[kind] = fmt.Sprintf(": its %s pipe (inode %d) is also held by worker pid %d, and a pipe two workers hold is neither's own (close the other workers' ends after fork)", kind, ino, o)
+				continue
+			}
+			if kind == "ping" {
 				ping = append(ping, ino)
-			case ends == "w" && strings.Contains(disp[ino], "r") && own(w, ino):
+			} else {
 				pong = append(pong, ino)
 			}
 		}
 		st.ping[w] = ping
 		if len(ping) == 0 {
-			t.Errorf("worker pid %d reads no pipe of its own that the dispatcher writes (a ping pipe, matched by inode in /proc/PID/fd)", w)
+			t.Errorf("worker pid %d reads no pipe of its own that the dispatcher writes (a ping pipe, matched by inode in /proc/PID/fd)%s", w, shared["ping"])
 		}
 		if len(pong) == 0 {
-			t.Errorf("worker pid %d writes no pipe of its own that the dispatcher reads (a pong pipe, matched by inode in /proc/PID/fd)", w)
+			t.Errorf("worker pid %d writes no pipe of its own that the dispatcher reads (a pong pipe, matched by inode in /proc/PID/fd)%s", w, shared["pong"])
 		}
 	}
 }

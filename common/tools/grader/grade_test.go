@@ -71,6 +71,7 @@ func goBuild(t *testing.T, out, pkg string) {
 }
 
 func TestGradeAClass(t *testing.T) {
+	t.Parallel()
 	tmp := t.TempDir()
 	class := filepath.Join(tmp, "class")
 	if err := os.MkdirAll(class, 0o755); err != nil {

@@ -141,6 +141,7 @@ func TestGradeABrokenProgram(t *testing.T) {
 // TestStartFailureShowsTheReason: a server that logs and exits before
 // ready is reported with the end of its stderr, where the reason is.
 func TestStartFailureShowsTheReason(t *testing.T) {
+	t.Parallel()
 	_, got := check(t, "v1", "--bin", fake(t, "startfail"), "--only", "protocol")
 	want := `exited first (exit status 1), its stderr ending with "time=now level=INFO msg=\"start-up step 3\" | time=now level=INFO msg=\"start-up step 4\" | serve: start workers: worker 0 did not start: signal: killed"`
 	if !strings.Contains(got, want) {
@@ -156,6 +157,7 @@ func TestStartFailureShowsTheReason(t *testing.T) {
 // docs/ explains it; the checks that need workers are skipped with that
 // reason, and the JSON says the same.
 func TestStructureRejectsOneProcess(t *testing.T) {
+	t.Parallel()
 	js := filepath.Join(t.TempDir(), "r.json")
 	code, got := check(t, "v1", "--bin", fake(t, ""), "--only", "structure,faults", "--json", js)
 	if code != 1 {
@@ -197,6 +199,27 @@ func TestStructureRejectsOneProcess(t *testing.T) {
 	}
 }
 
+// TestStructureRejectsDecoys: servers with the look of the architecture
+// and a piece missing (testdata/fakeserver/decoy.go) fail the check of
+// that piece, saying what is missing.
+func TestStructureRejectsDecoys(t *testing.T) {
+	for _, c := range []struct{ flaw, check, want string }{
+		{"decoy", "RequestCrossesPipes", "over 8 requests, the workers made 0 reads"},
+		{"decoy-noshm", "Segment", "has no System V segment attached"},
+		{"decoy-nopipes", "Pipes", "reads no pipe of its own that the dispatcher writes"},
+		{"decoy-leak", "Pipes", "is also held by worker pid"},
+	} {
+		t.Run(c.flaw, func(t *testing.T) {
+			t.Parallel()
+			code, got := check(t, "v1", "--bin", fake(t, c.flaw), "--only", "structure")
+			line := regexp.MustCompile(`(?m)^FAIL  structure ` + c.check + ` .*$`).FindString(got)
+			if code != 1 || !strings.Contains(line, c.want) {
+				t.Errorf("%s: want check %s to fail with %q; exit %d\n%s", c.flaw, c.check, c.want, code, got)
+			}
+		})
+	}
+}
+
 // TestStructureAcceptsTheVariants: the three variants pass the
 // structure group, each by its own route.
 func TestStructureAcceptsTheVariants(t *testing.T) {
@@ -215,6 +238,7 @@ func TestStructureAcceptsTheVariants(t *testing.T) {
 // and v1's server driven as v3 answers on the session: the route check
 // fails both, saying what it saw.
 func TestRouteRejectsTheWrongVariant(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, c := range []struct{ pkg, as, want string }{
 		{"v1-relay", "v3", "AnswerRoute"},
@@ -258,6 +282,7 @@ func killAll(bin string) {
 // nothing of it is left. (The time it takes is a figure for the report,
 // not an assertion: see the lead's notes.)
 func TestIgnoredHelpCostsSeconds(t *testing.T) {
+	t.Parallel()
 	bin := buildTestdata(t, "hangserver", "")
 	t.Cleanup(func() { killAll(bin) })
 	began := time.Now()
@@ -278,6 +303,7 @@ func TestIgnoredHelpCostsSeconds(t *testing.T) {
 // middle of a run stops it, and no process of the graded program and
 // no segment it created is left.
 func TestInterruptLeavesNothing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	grader := filepath.Join(dir, "osps-grade")
 	if out, err := exec.Command("go", "build", "-o", grader, ".").CombinedOutput(); err != nil {

@@ -22,11 +22,15 @@ import (
 	"time"
 )
 
-var flaw = "" // "broken": wrong payload bytes and a wrong error code; "startfail": no start
+var flaw = "" // "broken": wrong payload bytes and a wrong error code; "startfail": no start; "decoy...": decoy.go
 
 const maxLine, maxBytes = 1024, 64 << 20
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "decoy-worker" {
+		decoyWorker(os.Args[2])
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] != "serve" {
 		fmt.Fprintln(os.Stderr, "usage: fakeserver serve [--listen IP] [--port N] [other flags are ignored]")
 		os.Exit(2)
@@ -38,13 +42,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "serve: start workers: worker 0 did not start: signal: killed")
 		os.Exit(1)
 	}
-	host, port := "127.0.0.1", "2222"
+	host, port, workers := "127.0.0.1", "2222", 4
 	for i := 2; i+1 < len(os.Args); i++ {
 		switch os.Args[i] {
 		case "--listen":
 			host = os.Args[i+1]
 		case "--port":
 			port = os.Args[i+1]
+		case "--workers":
+			workers, _ = strconv.Atoi(os.Args[i+1])
+		}
+	}
+	if strings.HasPrefix(flaw, "decoy") {
+		if err := decoyWorkers(workers); err != nil {
+			fmt.Fprintln(os.Stderr, "serve:", err)
+			os.Exit(1)
 		}
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
