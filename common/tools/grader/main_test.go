@@ -208,6 +208,7 @@ func TestStructureRejectsDecoys(t *testing.T) {
 		{"decoy-noshm", "Segment", "has no System V segment attached"},
 		{"decoy-nopipes", "Pipes", "reads no pipe of its own that the dispatcher writes"},
 		{"decoy-leak", "Pipes", "is also held by worker pid"},
+		{"decoy-bothends", "Pipes", "it holds both ends of a pipe it shares with the dispatcher"},
 	} {
 		t.Run(c.flaw, func(t *testing.T) {
 			t.Parallel()

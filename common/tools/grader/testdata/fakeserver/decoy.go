@@ -5,7 +5,8 @@
 // segment attached, and then answers every request itself: no request
 // crosses a pipe. "decoy-noshm" has no segment; "decoy-nopipes" gives the
 // children no pipes; "decoy-leak" leaves in each child the dispatcher's
-// ends of the earlier children's pipes, as a fork that closes nothing.
+// ends of the earlier children's pipes, as a fork that closes nothing;
+// "decoy-bothends" leaves each child both ends of its own pipes.
 package main
 
 import (
@@ -44,6 +45,11 @@ func decoyWorkers(n int) error {
 		cmd := exec.Command(os.Args[0], "decoy-worker", strconv.Itoa(shmid))
 		if !strings.Contains(flaw, "nopipes") {
 			cmd.ExtraFiles = []*os.File{pingR, pongW}
+		}
+		if strings.Contains(flaw, "bothends") {
+			// As a fork that closes nothing: the worker keeps the ends it
+			// does not use of its own pipes.
+			cmd.ExtraFiles = append(cmd.ExtraFiles, pingW, pongR)
 		}
 		if strings.Contains(flaw, "leak") {
 			// As a fork would: the dispatcher's ends of the earlier
