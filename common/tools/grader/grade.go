@@ -269,8 +269,10 @@ func (r Row) Failures() string {
 	}
 	slices.Sort(names)
 	s := strings.Join(names, " ")
-	if p := mainProblem(r.Res.Problems); p != "" {
-		s = strings.TrimSpace(s + "; " + p)
+	if p := mainProblem(r.Res.Problems); p != "" && s != "" {
+		s += "; " + p
+	} else if p != "" {
+		s = p
 	}
 	if rs := []rune(s); len(rs) > 200 {
 		s = string(rs[:200]) + "…"

@@ -114,7 +114,7 @@ func TestGradeAClass(t *testing.T) {
 	grader := filepath.Join(tmp, "osps-grade")
 	goBuild(t, grader, "./common/tools/grader")
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"grade", class, "--only", "structure,protocol", "--timeout", "30s", "--root", root, "--grader", grader}, &out, &errOut)
+	code := run(context.Background(), []string{"grade", class, "--only", "structure,protocol", "--timeout", "60s", "--root", root, "--grader", grader}, &out, &errOut)
 	t.Logf("grade:\n%s%s", out.String(), errOut.String())
 	if code != 0 {
 		t.Fatalf("grade: exit %d", code)

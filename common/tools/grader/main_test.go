@@ -56,7 +56,7 @@ func TestReport(t *testing.T) {
 		`skip  sessions  Stats                      0.00s  skipped: serve has no worker processes`,
 		`FAIL  -         TestFaults                 0.50s  serve [serve --port 0]: want a line; it exited first, its stderr ending with: serve: the reason`,
 		`FAIL  sessions  Busy                       0.00s  did not finish: still running when the checks were stopped (the grader's time bound, or Ctrl-C) (see docs/protocol.md#errors-a-closed-set-of-codes)`,
-		`FAIL  the test binary stopped: test timed out after 3m50s`,
+		`FAIL  the grader's bound was reached (--timeout): the checks were stopped after 3m50s`,
 	}
 	if diff := cmp.Diff(want, strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")); diff != "" {
 		t.Errorf("report (-want +got):\n%s", diff)

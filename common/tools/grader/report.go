@@ -138,6 +138,9 @@ func Report(r io.Reader, w io.Writer) ([]Check, []string) {
 	}
 	if panicked := slices.IndexFunc(all, func(l string) bool { return strings.HasPrefix(l, "panic: ") }); panicked >= 0 {
 		p := "the test binary stopped: " + strings.TrimPrefix(all[panicked], "panic: ")
+		if after, ok := strings.CutPrefix(all[panicked], "panic: test timed out after "); ok {
+			p = "the grader's bound was reached (--timeout): the checks were stopped after " + after
+		}
 		fmt.Fprintf(w, "FAIL  %s\n", p)
 		problems = append(problems, p)
 	}
