@@ -140,5 +140,19 @@ func Tail(s string, n int) string {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
+	for i, l := range lines {
+		lines[i] = clip(l, 160)
+	}
 	return fmt.Sprintf("%q", strings.Join(lines, " | "))
+}
+
+// clip keeps a line of at most max runes: its head and its tail (a log
+// line ends with its error), with "…" between.
+func clip(l string, max int) string {
+	r := []rune(l)
+	if len(r) <= max {
+		return l
+	}
+	head := max / 3
+	return string(r[:head]) + "…" + string(r[len(r)-(max-head-1):])
 }

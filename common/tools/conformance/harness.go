@@ -107,10 +107,10 @@ func start(t testing.TB, wrap []string, bin string, args ...string) *Server {
 	switch {
 	case errors.Is(err, cli.ErrExitedBeforeReady):
 		t.Fatalf("serve %v: want a line \"ready HOST:PORT\" on stdout; it exited first (%v), its stderr ending with %s\n%s",
-			full, s.err, Tail(s.Log(), 3), s.Log())
+			full, s.err, Tail(s.Log(), 2), s.Log())
 	case err != nil:
 		t.Fatalf("serve %v: want a line \"ready HOST:PORT\" on stdout; %v (killed), its stderr ending with %s\n%s",
-			full, err, Tail(s.Log(), 3), s.Log())
+			full, err, Tail(s.Log(), 2), s.Log())
 	}
 	if m := shmidRE.FindStringSubmatch(s.Log()); m != nil {
 		s.ShmID, _ = strconv.Atoi(m[1])

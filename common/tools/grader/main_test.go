@@ -143,7 +143,7 @@ func TestGradeABrokenProgram(t *testing.T) {
 func TestStartFailureShowsTheReason(t *testing.T) {
 	t.Parallel()
 	_, got := check(t, "v1", "--bin", fake(t, "startfail"), "--only", "protocol")
-	want := `exited first (exit status 1), its stderr ending with "time=now level=INFO msg=\"start-up step 3\" | time=now level=INFO msg=\"start-up step 4\" | serve: start workers: worker 0 did not start: signal: killed"`
+	want := `exited first (exit status 1), its stderr ending with "time=now level=INFO msg=\"start-up step 4\" | serve: start workers: worker 0 did not start: signal: killed"`
 	if !strings.Contains(got, want) {
 		t.Errorf("the report lacks %q:\n%s", want, got)
 	}

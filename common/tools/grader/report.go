@@ -73,6 +73,8 @@ func Report(r io.Reader, w io.Writer) ([]Check, []string) {
 			continue
 		}
 		switch e.Action {
+		case "build-output": // go test -json, Go 1.24 on: the compiler's words
+			pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
 		case "output":
 			if e.Test == "" {
 				pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
@@ -202,11 +204,11 @@ func continuation(lines []string) string {
 	return last
 }
 
-// shorten keeps one line of at most 400 characters.
+// shorten keeps one line of at most 600 characters.
 func shorten(s string) string {
 	s = strings.TrimSpace(s)
-	if r := []rune(s); len(r) > 400 {
-		s = string(r[:400]) + "…"
+	if r := []rune(s); len(r) > 600 {
+		s = string(r[:600]) + "…"
 	}
 	return s
 }
