@@ -33,12 +33,17 @@ OSPS lab: one service built three ways (docs/README.md).
                                    server), flat, client behind NAT, server behind a firewall, both;
                                    prints the table, each row marked expected or UNEXPECTED against
                                    docs/network.md (four cells fail on purpose; default all)
-  ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]
+  ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...] [--json FILE]
                                    the grader: the conformance checks, one line each, with the
-                                   docs/ section of a failure (--bin: any program, any language)
+                                   docs/ section of a failure, then Score: X/Y (--bin: any program,
+                                   any language; --json: every result, for a script; at most 4 min)
+  ./run.sh grade DIR [--only GROUP,...]
+                                   the grader on every submission in DIR at once (a tree, or a
+                                   folder holding a program): DIR/grades.md and DIR/grades.csv
   ./run.sh lab list                the labs: write a piece of the real code again (docs/lab.md)
   ./run.sh lab start NAME          copy the repository to lab/NAME/, the lab's region cut out
-  ./run.sh lab check NAME          the grader on lab/NAME/, with the lab's check group
+  ./run.sh lab check NAME [--json FILE]
+                                   the grader on lab/NAME/, with the lab's check group
   ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check
                                    what the page promises (scratch copy, ports of their own)
   ./run.sh wait PORT               wait until the server on 127.0.0.1:PORT answers, that is until
@@ -161,6 +166,7 @@ case "$cmd" in
     ;;
   bench) mkdir -p "$BIN"; go build -o "$BIN/osps-bench" ./common/tools/osps-bench; exec "$BIN/osps-bench" run --bin "$BIN" "$@" ;;
   check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; exec "$BIN/osps-grade" "$@" ;;
+  grade) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; exec "$BIN/osps-grade" grade "$@" ;;
   lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; go build -o "$BIN/osps-lab" ./common/tools/osps-lab
        exec "$BIN/osps-lab" --grader "$BIN/osps-grade" "$@" ;;
   exercises) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/osps-lab; exec "$BIN/osps-lab" exercises "$@" ;;

@@ -8,51 +8,64 @@ package conformance
 
 // Entry says where a check belongs and which section of docs/ explains it.
 type Entry struct {
-	Suite string // "Run" or "RunFaults": the list that holds the check
+	Suite string // "Run", "RunFaults" or "RunStructure": the list that holds the check
 	Group string // one of Groups
 	Doc   string // a page of docs/ and a heading's anchor, e.g. "docs/protocol.md#requests"
+	// Workers: the check needs worker processes (it kills one, reads
+	// STATS per worker, ...). The grader skips it, with the reason, for
+	// a server that has none.
+	Workers bool
 }
 
 // Groups are the check groups, in the order a course meets them.
 var Groups = []struct{ Name, What string }{
+	{"structure", "the architecture from /proc: workers, one segment, pipes, the answer's route"},
 	{"protocol", "request lines, answers, errors, framing, QUIT: docs/protocol.md"},
 	{"sessions", "STATS, many sessions at once, ERR busy"},
 	{"large", "large answers: every size, SIGTERM in the middle of 64 MiB"},
-	{"cli", "the command line: the client role, --help, bad flags"},
+	{"cli", "the command line as docs/protocol.md's tables say: --help, bad flags, the client role"},
 	{"faults", "a worker killed, hung or stopped; the dispatcher killed"},
 	{"watchdog", "--watchdog: respawn, hang detection, the start-rate limit"},
 }
 
 // Catalog maps each check's name (its subtest name) to its entry.
 var Catalog = map[string]Entry{
+	// RunStructure: the architecture, read from /proc.
+	"Workers":             {"RunStructure", "structure", "docs/v1-relay.md#step-0-start-up", false},
+	"Segment":             {"RunStructure", "structure", "docs/shm.md#the-segments-life", false},
+	"Pipes":               {"RunStructure", "structure", "docs/pipes.md#two-pipes-per-worker", false},
+	"RequestCrossesPipes": {"RunStructure", "structure", "docs/pipes.md#records-16-bytes-one-write-each", false},
+	"AnswerRoute":         {"RunStructure", "structure", "docs/README.md#the-assignment", false},
+
 	// Run: the protocol, on one shared server.
-	"Type1Shape":             {"Run", "protocol", "docs/protocol.md#requests"},
-	"Type2Sizes":             {"Run", "large", "docs/protocol.md#the-requetetype2-pattern"},
-	"FiveInOneSession":       {"Run", "protocol", "docs/protocol.md#the-session"},
-	"Stats":                  {"Run", "sessions", "docs/protocol.md#the-session"},
-	"Errors":                 {"Run", "protocol", "docs/protocol.md#checking-a-request-before-any-worker-sees-it"},
-	"LineTooLong":            {"Run", "protocol", "docs/protocol.md#errors-a-closed-set-of-codes"},
-	"QuitAndEOF":             {"Run", "protocol", "docs/protocol.md#the-session"},
-	"IdleConnection":         {"Run", "protocol", "docs/protocol.md#the-session"},
-	"Concurrent16x20":        {"Run", "sessions", "docs/protocol.md#the-session"},
-	"Client":                 {"Run", "cli", "docs/protocol.md#the-command-line"},
-	"Busy":                   {"Run", "sessions", "docs/protocol.md#errors-a-closed-set-of-codes"},
-	"TermDuringLargeRequest": {"Run", "large", "docs/protocol.md#the-command-line"},
-	"CommandLine":            {"Run", "cli", "docs/protocol.md#the-command-line"},
-	"Burst":                  {"Run", "sessions", "docs/protocol.md#the-session"},
+	"Type1Shape":             {"Run", "protocol", "docs/protocol.md#requests", false},
+	"Type2Sizes":             {"Run", "large", "docs/protocol.md#the-requetetype2-pattern", false},
+	"FiveInOneSession":       {"Run", "protocol", "docs/protocol.md#the-session", false},
+	"Stats":                  {"Run", "sessions", "docs/protocol.md#the-session", true},
+	"Errors":                 {"Run", "protocol", "docs/protocol.md#checking-a-request-before-any-worker-sees-it", false},
+	"LineTooLong":            {"Run", "protocol", "docs/protocol.md#errors-a-closed-set-of-codes", false},
+	"QuitAndEOF":             {"Run", "protocol", "docs/protocol.md#the-session", false},
+	"IdleConnection":         {"Run", "protocol", "docs/protocol.md#the-session", false},
+	"Concurrent16x20":        {"Run", "sessions", "docs/protocol.md#the-session", false},
+	"Client":                 {"Run", "cli", "docs/protocol.md#client", false},
+	"Busy":                   {"Run", "sessions", "docs/protocol.md#errors-a-closed-set-of-codes", true},
+	"TermDuringLargeRequest": {"Run", "large", "docs/protocol.md#the-command-line", false},
+	"Help":                   {"Run", "cli", "docs/protocol.md#the-binary", false},
+	"CommandLine":            {"Run", "cli", "docs/protocol.md#the-command-line", false},
+	"Burst":                  {"Run", "sessions", "docs/protocol.md#the-session", false},
 
 	// RunFaults: each starts its own server.
-	"KillIdleWorkerBare":     {"RunFaults", "faults", "docs/watchdog.md#what-is-detected-and-how"},
-	"KillIdleWorkerWatchdog": {"RunFaults", "watchdog", "docs/watchdog.md#a-crash-in-sequence"},
-	"KillWorkerMidPayload":   {"RunFaults", "faults", "docs/protocol.md#after-ok-only-a-close-can-tell"},
-	"HangWatchdog":           {"RunFaults", "watchdog", "docs/watchdog.md#a-hang-in-sequence"},
-	"HangBare":               {"RunFaults", "faults", "docs/watchdog.md#what-happens-to-the-request-in-flight"},
-	"StopThenContinue":       {"RunFaults", "faults", "docs/watchdog.md#what-happens-to-the-request-in-flight"},
-	"KillDispatcher":         {"RunFaults", "faults", "docs/pipes.md#end-of-file-the-death-notice-both-ways"},
-	"StartRateLimit":         {"RunFaults", "watchdog", "docs/watchdog.md#fault-injection---chaos"},
-	"ServedAfterRespawn":     {"RunFaults", "watchdog", "docs/protocol.md#the-session"},
-	"SessionCap":             {"RunFaults", "sessions", "docs/watchdog.md#descriptors-for-a-respawn"},
-	"SessionTimeouts":        {"RunFaults", "sessions", "docs/protocol.md#the-session"},
-	"SteadySlowReader":       {"RunFaults", "large", "docs/protocol.md#slow-readers"},
-	"TrickleReaders":         {"RunFaults", "large", "docs/protocol.md#slow-readers"},
+	"KillIdleWorkerBare":     {"RunFaults", "faults", "docs/watchdog.md#what-is-detected-and-how", true},
+	"KillIdleWorkerWatchdog": {"RunFaults", "watchdog", "docs/watchdog.md#a-crash-in-sequence", true},
+	"KillWorkerMidPayload":   {"RunFaults", "faults", "docs/protocol.md#after-ok-only-a-close-can-tell", true},
+	"HangWatchdog":           {"RunFaults", "watchdog", "docs/watchdog.md#a-hang-in-sequence", true},
+	"HangBare":               {"RunFaults", "faults", "docs/watchdog.md#what-happens-to-the-request-in-flight", true},
+	"StopThenContinue":       {"RunFaults", "faults", "docs/watchdog.md#what-happens-to-the-request-in-flight", true},
+	"KillDispatcher":         {"RunFaults", "faults", "docs/pipes.md#end-of-file-the-death-notice-both-ways", true},
+	"StartRateLimit":         {"RunFaults", "watchdog", "docs/watchdog.md#fault-injection---chaos", true},
+	"ServedAfterRespawn":     {"RunFaults", "watchdog", "docs/protocol.md#the-session", true},
+	"SessionCap":             {"RunFaults", "sessions", "docs/watchdog.md#descriptors-for-a-respawn", true},
+	"SessionTimeouts":        {"RunFaults", "sessions", "docs/protocol.md#the-session", false},
+	"SteadySlowReader":       {"RunFaults", "large", "docs/protocol.md#slow-readers", false},
+	"TrickleReaders":         {"RunFaults", "large", "docs/protocol.md#slow-readers", false},
 }

@@ -1,5 +1,5 @@
 // catalog_test.go keeps the catalog and the check lists together: every
-// check of Run and RunFaults has an entry, every entry is a check, and
+// check of Run, RunFaults and RunStructure has an entry, every entry is a check, and
 // every entry names an existing group and a heading of docs/.
 
 package conformance
@@ -41,7 +41,11 @@ func listedChecks(t *testing.T) map[string]string {
 		}
 		for _, decl := range file.Decls {
 			fn, ok := decl.(*ast.FuncDecl)
-			if !ok || fn.Recv != nil || (fn.Name.Name != "Run" && fn.Name.Name != "RunFaults") {
+			if !ok || fn.Recv != nil {
+				continue
+			}
+			suite, listed := map[string]string{"RunWith": "Run", "RunFaultsWith": "RunFaults", "RunStructure": "RunStructure"}[fn.Name.Name]
+			if !listed {
 				continue
 			}
 			ast.Inspect(fn.Body, func(n ast.Node) bool {
@@ -60,7 +64,7 @@ func listedChecks(t *testing.T) map[string]string {
 				if err != nil {
 					t.Fatalf("%s: %v", fset.Position(name.Pos()), err)
 				}
-				found[s] = fn.Name.Name
+				found[s] = suite
 				return true
 			})
 		}

@@ -18,7 +18,10 @@ import (
 )
 
 // RunFaults runs every fault check against the variant binary bin.
-func RunFaults(t *testing.T, bin string, d Driver) {
+func RunFaults(t *testing.T, bin string, d Driver) { RunFaultsWith(t, bin, d, nil) }
+
+// RunFaultsWith is RunFaults, each check behind gate.
+func RunFaultsWith(t *testing.T, bin string, d Driver, gate Gate) {
 	checks := []struct {
 		name string
 		f    func(t *testing.T, bin string, d Driver)
@@ -40,6 +43,9 @@ func RunFaults(t *testing.T, bin string, d Driver) {
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
+			if gate != nil {
+				gate(t, c.name)
+			}
 			c.f(t, bin, d)
 		})
 	}

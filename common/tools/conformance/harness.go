@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -97,6 +98,7 @@ func start(t testing.TB, wrap []string, bin string, args ...string) *Server {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	s.pgid = cmd.Process.Pid
+	register(s.pgid)
 	t.Cleanup(func() { s.cleanup() })
 	s.Addr, err = cli.WaitReady(cmd, stdout, 15*time.Second, func(err error) {
 		s.err = err
@@ -104,9 +106,11 @@ func start(t testing.TB, wrap []string, bin string, args ...string) *Server {
 	})
 	switch {
 	case errors.Is(err, cli.ErrExitedBeforeReady):
-		t.Fatalf("serve %v exited before ready: %v\n%s", full, s.err, s.Log())
+		t.Fatalf("serve %v: want a line \"ready HOST:PORT\" on stdout; it exited first (%v), its stderr ending with %s\n%s",
+			full, s.err, Tail(s.Log(), 2), s.Log())
 	case err != nil:
-		t.Fatalf("serve %v: %v\n%s", full, err, s.Log())
+		t.Fatalf("serve %v: want a line \"ready HOST:PORT\" on stdout; %v (killed), its stderr ending with %s\n%s",
+			full, err, Tail(s.Log(), 2), s.Log())
 	}
 	if m := shmidRE.FindStringSubmatch(s.Log()); m != nil {
 		s.ShmID, _ = strconv.Atoi(m[1])
@@ -188,18 +192,38 @@ func (s *Server) CheckGone(d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for {
 		procs := GroupProcesses(s.pgid)
-		seg := s.ShmID >= 0 && SegmentExists(s.ShmID)
-		if len(procs) == 0 && !seg {
+		segs := s.segments()
+		if len(procs) == 0 && len(segs) == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) {
 			for _, p := range procs {
 				_ = unix.Kill(p, unix.SIGKILL)
 			}
-			return fmt.Errorf("left behind: processes %v, segment %d exists: %v", procs, s.ShmID, seg)
+			for _, id := range segs {
+				_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil) // freed once its last process is gone
+			}
+			return fmt.Errorf("left behind: processes %v (killed), segments %v (removed)", procs, segs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// segments lists the server's segments that still exist: the one its
+// log named, and any the dispatcher created (found by creator pid, so
+// that a program that logs no shmid is checked too).
+func (s *Server) segments() []int {
+	var ids []int
+	if s.ShmID >= 0 && SegmentExists(s.ShmID) {
+		ids = append(ids, s.ShmID)
+	}
+	mine, _ := procfs.SegmentsCreatedBy(s.pgid)
+	for _, id := range mine {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // GroupProcesses lists the live (not zombie) processes of group pgid.

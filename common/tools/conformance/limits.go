@@ -96,16 +96,16 @@ func checkSessionTimeouts(t *testing.T, bin string, d Driver) {
 	srv := Start(t, bin, "--workers", "1", "--idle-timeout", "300ms", "--line-timeout", "300ms")
 	silent, err := PlainDial(t, srv.Addr)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("dial a silent connection: %v", err)
 	}
 	defer silent.Close()
 	half, err := PlainDial(t, srv.Addr)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("dial a half-line connection: %v", err)
 	}
 	defer half.Close()
 	if err := half.SendRaw([]byte("requete")); err != nil {
-		t.Fatal(err)
+		t.Fatalf("send half a line: want it written; got %v", err)
 	}
 	served := d.Open(t, srv.Addr)
 	expectOK(t, d.Do(served, "requetetype2 10"), "requetetype2 10", 10)

@@ -29,6 +29,11 @@ type Session struct {
 	// OnPayload, if set, is called once when the first payload bytes of
 	// an answer arrive (to act in the middle of a transfer).
 	OnPayload func()
+	// OnAnswer, if set, is called once with the connection that carries
+	// an answer, after its "OK <n>" line and before its payload is read
+	// (the server is still writing it: the structure checks look at who
+	// holds that connection).
+	OnAnswer func(c net.Conn)
 	// Pace, if set, is called after each read of a payload with the
 	// bytes read so far; it may sleep (a slow reader), and an error
 	// stops the reading. ReadSize, if positive, bounds each read.
@@ -103,6 +108,10 @@ func (s *Session) readAfterHeader(c net.Conn, r *bufio.Reader, request, h string
 	if !ok || err != nil || n < 0 {
 		o.Err = fmt.Errorf("expected OK <n> or ERR, got %q", h)
 		return o
+	}
+	if s.OnAnswer != nil {
+		s.OnAnswer(c)
+		s.OnAnswer = nil
 	}
 	pattern := strings.HasPrefix(request, "requetetype2")
 	buf := make([]byte, 256<<10)

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -41,17 +42,31 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// DefaultTimeout is the bound on one `check`, all groups, the build
+// included: past it the checks still running fail, saying so, and every
+// process they started is killed. A correct server takes about 20 s.
+const DefaultTimeout = 4 * time.Minute
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "grade" {
+		return runGrade(ctx, args[1:], stdout, stderr)
+	}
 	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bin := fs.String("bin", "", "grade this program (any language) instead of building the variant")
 	tree := fs.String("tree", "", "build the variant from this copy of the repository (default: this one)")
 	only := fs.String("only", "", "run only these check groups, comma-separated (default: all)")
 	root := fs.String("root", ".", "the repository whose checks run (where go.mod is)")
+	jsonOut := fs.String("json", "", "also write every check's result, the score per group and the total to this file, as JSON")
+	timeout := fs.Duration("timeout", DefaultTimeout, "the bound on the whole check, build included: past it, what still runs fails and is killed")
 	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...]\n\nVARIANT is v1, v2 or v3 (how the program is driven). Groups:\n")
+		fmt.Fprintf(w, "Usage: ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...] [--json FILE] [--timeout D]\n"+
+			"       ./run.sh grade DIR [flags]   (every submission in DIR: ./run.sh grade --help)\n\n"+
+			"VARIANT is v1, v2 or v3 (how the program is driven). A check ends within --timeout\n"+
+			"(default %v, all groups); every program it starts has a deadline and is killed\n"+
+			"with its process group past it; Ctrl-C leaves no process and no segment behind.\n\nGroups (points):\n", DefaultTimeout)
 		for _, g := range conformance.Groups {
-			fmt.Fprintf(w, "  %-9s %s\n", g.Name, g.What)
+			fmt.Fprintf(w, "  %-9s %3d  %s\n", g.Name, Rubric[g.Name], g.What)
 		}
 		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -80,23 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	program := *bin
-	if program == "" {
-		tmp, err := os.MkdirTemp("", "osps-grade-")
-		if err != nil {
-			fmt.Fprintf(stderr, "check: %v\n", err)
-			return 1
-		}
-		defer os.RemoveAll(tmp)
-		from := absRoot
-		if *tree != "" {
-			from = *tree
-		}
-		if program, err = build(ctx, from, Variants[variant], tmp); err != nil {
-			fmt.Fprintf(stdout, "FAIL  build  %v\n0 passed, 1 failed\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "grading %s, built from %s\n", variant, filepath.Join(from, Variants[variant]))
-	} else {
+	if program != "" {
 		if program, err = filepath.Abs(program); err != nil {
 			fmt.Fprintf(stderr, "check: %v\n", err)
 			return 2
@@ -105,15 +104,59 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "check: --bin: %v\n", err)
 			return 2
 		}
+	}
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	res := Results{Variant: variant, Groups: groups}
+	tmp, err := os.MkdirTemp("", "osps-grade-")
+	if err != nil {
+		fmt.Fprintf(stderr, "check: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	if program == "" {
+		from := absRoot
+		if *tree != "" {
+			from = *tree
+		}
+		res.Program = filepath.Join(from, Variants[variant])
+		fmt.Fprintf(stdout, "grading %s, built from %s\n", variant, res.Program)
+		if program, err = build(ctx, from, Variants[variant], tmp); err != nil {
+			c := Check{Name: "build", Group: "-", Status: "fail", Message: err.Error()}
+			fmt.Fprintln(stdout, c.Line())
+			res.Problems = append(res.Problems, "build: "+err.Error())
+		}
+	} else {
+		res.Program = program
 		fmt.Fprintf(stdout, "grading %s as %s\n", program, variant)
 	}
-	sum, err := grade(ctx, absRoot, program, variant, groups, stdout)
-	if err != nil {
-		fmt.Fprintf(stdout, "FAIL  grader  %v\n", err)
-		sum.Failed++
+	if len(res.Problems) == 0 {
+		res.Checks, res.Problems = grade(ctx, absRoot, program, variant, groups, filepath.Join(tmp, "registry"), stdout)
 	}
-	fmt.Fprintf(stdout, "%d passed, %d failed\n", sum.Passed, sum.Failed)
-	if sum.Failed > 0 || sum.Passed == 0 {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		res.Problems = append(res.Problems, fmt.Sprintf("the grader's bound of %v (--timeout) was reached: what still ran was stopped", *timeout))
+		fmt.Fprintf(stdout, "FAIL  %s\n", res.Problems[len(res.Problems)-1])
+	case ctx.Err() != nil:
+		res.Problems = append(res.Problems, "interrupted: what still ran was stopped")
+		fmt.Fprintf(stdout, "FAIL  %s\n", res.Problems[len(res.Problems)-1])
+	}
+	res.complete(stdout)
+	res.Seconds = time.Since(began).Seconds()
+	fmt.Fprintf(stdout, "Score: %s/%d\n", Points(res.Score), res.Total)
+	if res.Skipped > 0 {
+		fmt.Fprintf(stdout, "%d passed, %d failed, %d skipped\n", res.Passed, res.Failed, res.Skipped)
+	} else {
+		fmt.Fprintf(stdout, "%d passed, %d failed\n", res.Passed, res.Failed)
+	}
+	if *jsonOut != "" {
+		if err := res.Write(*jsonOut); err != nil {
+			fmt.Fprintf(stderr, "check: --json: %v\n", err)
+			return 1
+		}
+	}
+	if res.Failed > 0 || res.Passed == 0 {
 		return 1
 	}
 	return 0
@@ -141,15 +184,28 @@ func parseGroups(only string) ([]string, error) {
 }
 
 // build compiles the variant directory dir of the repository at tree
-// into out and returns the binary's path.
+// into out and returns the binary's path; ctx bounds it.
 func build(ctx context.Context, tree, dir, out string) (string, error) {
 	bin := filepath.Join(out, dir)
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./"+dir)
 	cmd.Dir = tree
+	group(cmd)
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./%s in %s: %v\n%s", dir, tree, err, msg)
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("go build ./%s in %s: stopped: %v", dir, tree, ctx.Err())
+		}
+		return "", fmt.Errorf("go build ./%s in %s: %v: %s", dir, tree, err, conformance.Tail(string(msg), 3))
 	}
 	return bin, nil
+}
+
+// group runs cmd in a process group of its own, and makes its
+// cancellation kill the whole group (go test and its test binary, go
+// build and its compilers), not only the process it started.
+func group(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
 }
 
 // Pattern is the -run pattern of the checks of groups, and whether any
@@ -162,7 +218,7 @@ func Pattern(groups []string) (string, bool) {
 		}
 	}
 	var tops, names []string
-	for _, s := range []struct{ suite, test string }{{"Run", "TestConformance"}, {"RunFaults", "TestFaults"}} {
+	for _, s := range []struct{ suite, test string }{{"RunStructure", "TestStructure"}, {"Run", "TestConformance"}, {"RunFaults", "TestFaults"}} {
 		if len(suites[s.suite]) > 0 {
 			tops = append(tops, s.test)
 			names = append(names, suites[s.suite]...)
@@ -176,27 +232,47 @@ func Pattern(groups []string) (string, bool) {
 }
 
 // grade runs the checks of groups against program with `go test -json`
-// in root, and prints the result as it comes.
-func grade(ctx context.Context, root, program, variant string, groups []string, w io.Writer) (Summary, error) {
+// in root, prints the result as it comes, and returns it. The test
+// binary's -timeout ends before ctx does; whatever way it ends, the
+// servers it started (listed in the registry file) are killed and their
+// segments removed.
+func grade(ctx context.Context, root, program, variant string, groups []string, registry string, w io.Writer) ([]Check, []string) {
 	pattern, ok := Pattern(groups)
 	if !ok {
-		return Summary{}, fmt.Errorf("no check in groups %v", groups)
+		return nil, []string{fmt.Sprintf("no check in groups %v", groups)}
 	}
-	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-timeout", "20m", "-run", pattern, "./common/tools/osps-grade/suite")
+	limit := 20 * time.Minute
+	if d, ok := ctx.Deadline(); ok {
+		limit = max(time.Until(d)-10*time.Second, 5*time.Second)
+	}
+	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-timeout", limit.Round(time.Second).String(), "-run", pattern, "./common/tools/osps-grade/suite")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), suite.EnvBin+"="+program, suite.EnvVariant+"="+variant)
+	cmd.Env = append(os.Environ(), suite.EnvBin+"="+program, suite.EnvVariant+"="+variant, conformance.EnvRegistry+"="+registry)
 	cmd.Stderr = os.Stderr
+	group(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return Summary{}, err
+		return nil, []string{fmt.Sprintf("go test: %v", err)}
 	}
 	if err := cmd.Start(); err != nil {
-		return Summary{}, fmt.Errorf("go test: %w", err)
+		return nil, []string{fmt.Sprintf("go test: %v", err)}
 	}
-	sum := Report(out, w)
+	checks, problems := Report(out, w)
 	werr := cmd.Wait()
-	if werr != nil && sum.Failed == 0 {
-		return sum, fmt.Errorf("go test ended with %v and no check failed: see the lines above", werr)
+	procs, segs, rerr := conformance.Reap(registry)
+	var late []string
+	if len(procs) > 0 || len(segs) > 0 {
+		late = append(late, fmt.Sprintf("the checks left processes %v and segments %v behind: the grader killed and removed them", procs, segs))
 	}
-	return sum, nil
+	if rerr != nil {
+		late = append(late, rerr.Error())
+	}
+	if werr != nil && ctx.Err() == nil && !slices.ContainsFunc(checks, func(c Check) bool { return c.Status == "fail" }) && len(problems) == 0 {
+		late = append(late, fmt.Sprintf("go test ended with %v and no check failed: see the lines above", werr))
+	}
+	for _, p := range late {
+		fmt.Fprintf(w, "FAIL  %s\n", p)
+	}
+	problems = append(problems, late...)
+	return checks, problems
 }

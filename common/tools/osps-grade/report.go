@@ -1,5 +1,8 @@
 // report.go demonstrates reading `go test -json` (test2json) events and
-// turning them into one line per check, for a person.
+// turning them into one line per check, for a person, and into results a
+// script can read (--json): every check of the groups asked for gets a
+// status, also the ones that never ran (the server did not start, or the
+// grader's time bound was reached).
 
 package main
 
@@ -9,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	"osps/common/tools/conformance"
@@ -22,18 +26,44 @@ type Event struct {
 	Output  string
 }
 
+// Check is the result of one check.
+type Check struct {
+	Name    string  `json:"name"`
+	Group   string  `json:"group"`
+	Status  string  `json:"status"` // "pass", "fail" or "skip"
+	Seconds float64 `json:"time"`
+	Message string  `json:"message,omitempty"` // what was expected and what came; why skipped
+	Doc     string  `json:"doc,omitempty"`     // the docs/ section that explains the check
+	top     string  // the test that ran it: TestStructure, TestConformance, TestFaults
+}
+
 // Summary counts the checks.
-type Summary struct{ Passed, Failed int }
+type Summary struct{ Passed, Failed, Skipped int }
+
+// Add counts one result.
+func (s *Summary) Add(status string) {
+	switch status {
+	case "pass":
+		s.Passed++
+	case "fail":
+		s.Failed++
+	case "skip":
+		s.Skipped++
+	}
+}
 
 // msgRE matches the line t.Errorf or t.Fatalf prints: "    file.go:12: text".
 var msgRE = regexp.MustCompile(`^\s+[\w.-]+\.go:\d+: (.*)$`)
 
-// Report reads events from r and writes a line per check to w.
-func Report(r io.Reader, w io.Writer) Summary {
-	var sum Summary
+// Report reads events from r, writes a line per check to w as they
+// come, and returns every check's result and the problems that belong
+// to no check (a suite that could not start, the test binary's panic).
+func Report(r io.Reader, w io.Writer) ([]Check, []string) {
+	var checks []Check
+	var problems []string
 	outputs := map[string][]string{} // test -> its output lines
 	var pkgOut []string              // output of no test: build errors, panics
-	failedSub := map[string]bool{}   // top-level test -> a subtest failed
+	ended := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -43,6 +73,8 @@ func Report(r io.Reader, w io.Writer) Summary {
 			continue
 		}
 		switch e.Action {
+		case "build-output": // go test -json, Go 1.24 on: the compiler's words
+			pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
 		case "output":
 			if e.Test == "" {
 				pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
@@ -51,59 +83,97 @@ func Report(r io.Reader, w io.Writer) Summary {
 			}
 		case "pass", "fail", "skip":
 			if e.Test == "" {
-				if e.Action == "fail" && sum.Failed == 0 {
-					fmt.Fprintf(w, "FAIL  suite  %s\n", firstMessage(pkgOut, "the checks did not run"))
-					sum.Failed++
+				if e.Action == "fail" && len(checks) == 0 && len(problems) == 0 {
+					p := "the checks did not run: " + firstMessage(pkgOut, "go test failed")
+					fmt.Fprintf(w, "FAIL  suite  %s\n", p)
+					problems = append(problems, p)
 				}
 				continue
 			}
+			ended[e.Test] = true
 			top, name, sub := strings.Cut(e.Test, "/")
 			if !sub {
-				if e.Action == "fail" && !failedSub[top] {
-					// The suite failed before its checks: the server did not start.
+				if e.Action == "fail" && !slices.ContainsFunc(checks, func(c Check) bool { return c.Status == "fail" && c.top == top }) {
+					// The suite failed before its checks: its server did not start.
+					p := fmt.Sprintf("%s: %s", top, firstMessage(outputs[e.Test], "failed"))
 					fmt.Fprintf(w, "FAIL  %-9s %-24s %6.2fs  %s\n", "-", top, e.Elapsed, firstMessage(outputs[e.Test], "failed"))
-					sum.Failed++
-				}
-				if e.Action == "skip" {
-					fmt.Fprintf(w, "skip  %s: %s\n", top, firstMessage(outputs[e.Test], "skipped"))
+					problems = append(problems, p)
 				}
 				continue
 			}
-			entry, known := conformance.Catalog[name]
-			group := entry.Group
-			if !known {
-				group = "?"
+			c := Check{Name: name, Group: "?", Status: e.Action, Seconds: e.Elapsed}
+			c.top = top
+			if entry, ok := conformance.Catalog[name]; ok {
+				c.Group, c.Doc = entry.Group, entry.Doc
 			}
 			switch e.Action {
-			case "pass":
-				sum.Passed++
-				fmt.Fprintf(w, "pass  %-9s %-24s %6.2fs\n", group, name, e.Elapsed)
-			case "skip":
-				fmt.Fprintf(w, "skip  %-9s %-24s %6.2fs\n", group, name, e.Elapsed)
 			case "fail":
-				sum.Failed++
-				failedSub[top] = true
-				see := ""
-				if known {
-					see = " (see " + entry.Doc + ")"
-				}
-				fmt.Fprintf(w, "FAIL  %-9s %-24s %6.2fs  %s%s\n", group, name, e.Elapsed, firstMessage(outputs[e.Test], "failed"), see)
+				c.Message = firstMessage(outputs[e.Test], "failed")
+			case "skip":
+				c.Message = firstMessage(outputs[e.Test], "skipped")
 			}
+			checks = append(checks, c)
+			fmt.Fprintln(w, c.Line())
 		}
 	}
-	return sum
+	// Tests that began and never ended: the test binary was stopped.
+	var unfinished []string
+	for test := range outputs {
+		if top, name, sub := strings.Cut(test, "/"); sub && !ended[test] {
+			unfinished = append(unfinished, name)
+			c := Check{Name: name, Group: "?", Status: "fail", top: top,
+				Message: "did not finish: still running when the checks were stopped (the grader's time bound, or Ctrl-C)"}
+			if entry, ok := conformance.Catalog[name]; ok {
+				c.Group, c.Doc = entry.Group, entry.Doc
+			}
+			checks = append(checks, c)
+		}
+	}
+	slices.Sort(unfinished)
+	for _, name := range unfinished {
+		i := slices.IndexFunc(checks, func(c Check) bool { return c.Name == name })
+		fmt.Fprintln(w, checks[i].Line())
+	}
+	all := pkgOut
+	for _, lines := range outputs {
+		all = append(all, lines...)
+	}
+	if panicked := slices.IndexFunc(all, func(l string) bool { return strings.HasPrefix(l, "panic: ") }); panicked >= 0 {
+		p := "the test binary stopped: " + strings.TrimPrefix(all[panicked], "panic: ")
+		if after, ok := strings.CutPrefix(all[panicked], "panic: test timed out after "); ok {
+			p = "the grader's bound was reached (--timeout): the checks were stopped after " + after
+		}
+		fmt.Fprintf(w, "FAIL  %s\n", p)
+		problems = append(problems, p)
+	}
+	return checks, problems
 }
 
-// firstMessage is the first t.Errorf/t.Fatalf text among lines, cut to
-// one readable sentence, or def when there is none.
+// Line is the check's line for a person.
+func (c Check) Line() string {
+	status := map[string]string{"pass": "pass", "fail": "FAIL", "skip": "skip"}[c.Status]
+	s := fmt.Sprintf("%-5s %-9s %-24s %6.2fs", status, c.Group, c.Name, c.Seconds)
+	if c.Message != "" {
+		s += "  " + c.Message
+	}
+	if c.Status == "fail" && c.Doc != "" {
+		s += " (see " + c.Doc + ")"
+	}
+	return s
+}
+
+// firstMessage is the first t.Errorf/t.Fatalf/t.Skip text among lines,
+// cut to one readable sentence, or def when there is none.
 func firstMessage(lines []string, def string) string {
 	for i, l := range lines {
 		if m := msgRE.FindStringSubmatch(l); m != nil {
 			msg := m[1]
-			// A message that goes on below (a program's output, a log):
-			// its first line says what came.
-			if more := continuation(lines[i+1:]); more != "" {
-				msg += ": " + more
+			// A message that announces more below (a program's output,
+			// a diff): the last line of what follows says what came.
+			if strings.HasSuffix(msg, ":") {
+				if more := continuation(lines[i+1:]); more != "" {
+					msg += " " + more
+				}
 			}
 			return shorten(msg)
 		}
@@ -117,11 +187,10 @@ func firstMessage(lines []string, def string) string {
 	return def
 }
 
-// continuation picks, among the lines that go on a message (up to the
-// next message), the one that says most: the last that reports an error
-// (a server's log ends with why it stopped), else the first.
+// continuation is the last line that goes on a message (up to the next
+// message): a program's output ends with why it stopped.
 func continuation(lines []string) string {
-	first, errLine := "", ""
+	last := ""
 	for _, l := range lines {
 		if msgRE.MatchString(l) {
 			break
@@ -130,24 +199,16 @@ func continuation(lines []string) string {
 		if l == "" || strings.HasPrefix(l, "---") || strings.HasPrefix(l, "===") {
 			continue
 		}
-		if first == "" {
-			first = l
-		}
-		if strings.Contains(l, "level=ERROR") || strings.Contains(l, "err=") {
-			errLine = l
-		}
+		last = l
 	}
-	if errLine != "" {
-		return errLine
-	}
-	return first
+	return last
 }
 
-// shorten keeps one line of at most 400 characters.
+// shorten keeps one line of at most 600 characters.
 func shorten(s string) string {
 	s = strings.TrimSpace(s)
-	if r := []rune(s); len(r) > 400 {
-		s = string(r[:400]) + "…"
+	if r := []rune(s); len(r) > 600 {
+		s = string(r[:600]) + "…"
 	}
 	return s
 }

@@ -25,7 +25,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `Usage: ./run.sh lab list | start NAME | check NAME
+const usage = `Usage: ./run.sh lab list | start NAME | check NAME [--json FILE]
        ./run.sh exercises [N ...]
 
   list         the labs: name, variant, the check group that grades it, what you write
@@ -74,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		list(stdout)
 		return 0
 	}
-	if len(args) != 2 || (args[0] != "start" && args[0] != "check") {
+	if len(args) < 2 || (args[0] != "start" && args[0] != "check") || (args[0] == "start" && len(args) != 2) {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -99,7 +99,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lab check: --grader PATH is missing (./run.sh lab check passes it)")
 		return 2
 	}
-	cmd := exec.Command(grader, l.Variant, "--tree", dir, "--only", l.Group, "--root", root)
+	// Flags after NAME (--json FILE, --timeout D) go to the grader as they are.
+	cmd := exec.Command(grader, append([]string{l.Variant, "--tree", dir, "--only", l.Group, "--root", root}, args[2:]...)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError

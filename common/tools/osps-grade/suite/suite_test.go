@@ -1,10 +1,13 @@
 // suite_test.go runs the conformance lists against the program the
-// grader names, driven as the variant it names.
+// grader names, driven as the variant it names: the structure checks
+// first, then the protocol, then the faults. A check that needs worker
+// processes is skipped, with the reason, when the program has none.
 
 package suite
 
 import (
 	"os"
+	"sync"
 	"testing"
 
 	"osps/common/tools/conformance"
@@ -23,12 +26,36 @@ func target(t *testing.T) (string, conformance.Driver) {
 	return bin, d
 }
 
+var (
+	probe     sync.Once
+	noWorkers string // why the checks that need workers cannot run
+)
+
+// gate skips a check that needs worker processes when the program has
+// none: one probe per run, the first time such a check asks.
+func gate(bin string) conformance.Gate {
+	return func(t *testing.T, check string) {
+		if !conformance.Catalog[check].Workers {
+			return
+		}
+		probe.Do(func() { noWorkers = conformance.WorkersMissing(t, bin) })
+		if noWorkers != "" {
+			t.Skip("skipped: " + noWorkers)
+		}
+	}
+}
+
+func TestStructure(t *testing.T) {
+	bin, d := target(t)
+	conformance.RunStructure(t, bin, d)
+}
+
 func TestConformance(t *testing.T) {
 	bin, d := target(t)
-	conformance.Run(t, bin, d)
+	conformance.RunWith(t, bin, d, gate(bin))
 }
 
 func TestFaults(t *testing.T) {
 	bin, d := target(t)
-	conformance.RunFaults(t, bin, d)
+	conformance.RunFaultsWith(t, bin, d, gate(bin))
 }

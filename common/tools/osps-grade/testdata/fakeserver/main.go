@@ -3,7 +3,9 @@
 // with no shared memory and no worker. It answers on the session, as v1
 // does, so the grader drives it as v1 and its protocol group passes.
 // Built with -ldflags "-X main.flaw=broken", it breaks the protocol on
-// purpose: the grader's test checks that the failures read well.
+// purpose; with "-X main.flaw=startfail", serve logs a few lines and
+// exits 1 before ready: the grader's test checks that the failures read
+// well (the reason, at the end of stderr, is the one shown).
 package main
 
 import (
@@ -20,22 +22,41 @@ import (
 	"time"
 )
 
-var flaw = "" // "broken": wrong payload bytes and a wrong error code
+var flaw = "" // "broken": wrong payload bytes and a wrong error code; "startfail": no start; "decoy...": decoy.go
 
 const maxLine, maxBytes = 1024, 64 << 20
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "decoy-worker" {
+		decoyWorker(os.Args[2])
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] != "serve" {
 		fmt.Fprintln(os.Stderr, "usage: fakeserver serve [--listen IP] [--port N] [other flags are ignored]")
 		os.Exit(2)
 	}
-	host, port := "127.0.0.1", "2222"
+	if flaw == "startfail" {
+		for i := range 5 {
+			fmt.Fprintf(os.Stderr, "time=now level=INFO msg=\"start-up step %d\"\n", i)
+		}
+		fmt.Fprintln(os.Stderr, "serve: start workers: worker 0 did not start: signal: killed")
+		os.Exit(1)
+	}
+	host, port, workers := "127.0.0.1", "2222", 4
 	for i := 2; i+1 < len(os.Args); i++ {
 		switch os.Args[i] {
 		case "--listen":
 			host = os.Args[i+1]
 		case "--port":
 			port = os.Args[i+1]
+		case "--workers":
+			workers, _ = strconv.Atoi(os.Args[i+1])
+		}
+	}
+	if strings.HasPrefix(flaw, "decoy") {
+		if err := decoyWorkers(workers); err != nil {
+			fmt.Fprintln(os.Stderr, "serve:", err)
+			os.Exit(1)
 		}
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
