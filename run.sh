@@ -37,6 +37,8 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh lab list                the labs: write a piece of the real code again (docs/lab.md)
   ./run.sh lab start NAME          copy the repository to lab/NAME/, the lab's region cut out
   ./run.sh lab check NAME          the grader on lab/NAME/, with the lab's check group
+  ./run.sh handout OUT             the students' copy in OUT: a new git repository, every lab a
+                                   stub, no reference code, no docs/answers.md (docs/teaching.md)
   ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check
                                    what the page promises (scratch copy, ports of their own)
   ./run.sh wait PORT               wait until the server on 127.0.0.1:PORT answers, that is until
@@ -244,6 +246,7 @@ case "$cmd" in
   check) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; exec "$BIN/osps-grade" "$@" ;;
   lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/grader; go build -o "$BIN/osps-lab" ./common/tools/labs
        exec "$BIN/osps-lab" --grader "$BIN/osps-grade" "$@" ;;
+  handout) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/labs; exec "$BIN/osps-lab" handout "$@" ;;
   exercises) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/labs; exec "$BIN/osps-lab" exercises "$@" ;;
   wait)
     # A server is ready once it answers: a STATS on a fresh session gets

@@ -48,6 +48,10 @@ func TestExercisesMatchThePage(t *testing.T) {
 				}
 			}
 			if st.Patch != "" {
+				if _, err := os.Stat(filepath.Join(root, "docs", "exercises", st.Patch)); err != nil && IsHandout(root) {
+					t.Logf("exercise %d: docs/exercises/%s is not in the students' copy (it quotes a lab's reference code)", e.N, st.Patch)
+					continue
+				}
 				cmd := exec.Command("git", "apply", "--check", filepath.Join("docs", "exercises", st.Patch))
 				cmd.Dir = root
 				if out, err := cmd.CombinedOutput(); err != nil {
