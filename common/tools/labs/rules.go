@@ -55,7 +55,7 @@ func topTests(rules []Rule) string {
 // returns one result per rule, and go test's own words when the package
 // did not build or the tests did not run.
 func RunRules(ctx context.Context, dir string, l Lab) ([]RuleResult, string, error) {
-	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-timeout", "3m", "-run", topTests(l.Rules), l.Pkg)
+	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-vet=off", "-timeout", "3m", "-run", topTests(l.Rules), l.Pkg)
 	cmd.Dir = dir
 	// Its own process group, killed whole if ctx ends (the test binary
 	// and the servers it started go with it).
