@@ -47,6 +47,7 @@ func TestSendRecv(t *testing.T) {
 			t.Fatalf("Send(%+v): %v", m, err)
 		}
 	}
+	w.Close() // what was sent is in the pipe: a missing byte shows at once, as end of file
 	for _, want := range msgs {
 		got, err := Recv(r)
 		if err != nil {

@@ -216,8 +216,12 @@ func TestLabs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// What the sheet (docs/lab.md) says the stub prints.
+			stubRule := map[string]string{"pipe-record": "one-write", "v1-chunks": "every-chunk"}[l.Name]
 			if code, out := check(l); code == 0 {
 				t.Errorf("lab %s: the stub passes lab check; a lab must fail until it is written:\n%s", l.Name, out)
+			} else if stubRule != "" && !strings.Contains(out, "FAIL  rule  "+stubRule+" ") {
+				t.Errorf("lab %s: docs/lab.md says the stub fails by the rule %s; lab check said:\n%s", l.Name, stubRule, out)
 			}
 			for _, m := range mistakes {
 				if m.Lab != l.Name {
@@ -247,8 +251,19 @@ func TestLabs(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, r.File), ref, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if code, out := check(l); code != 0 {
-				t.Errorf("lab %s: the reference fails lab check:\n%s", l.Name, out)
+			code, refOut := check(l)
+			if code != 0 {
+				t.Errorf("lab %s: the reference fails lab check:\n%s", l.Name, refOut)
+			}
+			// The counts the sheet states (TestHandoutCounts computes them
+			// from the rules and the grader's catalogue) are the real ones.
+			for _, want := range []string{
+				fmt.Sprintf("rules: %d passed, 0 failed\n", len(l.Rules)),
+				fmt.Sprintf("\n%d passed, 0 failed\n", groupCount([]string{l.Group})),
+			} {
+				if !strings.Contains(refOut, want) {
+					t.Errorf("lab %s: the reference's lab check does not print %q:\n%s", l.Name, strings.TrimSpace(want), refOut)
+				}
 			}
 		})
 	}
