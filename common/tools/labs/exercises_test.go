@@ -84,6 +84,9 @@ func TestParseExercises(t *testing.T) {
 // checks that run beside them); OSPS_EXERCISES=all runs every one, and
 // CI runs them all with ./run.sh exercises.
 func TestExercisesRun(t *testing.T) {
+	if IsHandout(root) {
+		t.Skip("the students' copy: the exercises need the labs written")
+	}
 	quick := []string{"3", "4"}
 	if os.Getenv("OSPS_EXERCISES") == "all" {
 		quick = nil

@@ -165,6 +165,9 @@ func TestHandoutListAndFiles(t *testing.T) {
 // TestHandoutReplies: the replies Part 5 quotes from exercise 12, `nc`
 // on v2 (a client that cannot be called back), are the server's.
 func TestHandoutReplies(t *testing.T) {
+	if IsHandout(root) {
+		t.Skip("the students' copy: the servers need the labs written")
+	}
 	dir := t.TempDir()
 	bin, err := conformance.Build(dir, "osps/v2-worker-calls-client")
 	if err != nil {
