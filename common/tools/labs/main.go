@@ -101,7 +101,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if !ok {
-		fmt.Fprintf(stdout, "lab %s: a rule is broken; the grader's group %s runs once every rule passes\n", l.Name, l.Group)
+		fmt.Fprintf(stdout, "lab %s: not every rule passes (see above); the grader's group %s runs once they all do\n", l.Name, l.Group)
 		return 1
 	}
 	// The flags after NAME go to the grader.
