@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -122,6 +123,14 @@ func leaks(data []byte, ref map[string]string) []string {
 
 // Handout writes the students' copy of the repository at root to out.
 func Handout(root, out string, w io.Writer) error {
+	absRoot, err1 := filepath.Abs(root)
+	absOut, err2 := filepath.Abs(out)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("%s: %v", out, errors.Join(err1, err2))
+	}
+	if absOut == absRoot || strings.HasPrefix(absOut, absRoot+string(filepath.Separator)) {
+		return fmt.Errorf("%s is inside the repository: give a folder outside it (e.g. ../osps-students)", out)
+	}
 	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s exists and is not empty: give a new folder", out)
 	}

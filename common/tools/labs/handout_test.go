@@ -29,6 +29,10 @@ func TestHandout(t *testing.T) {
 	if err := Handout(root, out, &log); err == nil {
 		t.Error("a second handout into the same folder: want a refusal")
 	}
+	if err := Handout(root, filepath.Join(root, "students"), &log); err == nil {
+		t.Error("a handout inside the repository: want a refusal")
+		os.RemoveAll(filepath.Join(root, "students"))
+	}
 
 	files, err := repoFiles(root)
 	if err != nil {
