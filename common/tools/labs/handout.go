@@ -102,8 +102,11 @@ func referenceLines(root string, files []string) (map[string]string, error) {
 // quotesRegions: files that are made of lab code, not to be counted as
 // "elsewhere" (the catalogue of wrong solutions copies reference lines).
 func quotesRegions(f string) bool {
-	return strings.HasPrefix(f, "common/tools/labs/testdata/mistakes/")
+	return strings.HasPrefix(f, mistakesDir)
 }
+
+// mistakesDir holds the catalogue of wrong solutions.
+const mistakesDir = "common/tools/labs/testdata/mistakes/"
 
 // leaks returns the reference lines data holds.
 func leaks(data []byte, ref map[string]string) []string {
@@ -194,11 +197,17 @@ func Handout(root, out string, w io.Writer) error {
 		}
 		orig := src
 		src = answersLinkRE.ReplaceAll(src, []byte("$1 (kept by your teacher)"))
-		for _, f := range left {
-			if strings.HasPrefix(f, "docs/exercises/") { // a code span that names a patch left out
-				span := regexp.MustCompile("`[^`\n]*" + regexp.QuoteMeta(f) + "[^`\n]*`")
-				src = span.ReplaceAll(src, []byte("the patch "+f+" (not in the students' copy: it quotes a lab's reference code)"))
+		// A code span that names what was left out becomes plain words.
+		for _, f := range append(left, mistakesDir) {
+			if quotesRegions(f) && f != mistakesDir {
+				continue // the folder stands for its files
 			}
+			span := regexp.MustCompile("`[^`\n]*" + regexp.QuoteMeta(f) + "[^`\n]*`")
+			words := f + " (not in the students' copy)"
+			if strings.HasPrefix(f, "docs/exercises/") {
+				words = "the patch " + f + " (not in the students' copy: it quotes a lab's reference code)"
+			}
+			src = span.ReplaceAll(src, []byte(words))
 		}
 		if !bytes.Equal(src, orig) {
 			if err := os.WriteFile(path, src, 0o644); err != nil {
@@ -230,7 +239,7 @@ func Handout(root, out string, w io.Writer) error {
 		}
 	}
 	if mistakes > 0 {
-		shown = append(shown, fmt.Sprintf("common/tools/labs/testdata/mistakes/ (%d wrong solutions)", mistakes))
+		shown = append(shown, fmt.Sprintf("%s (%d wrong solutions)", mistakesDir, mistakes))
 	}
 	slices.Sort(shown)
 	fmt.Fprintf(w, "handout: the students' copy is in %s (a new git repository, one commit)\n", out)
