@@ -44,6 +44,8 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh lab start NAME          copy the repository to lab/NAME/, the lab's region cut out
   ./run.sh lab check NAME [--json FILE]
                                    the grader on lab/NAME/, with the lab's check group
+  ./run.sh handout OUT             the students' copy in OUT: a new git repository, every lab a
+                                   stub, no reference code, no docs/answers.md (docs/teaching.md)
   ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check
                                    what the page promises (scratch copy, ports of their own)
   ./run.sh wait PORT               wait until the server on 127.0.0.1:PORT answers, that is until
@@ -124,7 +126,13 @@ run_tests() {
   say "go vet ./..."
   go vet ./...
   say "staticcheck ./... ($STATICCHECK)"
-  go run "$STATICCHECK" ./...
+  # Installed at the pinned version (PATH, GOBIN or GOPATH/bin), it runs as is, offline;
+  # else go run fetches it once (docs/teaching.md, "A room without internet").
+  local sc installed=""
+  for sc in "$(command -v staticcheck || true)" "$(go env GOBIN)/staticcheck" "$(go env GOPATH)/bin/staticcheck"; do
+    if [ -x "$sc" ] && "$sc" -version 2>/dev/null | grep -qF "(${STATICCHECK##*@v})"; then installed=$sc; break; fi
+  done
+  if [ -n "$installed" ]; then "$installed" ./...; else go run "$STATICCHECK" ./...; fi
   say "go test -race ./..."
   go test -race -count=1 -timeout 8m ./...
 }
@@ -169,6 +177,7 @@ case "$cmd" in
   grade) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; exec "$BIN/osps-grade" grade "$@" ;;
   lab) mkdir -p "$BIN"; go build -o "$BIN/osps-grade" ./common/tools/osps-grade; go build -o "$BIN/osps-lab" ./common/tools/osps-lab
        exec "$BIN/osps-lab" --grader "$BIN/osps-grade" "$@" ;;
+  handout) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/osps-lab; exec "$BIN/osps-lab" handout "$@" ;;
   exercises) mkdir -p "$BIN"; go build -o "$BIN/osps-lab" ./common/tools/osps-lab; exec "$BIN/osps-lab" exercises "$@" ;;
   wait)
     case "${1:-}" in

@@ -1,11 +1,18 @@
 // ticket_test.go checks what a worker does with tickets: wrong, used,
 // expired and misused ones are refused without disturbing the pending
-// one; a ticket serves once, for one request.
+// one; a ticket serves once, for one request; and claim's source compares
+// in constant time, under the lock.
 
 package main
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/token"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -156,29 +163,156 @@ func statsOf(t *testing.T, s *conformance.Session) string {
 	return string(o.Payload)
 }
 
-// TestTicketClaim: the claim rule in process: the pending ticket, once,
-// before it expires, by a visitor still in the table.
+// TestTicketClaim: the claim rule in process (the lab v3-ticket), one
+// subtest per rule: only the pending ticket, exactly, claims; once; before
+// it expires; by a visitor still in the table, which is then held; the
+// claim wakes the worker up.
 func TestTicketClaim(t *testing.T) {
-	w := &desk{}
-	a, b := net.Pipe()
-	t.Cleanup(func() { a.Close(); b.Close() })
-	v, _ := w.visitors.admit(a)
-	tk := wire.NewTicket()
-	w.pending = &pending{ticket: tk, expires: time.Now().Add(time.Hour), claimed: make(chan struct{})}
-	if w.claim(wire.NewTicket(), v) != nil || w.claim("", v) != nil {
-		t.Fatal("a wrong ticket claimed the request")
+	setup := func(t *testing.T, expires time.Time) (*desk, *visitor, *pending) {
+		w := &desk{}
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		v, _ := w.visitors.admit(a)
+		p := &pending{ticket: wire.NewTicket(), expires: expires, claimed: make(chan struct{})}
+		w.pending = p
+		return w, v, p
 	}
-	if w.claim(tk, &visitor{conn: a}) != nil {
-		t.Fatal("a visitor no longer in the table claimed the request")
+	hour := time.Now().Add(time.Hour)
+	t.Run("OnlyItsTicket", func(t *testing.T) {
+		w, v, p := setup(t, hour)
+		tk := p.ticket
+		for _, wrong := range []string{wire.NewTicket(), "", tk[:31], tk[:1], tk + "0", strings.ToUpper(tk), " " + tk} {
+			if w.claim(wrong, v) != nil {
+				t.Fatalf("the ticket %q claimed the request of ticket %q: only the pending ticket, exactly, may claim it", wrong, tk)
+			}
+		}
+		if v.claimed || w.pending != p {
+			t.Fatal("a refused claim held the visitor or took the pending request: a wrong ticket must change nothing")
+		}
+		if w.claim(tk, v) != p {
+			t.Fatal("the right ticket did not claim the request after wrong ones")
+		}
+	})
+	t.Run("SingleUse", func(t *testing.T) {
+		w, v, p := setup(t, hour)
+		if w.claim(p.ticket, v) != p {
+			t.Fatal("the right ticket did not claim the request")
+		}
+		if w.claim(p.ticket, v) != nil {
+			t.Fatal("a ticket claimed twice: a ticket is single use (clear w.pending once claimed)")
+		}
+	})
+	t.Run("Expires", func(t *testing.T) {
+		w, v, p := setup(t, time.Now().Add(-time.Millisecond))
+		if w.claim(p.ticket, v) != nil {
+			t.Fatal("an expired ticket claimed the request: a ticket expires (p.expires)")
+		}
+	})
+	t.Run("HeldVisitor", func(t *testing.T) {
+		w, v, p := setup(t, hour)
+		gone := &visitor{conn: v.conn}
+		if w.claim(p.ticket, gone) != nil {
+			t.Fatal("a visitor no longer in the table claimed the request: claim must hold the visitor (w.visitors.hold)")
+		}
+		if w.pending != p {
+			t.Fatal("a claim by a dropped visitor used the ticket up: it must stay pending")
+		}
+		if w.claim(p.ticket, v) != p || !v.claimed {
+			t.Fatal("the right ticket, by a visitor in the table: the request was not claimed, or the visitor not held")
+		}
+	})
+	t.Run("WakesTheWorker", func(t *testing.T) {
+		w, v, p := setup(t, hour)
+		w.claim(p.ticket, v)
+		select {
+		case <-p.claimed:
+		default:
+			t.Fatal("after a claim, p.claimed is still open: the worker waiting for its client is never woken (close(p.claimed))")
+		}
+	})
+}
+
+// TestClaimSource reads claim's source: what no run can see. The ticket
+// is compared in constant time (subtle.ConstantTimeCompare, never ==,
+// bytes.Equal or strings functions, which stop at the first differing
+// byte and so tell an attacker how much of a guess is right), and w.mu
+// is held, since the worker's other goroutines read w.pending too.
+func TestClaimSource(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if w.claim(tk, v) == nil {
-		t.Fatal("the right ticket did not claim the request")
+	var claim *ast.FuncDecl
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == "claim" && fd.Recv != nil {
+				claim = fd
+			}
+		}
 	}
-	if w.claim(tk, v) != nil {
-		t.Fatal("a ticket claimed twice")
+	if claim == nil || claim.Body == nil {
+		t.Fatal("no method claim in the package")
 	}
-	w.pending = &pending{ticket: tk, expires: time.Now().Add(-time.Millisecond), claimed: make(chan struct{})}
-	if w.claim(tk, v) != nil {
-		t.Fatal("an expired ticket claimed the request")
+	text := func(e ast.Node) string {
+		var b strings.Builder
+		_ = printer.Fprint(&b, fset, e)
+		return b.String()
 	}
+	isCTC := func(e ast.Expr) bool {
+		c, ok := ast.Unparen(e).(*ast.CallExpr)
+		return ok && text(c.Fun) == "subtle.ConstantTimeCompare"
+	}
+	constantTime, locked := false, false
+	var compares []string // the ticket compared otherwise than in constant time
+	ast.Inspect(claim.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.BinaryExpr:
+			if n.Op == token.EQL || n.Op == token.NEQ {
+				for _, e := range []ast.Expr{n.X, n.Y} {
+					if !isCTC(e) && strings.Contains(strings.ToLower(text(e)), "ticket") {
+						compares = append(compares, fmt.Sprintf("with %s (%s)", n.Op, text(n)))
+					}
+				}
+			}
+		case *ast.SwitchStmt:
+			if n.Tag != nil && strings.Contains(strings.ToLower(text(n.Tag)), "ticket") {
+				compares = append(compares, fmt.Sprintf("in a switch (%s)", text(n.Tag)))
+			}
+		case *ast.CallExpr:
+			switch f := text(n.Fun); f {
+			case "subtle.ConstantTimeCompare":
+				constantTime = true
+			case "bytes.Equal", "bytes.Compare", "strings.Compare", "strings.EqualFold", "strings.HasPrefix", "bytes.HasPrefix", "reflect.DeepEqual", "slices.Equal", "hmac.Equal":
+				if strings.Contains(strings.ToLower(text(n)), "ticket") {
+					compares = append(compares, "with "+f)
+				}
+			default:
+				if strings.HasSuffix(f, "mu.Lock") {
+					locked = true
+				}
+			}
+		}
+		return true
+	})
+	t.Run("ConstantTime", func(t *testing.T) {
+		for _, c := range compares {
+			t.Errorf("claim compares the ticket %s: compare in constant time, with subtle.ConstantTimeCompare", c)
+		}
+		if !constantTime {
+			t.Error("claim does not compare the ticket with subtle.ConstantTimeCompare: a comparison that stops at the first differing byte leaks the ticket, a byte at a time, to whoever measures the refusals")
+		}
+	})
+	t.Run("Locked", func(t *testing.T) {
+		if !locked {
+			t.Error("claim does not lock w.mu: w.pending is shared with the worker's other goroutines (two clients at once could both claim)")
+		}
+	})
 }

@@ -25,6 +25,11 @@ func pipe(t *testing.T) (r, w *os.File) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
+	// A deadline, not a speed check: a read that would wait for ever (a
+	// Send that wrote nothing, or half a record) fails instead.
+	if err := r.SetReadDeadline(time.Now().Add(20 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	return r, w
 }
 
@@ -42,6 +47,7 @@ func TestSendRecv(t *testing.T) {
 			t.Fatalf("Send(%+v): %v", m, err)
 		}
 	}
+	w.Close() // what was sent is in the pipe: a missing byte shows at once, as end of file
 	for _, want := range msgs {
 		got, err := Recv(r)
 		if err != nil {

@@ -49,6 +49,10 @@ func TestExercisesMatchThePage(t *testing.T) {
 				}
 			}
 			if st.Patch != "" {
+				if _, err := os.Stat(filepath.Join(root, "docs", "exercises", st.Patch)); err != nil && IsHandout(root) {
+					t.Logf("exercise %d: docs/exercises/%s is not in the students' copy (it quotes a lab's reference code)", e.N, st.Patch)
+					continue
+				}
 				cmd := exec.Command("git", "apply", "--check", filepath.Join("docs", "exercises", st.Patch))
 				cmd.Dir = root
 				if out, err := cmd.CombinedOutput(); err != nil {
@@ -81,6 +85,9 @@ func TestParseExercises(t *testing.T) {
 // checks that run beside them); OSPS_EXERCISES=all runs every one, and
 // CI runs them all with ./run.sh exercises.
 func TestExercisesRun(t *testing.T) {
+	if IsHandout(root) {
+		t.Skip("the students' copy: the exercises need the labs written")
+	}
 	quick := []string{"3", "4"}
 	if os.Getenv("OSPS_EXERCISES") == "all" {
 		quick = nil

@@ -18,6 +18,18 @@ type Lab struct {
 	// Stub replaces the region, markers kept. It builds, and it fails
 	// the group, with a TODO and hints.
 	Stub string
+	// Pkg is the package whose unit tests encode the lab's rules, and
+	// Rules are those tests: `lab check` runs them before the group.
+	Pkg   string
+	Rules []Rule
+}
+
+// Rule is one rule a lab teaches, and the unit test (a -run path,
+// subtest included) of the repository that fails when it is broken.
+type Rule struct {
+	Name string // short, as printed: FAIL  rule  <Name>
+	Test string // e.g. TestTicketClaim/SingleUse
+	What string // the rule, in a line
 }
 
 // All is every lab, in the order of docs/lab.md.
@@ -38,12 +50,19 @@ var All = []Lab{
 	//   - Wrap the error of Write: fmt.Errorf("send %v: %w", m.Op, err).
 	return fmt.Errorf("send %v: lab pipe-record: Send is not written yet", m.Op)
 `,
+		Pkg: "./common/pingpong",
+		Rules: []Rule{
+			{"one-write", "TestOneWritePerRecord", "a record is one write(2) of RecordSize (16) bytes, no more, no less"},
+			{"layout", "TestSendRecv", "the layout Recv reads: Op (uint32) at 0, Seq (uint32) at 4, Arg (uint64) at 8, native byte order"},
+			{"atomic", "TestConcurrentWritersAtomic", "records written by many writers at once arrive whole"},
+			{"errors", "TestSendOnClosedPipe", "a failed write is returned, wrapped with %w (EPIPE stays visible)"},
+		},
 	},
 	{
 		Name: "v1-chunks", Variant: "v1", Dir: "v1-relay", Group: "large",
 		What:    "the worker's chunk loop: fill the slot, pong, wait for the next ping",
 		Doc:     "docs/v1-relay.md#step-3-the-worker-computes-writes-a-chunk-into-the-slot-and-pongs",
-		Imports: []string{"fmt"},
+		Imports: nil,
 		Stub: `	// TODO(lab v1-chunks): hand the answer src over, one slot-sized chunk
 	// at a time. The slot already says OK with the answer's length.
 	// Hints, in a loop:
@@ -57,8 +76,17 @@ var All = []Lab{
 	//      the request up: answer with
 	//      c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1}) and stop.
 	// docs/v1-relay.md, steps 3 and 4.
-	return fmt.Errorf("lab v1-chunks: the chunk loop is not written yet (%d bytes to send)", src.Left())
+	// (The placeholder below needs no import of its own: delete it.)
+	return wire.Errorf(wire.CodeWorkerFailed, "lab v1-chunks: the chunk loop is not written yet (%d bytes to send)", src.Left())
 `,
+		Pkg: "./v1-relay",
+		Rules: []Rule{
+			{"every-chunk", "TestChunkLoop/EveryChunk", "one pong chunk per slot-sized chunk, with its length, the last one too (an empty answer: one pong of 0)"},
+			{"wait-ping-next", "TestChunkLoop/WaitsForPingNext", "after a chunk, wait for the dispatcher's ping next before filling the slot again"},
+			{"bytes", "TestChunkLoop/BytesInSlot", "the slot holds the answer's bytes, chunk after chunk"},
+			{"abort", "TestChunkLoop/Abort", "a ping abort gives the request up: pong done, Arg 1"},
+			{"stale-ping", "TestChunkLoop/StaleSeq", "a ping next for another request gives the request up too"},
+		},
 	},
 	{
 		Name: "v2-sameport", Variant: "v2", Dir: "v2-worker-calls-client", Group: "cli",
@@ -79,6 +107,12 @@ var All = []Lab{
 	_ = unix.SO_REUSEPORT
 	return nil
 `,
+		Pkg: "./v2-worker-calls-client",
+		Rules: []Rule{
+			{"both-options", "TestReuseOptions", "SO_REUSEADDR and SO_REUSEPORT, at level SOL_SOCKET, value 1"},
+			{"errors", "TestReuseReportsErrors", "Control's error and setsockopt's are both returned, wrapped"},
+			{"same-port", "TestSamePortTrick", "the client listens on P and dials the dispatcher from P: the second socket shares the port"},
+		},
 	},
 	{
 		Name: "v3-ticket", Variant: "v3", Dir: "v3-client-calls-worker", Group: "protocol",
@@ -105,6 +139,16 @@ func (w *desk) claim(ticket string, v *visitor) *pending {
 	return nil
 }
 `,
+		Pkg: "./v3-client-calls-worker",
+		Rules: []Rule{
+			{"only-its-ticket", "TestTicketClaim/OnlyItsTicket", "only the pending ticket, exactly, claims the request; a wrong one changes nothing"},
+			{"single-use", "TestTicketClaim/SingleUse", "a ticket claims once (w.pending cleared)"},
+			{"expiry", "TestTicketClaim/Expires", "an expired ticket claims nothing"},
+			{"held-visitor", "TestTicketClaim/HeldVisitor", "the claimer is held (w.visitors.hold); a dropped one leaves the ticket pending"},
+			{"wake-worker", "TestTicketClaim/WakesTheWorker", "a claim closes p.claimed: the worker goes on"},
+			{"constant-time", "TestClaimSource/ConstantTime", "the ticket compared in constant time (subtle.ConstantTimeCompare), never with == or a strings/bytes function"},
+			{"locked", "TestClaimSource/Locked", "w.mu held: w.pending is shared with the worker's other goroutines"},
+		},
 	},
 }
 

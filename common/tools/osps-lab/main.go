@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,15 +26,19 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `Usage: ./run.sh lab list | start NAME | check NAME [--json FILE]
+const usage = `Usage: ./run.sh lab list | start NAME | check NAME [--json FILE] [GRADER FLAGS]
        ./run.sh exercises [N ...]
+       ./run.sh handout OUT
 
   list         the labs: name, variant, the check group that grades it, what you write
   start NAME   copy the repository to lab/NAME/, with the lab's region replaced by a stub
-  check NAME   run the grader on lab/NAME/ with the lab's check group
+  check NAME   on lab/NAME/: the lab's rules (the repository's unit tests that encode
+               them), then, once they pass, the grader with the lab's check group
   exercises [N ...]
                run the exercises of docs/exercises.md as written (all, or those numbered),
                on PORT to PORT+4 if PORT is set, else on free ports
+  handout OUT  write the students' copy to OUT: a new git repository, every lab a stub,
+               no reference code and no docs/answers.md (handout.go)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -70,6 +75,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 		return runExercises(ctx, root, args[1:], stdout)
 	}
+	if args[0] == "handout" && len(args) == 2 {
+		if err := Handout(root, args[1], stdout); err != nil {
+			fmt.Fprintf(stderr, "handout: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	if args[0] == "list" && len(args) == 1 {
 		list(stdout)
 		return 0
@@ -99,8 +111,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lab check: --grader PATH is missing (./run.sh lab check passes it)")
 		return 2
 	}
-	// Flags after NAME (--json FILE, --timeout D) go to the grader as they are.
-	cmd := exec.Command(grader, append([]string{l.Variant, "--tree", dir, "--only", l.Group, "--root", root}, args[2:]...)...)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ok, err := checkRules(ctx, dir, l, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "lab check %s: %v\n", l.Name, err)
+		return 1
+	}
+	if !ok {
+		fmt.Fprintf(stdout, "lab %s: not every rule passes (see above); the grader's group %s runs once they all do\n", l.Name, l.Group)
+		return 1
+	}
+	// The flags after NAME go to the grader.
+	cmd := exec.CommandContext(ctx, grader, append([]string{l.Variant, "--tree", dir, "--only", l.Group, "--root", root}, args[2:]...)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
@@ -151,13 +174,22 @@ func start(root, dir string, l Lab, w io.Writer) error {
 	fmt.Fprintf(w, "  write: %s\n", l.What)
 	fmt.Fprintf(w, "  where: %s/%s, the TODO between // LAB %s: begin and // LAB %s: end\n", dir, r.File, l.Name, l.Name)
 	fmt.Fprintf(w, "  read:  %s\n", l.Doc)
-	fmt.Fprintf(w, "  check: ./run.sh lab check %s   (the grader on your copy, group %s; it fails until you are done)\n", l.Name, l.Group)
+	fmt.Fprintf(w, "  check: ./run.sh lab check %s   (its rules, then the grader's group %s, on your copy; it fails until you are done)\n", l.Name, l.Group)
 	return nil
 }
 
 // copyTree copies the repository's files (git's list when root is a
 // clone: tracked and untracked, not the ignored ones) from root to dir.
 func copyTree(root, dir string) error {
+	files, err := repoFiles(root)
+	if err != nil {
+		return err
+	}
+	return copyFiles(root, dir, files)
+}
+
+// repoFiles lists the repository's files, relative to root, lab/ left out.
+func repoFiles(root string) ([]string, error) {
 	var files []string
 	cmd := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	cmd.Dir = root
@@ -182,13 +214,15 @@ func copyTree(root, dir string) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return slices.DeleteFunc(files, func(f string) bool { return strings.HasPrefix(f, "lab/") }), nil
+}
+
+// copyFiles copies files (relative paths) from root to dir.
+func copyFiles(root, dir string, files []string) error {
 	for _, f := range files {
-		if strings.HasPrefix(f, "lab/") {
-			continue
-		}
 		src := filepath.Join(root, f)
 		info, err := os.Lstat(src)
 		if err != nil || !info.Mode().IsRegular() {

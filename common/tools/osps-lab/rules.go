@@ -1,0 +1,184 @@
+// rules.go runs a lab's rules: the repository's own unit tests that
+// encode what the lab teaches (one write per record, a ticket used once,
+// ...), run with `go test -json` on the student's copy, one line per
+// rule. They come before the grader's group: a rule no black-box check
+// can see (a ticket compared with ==, two writes that happen to arrive
+// whole) fails here, by its name.
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+)
+
+// testEvent is one line of `go test -json` (see `go doc test2json`).
+type testEvent struct {
+	Action string
+	Test   string
+	Output string
+}
+
+// RuleResult is the outcome of one rule.
+type RuleResult struct {
+	Rule    Rule
+	Status  string // "pass", "FAIL" or "skip"
+	Message string // the test's first message, on failure
+}
+
+// failRE matches the line t.Errorf or t.Fatalf prints: "    file.go:12: text".
+var failRE = regexp.MustCompile(`^\s+[\w.-]+\.go:\d+: (.*)$`)
+
+// topTests is the -run pattern of the rules' top-level tests.
+func topTests(rules []Rule) string {
+	var tops []string
+	seen := map[string]bool{}
+	for _, r := range rules {
+		top, _, _ := strings.Cut(r.Test, "/")
+		if !seen[top] {
+			seen[top] = true
+			tops = append(tops, regexp.QuoteMeta(top))
+		}
+	}
+	return "^(" + strings.Join(tops, "|") + ")$"
+}
+
+// RunRules runs l's rule tests in dir (a copy of the repository) and
+// returns one result per rule, and go test's own words when the package
+// did not build or the tests did not run.
+func RunRules(ctx context.Context, dir string, l Lab) ([]RuleResult, string, error) {
+	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-vet=off", "-timeout", "3m", "-run", topTests(l.Rules), l.Pkg)
+	cmd.Dir = dir
+	// Its own process group, killed whole if ctx ends (the test binary
+	// and the servers it started go with it).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return nil, "", ctx.Err()
+	}
+	if err != nil {
+		if _, isExit := err.(*exec.ExitError); !isExit {
+			return nil, "", fmt.Errorf("go test %s: %w", l.Pkg, err)
+		}
+	}
+	status := map[string]string{}
+	outputs := map[string][]string{}
+	var pkgOut []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e testEvent
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			pkgOut = append(pkgOut, sc.Text())
+			continue
+		}
+		switch e.Action {
+		case "build-output":
+			pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
+		case "output":
+			if e.Test == "" {
+				pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
+			} else {
+				outputs[e.Test] = append(outputs[e.Test], strings.TrimRight(e.Output, "\n"))
+			}
+		case "pass", "fail", "skip":
+			if e.Test != "" {
+				status[e.Test] = e.Action
+			}
+		}
+	}
+	var res []RuleResult
+	ran := false
+	for _, r := range l.Rules {
+		rr := RuleResult{Rule: r}
+		switch status[r.Test] {
+		case "pass":
+			rr.Status, ran = "pass", true
+		case "skip":
+			rr.Status, ran = "skip", true
+		case "fail":
+			rr.Status, ran = "FAIL", true
+			rr.Message = message(outputs[r.Test])
+		default:
+			rr.Status = "FAIL"
+			top, _, _ := strings.Cut(r.Test, "/")
+			if status[top] == "fail" {
+				rr.Message = "did not run: " + message(outputs[top]) // the top test stopped before it
+			} else {
+				rr.Message = "did not run"
+			}
+		}
+		res = append(res, rr)
+	}
+	if !ran {
+		words := strings.TrimSpace(strings.Join(append(pkgOut, stderr.String()), "\n"))
+		if words == "" {
+			words = "go test ran none of " + topTests(l.Rules)
+		}
+		return res, words, nil
+	}
+	return res, "", nil
+}
+
+// message is a test's first failure message, or its last output line.
+func message(lines []string) string {
+	for _, l := range lines {
+		if m := failRE.FindStringSubmatch(l); m != nil {
+			return m[1]
+		}
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
+		if s := strings.TrimSpace(lines[i]); s != "" && !strings.HasPrefix(s, "---") && !strings.HasPrefix(s, "===") {
+			return s
+		}
+	}
+	return "failed"
+}
+
+// checkRules runs and prints l's rules; it reports whether all passed.
+func checkRules(ctx context.Context, dir string, l Lab, w io.Writer) (bool, error) {
+	fmt.Fprintf(w, "lab %s: its rules, the repository's own unit tests on your copy (go test %s)\n", l.Name, l.Pkg)
+	res, words, err := RunRules(ctx, dir, l)
+	if err != nil {
+		return false, err
+	}
+	if words != "" {
+		fmt.Fprintf(w, "FAIL  build  go test %s did not run the rules:\n%s\n", l.Pkg, indent(words, 40))
+		return false, nil
+	}
+	passed, failed := 0, 0
+	for _, r := range res {
+		if r.Status == "FAIL" {
+			failed++
+			fmt.Fprintf(w, "FAIL  rule  %-16s %s\n      %s: %s\n", r.Rule.Name, r.Rule.What, r.Rule.Test, r.Message)
+			continue
+		}
+		passed++
+		fmt.Fprintf(w, "%-4s  rule  %-16s %s\n", r.Status, r.Rule.Name, r.Rule.What)
+	}
+	fmt.Fprintf(w, "rules: %d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		fmt.Fprintf(w, "  read: %s\n", l.Doc)
+	}
+	return failed == 0, nil
+}
+
+// indent prefixes each of the first max lines of s with six spaces.
+func indent(s string, max int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > max {
+		lines = append(lines[:max], "...")
+	}
+	return "      " + strings.Join(lines, "\n      ")
+}
