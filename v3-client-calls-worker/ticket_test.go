@@ -107,16 +107,14 @@ func TestTicketForOneRequest(t *testing.T) {
 }
 
 // TestUnfollowedGotos: with 2 workers and a 1 s ticket lifetime, five
-// GOTOs nobody follows leave both workers usable again soon after.
+// GOTOs nobody follows, from five sessions, leave both workers usable
+// again soon after.
 func TestUnfollowedGotos(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "2", "--ticket-ttl", "1s", "--queue-timeout", "30s")
 	s := d.Open(t, srv.Addr)
-	var first conformance.Goto
-	for i := range 5 { // the 3rd to 5th wait for a worker whose ticket expired
-		g := askGoto(t, s, "requetetype1")
-		if i == 0 {
-			first = g
-		}
+	first := askGoto(t, s, "requetetype1")
+	for range 4 { // the 2nd to 4th wait for a worker: a stale GOTO is cancelled for them
+		askGoto(t, d.Open(t, srv.Addr), "requetetype1")
 	}
 	last := time.Now()
 	for {
@@ -180,5 +178,46 @@ func TestTicketClaim(t *testing.T) {
 	w.pending = &pending{ticket: tk, expires: time.Now().Add(-time.Millisecond), claimed: make(chan struct{})}
 	if w.claim(tk, v) != nil {
 		t.Fatal("an expired ticket claimed the request")
+	}
+}
+
+// TestUnclaimedTicketsWait: a session whose last two tickets expired
+// unclaimed gets ERR busy until a ticket lifetime has passed, while
+// another session is served; then it gets a GOTO again. (Before, such a
+// session could take a worker for a ticket lifetime, again and again.)
+func TestUnclaimedTicketsWait(t *testing.T) {
+	srv := conformance.Start(t, bin, "--workers", "2", "--ticket-ttl", "1s", "--queue-timeout", "5s")
+	s := d.Open(t, srv.Addr)
+	askGoto(t, s, "requetetype1") // the session waits until each has expired
+	askGoto(t, s, "requetetype1")
+	if err := s.Send("requetetype1"); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.Line(); err != nil || !strings.HasPrefix(l, "ERR busy your last 2 tickets expired unclaimed") {
+		t.Fatalf("a third request after two unclaimed tickets: got %q, %v; want ERR busy ... expired unclaimed", l, err)
+	}
+	honest := d.Open(t, srv.Addr)
+	if o := d.Do(honest, "requetetype1"); o.Err != nil || o.Code != "" {
+		t.Errorf("another session meanwhile: %v", o)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := s.Send("requetetype1"); err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.Line()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := conformance.ParseGoto(l); ok {
+			if o := s.FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype1\n", "requetetype1"); o.Err != nil || o.Code != "" {
+				t.Errorf("the GOTO after the wait: %v", o)
+			}
+			return
+		}
+		if !strings.HasPrefix(l, "ERR busy ") || time.Now().After(deadline) {
+			t.Fatalf("after the wait: got %q, want GOTO", l)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

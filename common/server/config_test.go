@@ -22,9 +22,9 @@ func TestAnswerTime(t *testing.T) {
 	want := map[int64]time.Duration{
 		0:           10 * time.Second, // the reply line alone gets a window
 		30:          10 * time.Second,
-		640 << 10:   10 * time.Second,
+		640 << 10:   20 * time.Second,
 		640<<10 + 1: 20 * time.Second,
-		64 << 20:    1030 * time.Second, // 64 MiB at 64 KiB/s: ⌈102.4⌉ windows
+		64 << 20:    1034 * time.Second, // 64 MiB at 64 KiB/s: 1024 s, and one window behind
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("AnswerTime (-want +got):\n%s", diff)
