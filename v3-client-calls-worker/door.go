@@ -44,7 +44,7 @@ func (w *desk) acceptLoop() {
 
 // handle is one connection to the worker's port.
 func (w *desk) handle(v *visitor) {
-	conn := v.conn
+	conn := v.Conn
 	defer wire.LingerClose(conn)
 	peer := conn.RemoteAddr().String()
 	r := wire.NewReader(conn)

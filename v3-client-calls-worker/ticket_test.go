@@ -166,7 +166,7 @@ func TestTicketClaim(t *testing.T) {
 	if w.claim(wire.NewTicket(), v) != nil || w.claim("", v) != nil {
 		t.Fatal("a wrong ticket claimed the request")
 	}
-	if w.claim(tk, &visitor{conn: a}) != nil {
+	if w.claim(tk, &visitor{Conn: a}) != nil {
 		t.Fatal("a visitor no longer in the table claimed the request")
 	}
 	if w.claim(tk, v) == nil {

@@ -220,7 +220,11 @@ func (s *Session) refuse(err error) bool {
 		return s.Error(err) == nil
 	}
 	s.Log.Info("session closed: too many lines in a row that are not requests", "lines", s.refused)
-	_ = s.Error(wire.Errorf(wire.CodeBadRequest, "%v; %d lines in a row that are not requests: closing", err, s.refused))
+	e := wire.AsError(err)
+	if e == nil {
+		e = wire.Errorf(wire.CodeBadRequest, "%v", err)
+	}
+	_ = s.Error(wire.Errorf(e.Code, "%s; %d lines in a row that are not requests: closing", e.Text, s.refused))
 	wire.LingerClose(s.conn)
 	return false
 }

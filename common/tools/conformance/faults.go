@@ -36,6 +36,16 @@ func RunFaults(t *testing.T, bin string, d Driver) {
 		{"SessionTimeouts", checkSessionTimeouts},
 		{"SteadySlowReader", checkSteadySlowReader},
 		{"TrickleReaders", checkTrickleReaders},
+		{"StrangersHoldNoSession", checkStrangersHoldNoSession},
+		{"RefusedLinesClose", checkRefusedLinesClose},
+		{"FloodMemoryReturned", checkFloodMemoryReturned},
+		{"PacedReaders", checkPacedReaders},
+		{"SlowReadersBesideFast", checkSlowReadersBesideFast},
+		{"HoardersBesideHonest", checkHoardersBesideHonest},
+		{"QuitCancelsGoto", checkQuitCancelsGoto},
+		{"DeadPortAnswers", checkDeadPortAnswers},
+		{"RelayedCallBack", checkRelayedCallBack},
+		{"HalfLinesAtListener", checkHalfLinesAtListener},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
