@@ -431,3 +431,28 @@ func checkDeadPortAnswers(t *testing.T, bin string, d Driver) {
 		}
 	}
 }
+
+// checkDispatcherStopped: the dispatcher stopped (SIGSTOP) for three
+// --rate-windows in the middle of an answer, then continued: a reader
+// at twice --min-rate, which took everything it was sent meanwhile, is
+// not charged for the server's own stall, and gets every byte. (Before,
+// v1 counted the stop against its client and cut it.)
+func checkDispatcherStopped(t *testing.T, bin string, d Driver) {
+	const rate, n = 256 << 10, 4 << 20
+	srv := Start(t, bin, "--workers", "1", "--min-rate", strconv.Itoa(rate), "--rate-window", "1s")
+	s := d.Open(t, srv.Addr)
+	paced(s, 2*rate, nil)
+	var once sync.Once
+	s.OnPayload = func() {
+		once.Do(func() {
+			srv.Signal(syscall.SIGSTOP)
+			time.AfterFunc(3*time.Second, func() { srv.Signal(syscall.SIGCONT) })
+		})
+	}
+	line := fmt.Sprintf("requetetype2 %d", n)
+	o := d.Do(s, line)
+	srv.Signal(syscall.SIGCONT) // whatever happened
+	if o.Err != nil || o.Code != "" || o.N != n {
+		t.Errorf("a reader at 2× --min-rate, the dispatcher stopped for 3 s mid-answer: got %v, want every byte", o)
+	}
+}

@@ -65,4 +65,5 @@ var Catalog = map[string]Entry{
 	"DeadPortAnswers":        {"RunFaults", "faults", "docs/protocol.md#v3-the-session-while-a-goto-is-pending"},
 	"RelayedCallBack":        {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user"},
 	"HalfLinesAtListener":    {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user"},
+	"DispatcherStopped":      {"RunFaults", "faults", "docs/protocol.md#slow-readers"},
 }

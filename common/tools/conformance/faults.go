@@ -46,6 +46,7 @@ func RunFaults(t *testing.T, bin string, d Driver) {
 		{"DeadPortAnswers", checkDeadPortAnswers},
 		{"RelayedCallBack", checkRelayedCallBack},
 		{"HalfLinesAtListener", checkHalfLinesAtListener},
+		{"DispatcherStopped", checkDispatcherStopped},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
