@@ -57,12 +57,15 @@ func sessionRoom(workers int) (room, limit int, err error) {
 	return limit - fdReserve(workers), limit, nil
 }
 
-// longLane is how many long answers may be in flight at once with
-// workers workers: all but a quarter of them (one at least), so that a
-// few readers just above --min-rate, each holding a worker for minutes
-// with a large answer, never hold them all. With one worker there is no
-// worker to keep: the lane is that worker.
-func longLane(workers int) int {
+// longLane is how many long answers may be in flight at once:
+// --long-answers, or by default all workers but a quarter (one at
+// least), so that a few readers just above --min-rate, each holding a
+// worker for minutes with a large answer, never hold them all. With one
+// worker there is no worker to keep: the lane is that worker.
+func longLane(workers, set int) int {
+	if set > 0 {
+		return set
+	}
 	if workers < 2 {
 		return 1
 	}

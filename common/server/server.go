@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	}
 	log := cfg.Logger()
 	s := &Server{Cfg: cfg, V: v, Log: log, Tr: trace.New(cfg.Trace, v.Name, "dispatcher"), sessions: map[*Session]struct{}{},
-		peers: map[netip.Addr]int{}, refusing: make(chan struct{}, refuseMax), long: make(chan struct{}, longLane(cfg.Workers))}
+		peers: map[netip.Addr]int{}, refusing: make(chan struct{}, refuseMax), long: make(chan struct{}, longLane(cfg.Workers, cfg.LongAnswers))}
 
 	// DOC: dispatcher-listen: listen first, so the workers can be told the port.
 	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))

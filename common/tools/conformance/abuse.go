@@ -456,3 +456,46 @@ func checkDispatcherStopped(t *testing.T, bin string, d Driver) {
 		t.Errorf("a reader at 2× --min-rate, the dispatcher stopped for 3 s mid-answer: got %v, want every byte", o)
 	}
 }
+
+// checkSessionsPerPeer: with --max-sessions-per-peer 2, a third session
+// from 127.0.0.1 gets ERR busy naming the address, while a session from
+// another address (127.0.0.2) is served: the cap is per peer. (On
+// loopback every local client is 127.0.0.1 unless it binds another
+// address: docs/protocol.md says so.)
+func checkSessionsPerPeer(t *testing.T, bin string, d Driver) {
+	srv := Start(t, bin, "--workers", "1", "--max-sessions-per-peer", "2")
+	var open []*Session
+	defer func() {
+		for _, s := range open {
+			s.Close()
+		}
+	}()
+	for range 2 {
+		s, err := PlainDial(t, srv.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, s)
+		if o := stats(t, s); o.Err != nil || o.Code != "" {
+			t.Fatalf("a session within the per-peer cap: STATS got %v", o)
+		}
+	}
+	third, err := PlainDial(t, srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	if l, err := third.Line(); err != nil || !strings.HasPrefix(l, "ERR busy too many sessions from 127.0.0.1") {
+		t.Errorf("a third session from 127.0.0.1: got %q, %v; want ERR busy too many sessions from 127.0.0.1", l, err)
+	}
+	dl := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: IOTimeout}
+	c, err := dl.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Skipf("cannot dial from 127.0.0.2: %v", err)
+	}
+	other := &Session{T: t, Addr: srv.Addr, Conn: c, R: bufio.NewReader(c)}
+	defer other.Close()
+	if o := stats(t, other); o.Err != nil || o.Code != "" {
+		t.Errorf("a session from 127.0.0.2 beside two from 127.0.0.1: STATS got %v, want OK", o)
+	}
+}

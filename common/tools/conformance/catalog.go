@@ -66,4 +66,5 @@ var Catalog = map[string]Entry{
 	"RelayedCallBack":        {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user"},
 	"HalfLinesAtListener":    {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user"},
 	"DispatcherStopped":      {"RunFaults", "faults", "docs/protocol.md#slow-readers"},
+	"SessionsPerPeer":        {"RunFaults", "sessions", "docs/protocol.md#the-session"},
 }

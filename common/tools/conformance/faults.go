@@ -47,6 +47,7 @@ func RunFaults(t *testing.T, bin string, d Driver) {
 		{"RelayedCallBack", checkRelayedCallBack},
 		{"HalfLinesAtListener", checkHalfLinesAtListener},
 		{"DispatcherStopped", checkDispatcherStopped},
+		{"SessionsPerPeer", checkSessionsPerPeer},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
