@@ -2,7 +2,8 @@
 // tickets and never use them from holding every worker: a GOTO nobody
 // has followed for claimGrace is cancelled as soon as another request
 // waits for a worker, and a session whose tickets expired unclaimed
-// twice in a row waits a ticket lifetime before it gets another. The
+// twice in a row waits a ticket lifetime before it gets another (twice
+// that after a third, up to 8 lifetimes). The
 // dispatcher cancels a ticket the way anyone holding it could: it
 // presents the ticket at the worker's door itself, and sends no request.
 
@@ -111,17 +112,29 @@ func cancelTicket(where netip.AddrPort, ticket string) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(conn, 4<<10)) // until the worker closes
 }
 
-// admit is serve's Admit hook: a session whose last maxUnclaimed tickets
-// expired unclaimed gets ERR busy until a ticket lifetime has passed
-// since the last of them.
+// admit is serve's Admit hook: a session whose last ticket expired
+// unclaimed does not wait for a worker when none is idle (ERR busy at
+// once: it does not queue ahead of honest requests); one whose last
+// maxUnclaimed tickets expired unclaimed gets ERR busy until a ticket
+// lifetime has passed since the last of them, and twice that after one
+// more, up to 8 lifetimes (a session that keeps hoarding gets ever fewer
+// tickets).
 // DOC: v3-unclaimed-wait
 func admit(ttl time.Duration) func(s *server.Session) error {
 	return func(s *server.Session) error {
 		rec, _ := s.State.(*record)
-		if rec == nil || rec.unclaimed < maxUnclaimed {
+		switch {
+		case rec == nil || rec.unclaimed == 0:
+			return nil
+		case rec.unclaimed < maxUnclaimed && s.Server().IdleWorkers() == 0:
+			// Under contention, a session whose last ticket went unused
+			// does not queue ahead of sessions that use theirs.
+			return wire.Errorf(wire.CodeBusy, "no worker is idle, and your last ticket expired unclaimed: follow a GOTO before asking for another")
+		case rec.unclaimed < maxUnclaimed:
 			return nil
 		}
-		if wait := time.Until(rec.last.Add(ttl)); wait > 0 {
+		penalty := ttl << min(rec.unclaimed-maxUnclaimed, 3)
+		if wait := time.Until(rec.last.Add(penalty)); wait > 0 {
 			return wire.Errorf(wire.CodeBusy, "your last %d tickets expired unclaimed: follow a GOTO before asking for another, or wait %v", rec.unclaimed, wait.Round(100*time.Millisecond))
 		}
 		return nil

@@ -22,6 +22,7 @@ import (
 
 	"osps/common/cli"
 	"osps/common/proc"
+	"osps/common/shm"
 	"osps/common/trace"
 	"osps/common/wire"
 )
@@ -150,6 +151,17 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	s.shutdown()
 	<-acceptDone
 	return nil
+}
+
+// IdleWorkers is how many workers are idle now (read from their slots).
+func (s *Server) IdleWorkers() int {
+	n := 0
+	for i := range s.Pool.Seg.NSlots() {
+		if s.Pool.Seg.Slot(i).State() == shm.Idle {
+			n++
+		}
+	}
+	return n
 }
 
 // Draining reports whether the server is shutting down.
