@@ -499,3 +499,48 @@ func checkSessionsPerPeer(t *testing.T, bin string, d Driver) {
 		t.Errorf("a session from 127.0.0.2 beside two from 127.0.0.1: STATS got %v, want OK", o)
 	}
 }
+
+// checkEmptyLinesDoNotHold: a session that sends 6 empty lines, one
+// every 400 ms, and never a request, is closed before the last of them
+// is answered: --idle-timeout (1 s) counts from its start, since lines
+// that are not requests do not reset the idle clock (and 6 is under the
+// run of 8 that would close it anyway). (Before, each line reset the
+// clock: all 6 were answered, and a line every 8 s held a session for
+// good.)
+func checkEmptyLinesDoNotHold(t *testing.T, bin string, d Driver) {
+	const lines = 6
+	srv := Start(t, bin, "--workers", "1", "--idle-timeout", "1s")
+	s, err := PlainDial(t, srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for range lines {
+			select {
+			case <-done:
+				return
+			case <-time.After(400 * time.Millisecond):
+			}
+			if s.SendRaw([]byte("\n")) != nil {
+				return
+			}
+		}
+	}()
+	answered := 0
+	for {
+		l, err := s.Line() // bounded by IOTimeout
+		if err != nil {
+			break
+		}
+		if !strings.HasPrefix(l, "ERR bad-request ") {
+			t.Fatalf("an empty line: got %q, want ERR bad-request", l)
+		}
+		answered++
+	}
+	if answered >= lines {
+		t.Errorf("a session sending an empty line every 400 ms with --idle-timeout 1s: all %d lines answered before it was closed; want it closed 1 s after it opened (empty lines do not reset the idle clock)", answered)
+	}
+}

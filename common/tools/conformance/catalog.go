@@ -67,4 +67,5 @@ var Catalog = map[string]Entry{
 	"HalfLinesAtListener":    {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user"},
 	"DispatcherStopped":      {"RunFaults", "faults", "docs/protocol.md#slow-readers"},
 	"SessionsPerPeer":        {"RunFaults", "sessions", "docs/protocol.md#the-session"},
+	"EmptyLinesDoNotHold":    {"RunFaults", "sessions", "docs/protocol.md#the-session"},
 }

@@ -48,6 +48,7 @@ func RunFaults(t *testing.T, bin string, d Driver) {
 		{"HalfLinesAtListener", checkHalfLinesAtListener},
 		{"DispatcherStopped", checkDispatcherStopped},
 		{"SessionsPerPeer", checkSessionsPerPeer},
+		{"EmptyLinesDoNotHold", checkEmptyLinesDoNotHold},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
