@@ -82,6 +82,7 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d published no address", w.ID))
 	}
 
+	recordOf(s)       // on the session's goroutine: later pongs update it (hoard.go)
 	r.dead.shut(w.ID) // never answer for a live worker's port (deadport.go)
 	// STEP v3.2: a fresh ticket, a fresh proof key and the request go into the worker's slot; a ping says so.
 	seq := w.Begin()
@@ -199,7 +200,9 @@ func (r *redirect) done(s *server.Session, w *proc.Handle, seq uint32, m pingpon
 		w.Kill()
 		return
 	}
-	ended(s, m.Arg)
+	if rec, ok := s.State.(*record); ok {
+		ended(rec, m.Arg)
+	}
 	// STEP v3.5: the worker's pong: its request is over, it is idle again.
 	if m.Arg == pongServed {
 		s.Server().Tr.Step(5, "session %d: worker#%d pong: its client was served; worker#%d is idle again", s.ID, w.ID, w.ID)

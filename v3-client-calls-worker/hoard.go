@@ -50,10 +50,24 @@ type hoard struct {
 	grants map[*grant]struct{}
 }
 
-// record is a session's history of unclaimed tickets (Session.State).
+// record is a session's history of unclaimed tickets (Session.State,
+// set by Serve on the session's goroutine; a late pong may update it
+// from another).
 type record struct {
+	mu        sync.Mutex
 	unclaimed int       // tickets in a row that expired unclaimed
 	last      time.Time // when the last of them ended
+}
+
+// recordOf is s's record, made on its first request (Serve, on the
+// session's own goroutine).
+func recordOf(s *server.Session) *record {
+	rec, _ := s.State.(*record)
+	if rec == nil {
+		rec = &record{}
+		s.State = rec
+	}
+	return rec
 }
 
 func (h *hoard) add(g *grant) {
@@ -122,9 +136,11 @@ func cancelTicket(where netip.AddrPort, ticket string) {
 // DOC: v3-unclaimed-wait
 func admit(ttl time.Duration) func(s *server.Session) error {
 	return func(s *server.Session) error {
-		rec, _ := s.State.(*record)
+		rec := recordOf(s)
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
 		switch {
-		case rec == nil || rec.unclaimed == 0:
+		case rec.unclaimed == 0:
 			return nil
 		case rec.unclaimed < maxUnclaimed && s.Server().IdleWorkers() == 0:
 			// Under contention, a session whose last ticket went unused
@@ -141,14 +157,11 @@ func admit(ttl time.Duration) func(s *server.Session) error {
 	}
 }
 
-// ended records how a session's request ended (the worker's pong
-// argument).
-func ended(s *server.Session, arg uint64) {
-	rec, _ := s.State.(*record)
-	if rec == nil {
-		rec = &record{}
-		s.State = rec
-	}
+// ended records how a request of the session whose record is rec ended
+// (the worker's pong argument).
+func ended(rec *record, arg uint64) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	switch arg {
 	case pongServed:
 		rec.unclaimed = 0
