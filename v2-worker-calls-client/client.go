@@ -20,11 +20,6 @@ import (
 	"osps/common/wire"
 )
 
-// helloTimeout bounds how long the client waits for the HELLO line of a
-// connection it accepted: a caller that says nothing cannot keep the
-// real worker waiting in the listen queue for long.
-const helloTimeout = 2 * time.Second
-
 func runClient(args []string) int {
 	return client.Run(args, variant(netip.Addr{}))
 }
@@ -96,7 +91,7 @@ func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, li
 		return early, err
 	}
 	defer conn.Close()
-	res, resErr := exchange(c, conn, r, line, proof, deadline)
+	res, resErr := exchange(c, conn, r, line, ticket, proof, deadline)
 	conn.Close()
 	return endRequest(c, last, line, ticket, res, resErr)
 }
@@ -141,12 +136,12 @@ func waitForCallBack(c *client.Client, ln *net.TCPListener, line, ticket string,
 
 // exchange is the call-back itself, once its ticket matched: the client
 // proves itself, sends its request line, and reads the answer.
-func exchange(c *client.Client, conn net.Conn, r *bufio.Reader, line, proof string, deadline time.Time) (client.Result, error) {
+func exchange(c *client.Client, conn net.Conn, r *bufio.Reader, line, ticket, proof string, deadline time.Time) (client.Result, error) {
 	// STEP v2.4: the ticket matches: prove ourselves with HELLO <proof>,
 	// then send the request line to the worker.
-	c.Tr.Step(4, "the ticket matches: send HELLO <proof> and %q to the worker", line)
+	c.Tr.Step(4, "the ticket matches: send HELLO <mac> (the proof bound to this connection) and %q to the worker", line)
 	_ = conn.SetWriteDeadline(deadline)
-	if _, err := io.WriteString(conn, wire.Hello+" "+proof+"\n"+line+"\n"); err != nil {
+	if _, err := io.WriteString(conn, wire.Hello+" "+boundProof(conn, proof, ticket)+"\n"+line+"\n"); err != nil {
 		return client.Result{}, fmt.Errorf("send %q to the worker: %w", line, err)
 	}
 	// STEP v2.5: the worker answers OK <n> and the payload (or ERR), and closes.
@@ -201,32 +196,15 @@ func readAnswer(r *bufio.Reader, line string) (client.Result, error) {
 	return client.ReadResult(r, line, reply)
 }
 
-// awaitCallBack accepts connections on ln until one says HELLO <ticket>
-// with our ticket, or until the listener's deadline. A connection with
-// any other first line is closed, and the wait goes on.
-// DOC: v2-ticket-check
-func awaitCallBack(c *client.Client, ln *net.TCPListener, ticket string, deadline time.Time) (net.Conn, *bufio.Reader, error) {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			return nil, nil, fmt.Errorf("wait for the call-back on %s: %w", ln.Addr(), err)
-		}
-		hd := time.Now().Add(helloTimeout)
-		if !deadline.IsZero() && deadline.Before(hd) {
-			hd = deadline
-		}
-		_ = conn.SetReadDeadline(hd)
-		r := wire.NewReader(conn)
-		l, err := wire.ReadLine(r)
-		if err == nil {
-			err = wire.CheckHello(l, ticket)
-		}
-		// STEP v2.3: a worker called back; check its ticket.
-		if err == nil {
-			c.Tr.Step(3, "call-back from %s: HELLO %s", conn.RemoteAddr(), ticket)
-			return conn, r, nil
-		}
-		c.Tr.Step(3, "call-back from %s refused (%v): closed, still waiting", conn.RemoteAddr(), err)
-		conn.Close()
+// boundProof is the client's HELLO: the proof bound to this call-back,
+// as the client sees its two ends (the caller, then its own listening
+// end). The proof itself is never sent.
+// DOC: v2-bound-proof
+func boundProof(conn net.Conn, proof, ticket string) string {
+	caller, _ := conn.RemoteAddr().(*net.TCPAddr)
+	callee, _ := conn.LocalAddr().(*net.TCPAddr)
+	if caller == nil || callee == nil {
+		return wire.CallbackProof(proof, ticket, netip.AddrPort{}, netip.AddrPort{})
 	}
+	return wire.CallbackProof(proof, ticket, caller.AddrPort(), callee.AddrPort())
 }

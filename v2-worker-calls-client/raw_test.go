@@ -21,11 +21,12 @@ import (
 // raw is a hand-driven v2 client for the checks that break the protocol
 // on purpose: a session dialed from the port of a listener.
 type raw struct {
-	t     *testing.T
-	ln    *net.TCPListener
-	conn  *net.TCPConn
-	r     *bufio.Reader
-	proof string // of the last WAIT
+	t      *testing.T
+	ln     *net.TCPListener
+	conn   *net.TCPConn
+	r      *bufio.Reader
+	proof  string // of the last WAIT
+	ticket string // of the last WAIT
 }
 
 func dialRaw(t *testing.T, bind, server string) *raw {
@@ -90,15 +91,15 @@ func (c *raw) wait(line string) string {
 	if err != nil || r.Word != wire.WAIT {
 		c.t.Fatalf("%q: got %q, want WAIT <ticket> <proof>", line, l)
 	}
-	c.proof = r.Args[1]
+	c.ticket, c.proof = r.Args[0], r.Args[1]
 	return r.Args[0]
 }
 
-// request proves the client on a call-back (HELLO <proof> of the last
-// WAIT) and sends line there.
+// request proves the client on a call-back (HELLO <mac>: the proof of
+// the last WAIT bound to this connection) and sends line there.
 func (c *raw) request(conn net.Conn, line string) {
 	c.t.Helper()
-	if _, err := io.WriteString(conn, "HELLO "+c.proof+"\n"+line+"\n"); err != nil {
+	if _, err := io.WriteString(conn, "HELLO "+conformance.V2BoundProof(conn, c.proof, c.ticket)+"\n"+line+"\n"); err != nil {
 		c.t.Fatalf("send %q on the call-back: %v", line, err)
 	}
 }

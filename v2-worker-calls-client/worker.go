@@ -104,7 +104,7 @@ func (w *caller) callBack() error {
 	// STEP v2.4: the client checked the ticket; it proves itself with
 	// HELLO <proof>, then its request line comes.
 	r := wire.NewReader(conn)
-	if err := checkProof(r, proof); err != nil {
+	if err := checkProof(r, conn, proof, ticket); err != nil {
 		return netError(err, "the call-back at %s did not prove it is the client", to)
 	}
 	got, err := service.ReadRequest(r, want)
@@ -116,7 +116,7 @@ func (w *caller) callBack() error {
 	case err != nil:
 		return netError(err, "read the request line from %s", to)
 	}
-	w.tr.Step(4, "the client proved itself (HELLO <proof>) and sent %q", got.String())
+	w.tr.Step(4, "the client proved itself (HELLO <mac>) and sent %q", got.String())
 
 	// STEP v2.5: answer OK <n> and the payload, then close.
 	src := service.Reply(want, w.c.ID, os.Getpid(), slot.AddServed())
@@ -133,18 +133,26 @@ func (w *caller) callBack() error {
 }
 
 // checkProof reads the first line the client sends, which must be HELLO
-// <proof> with the proof of the slot, compared in constant time. Whoever
-// else took the call-back (another process listening on the client's
-// port) learns nothing more than the ticket: the worker closes the
-// connection without a word, and the request fails.
+// <mac>: the MAC, under the slot's proof, of the ticket and of this
+// connection's two ends as this worker sees them (wire.CallbackProof),
+// compared in constant time. The client computes it with the ends as
+// it sees them: on a direct connection they agree. A process that took
+// the call-back and relayed it to the client holds two connections, and
+// the client's MAC is bound to the relay's, so it fails here: the worker
+// closes the connection without a word, and the request ends ERR on
+// the session. Whoever took the call-back learns the ticket, never the
+// proof (it does not travel).
 // DOC: v2-proof-check
-func checkProof(r *bufio.Reader, proof string) error {
+func checkProof(r *bufio.Reader, conn net.Conn, proof, ticket string) error {
 	l, err := wire.ReadLine(r)
 	if err != nil {
 		return err
 	}
-	if wire.CheckHello(l, proof) != nil {
-		return errors.New("wrong or missing HELLO <proof>")
+	mac, ok := wire.ParseHelloProof(l)
+	local, lok := conn.LocalAddr().(*net.TCPAddr)
+	remote, rok := conn.RemoteAddr().(*net.TCPAddr)
+	if !ok || !lok || !rok || !wire.CheckCallbackProof(proof, ticket, local.AddrPort(), remote.AddrPort(), mac) {
+		return errors.New("wrong or missing HELLO <mac>: not the client, or a relayed call-back")
 	}
 	return nil
 }

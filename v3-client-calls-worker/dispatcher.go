@@ -34,14 +34,26 @@ func runServe(args []string) int {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	cfg.Register(fs)
 	fs.Var((*cli.PositiveDuration)(&ttl), "ticket-ttl", "how long a GOTO ticket stays valid; a worker whose client never comes is idle again after it")
+	r := &redirect{ttl: &ttl}
 	return server.Main(fs, args, "v3-client-calls-worker serve [flags]", &cfg, server.Variant{
-		Name: "v3", RequestStep: 2, Handler: &redirect{ttl: &ttl},
+		Name: "v3", RequestStep: 2, Handler: r,
 		// STEP v3.0: the dispatcher opens each worker's port: its own + 1 + the
 		// worker's id (or any free port above it with --port 0), and hands the
 		// socket to the worker, like its pipes.
 		WorkerFiles: func(ln *net.TCPAddr, workers int) ([][]*os.File, error) {
-			return openPorts(ln, workers, cfg.Port == 0)
+			files, err := openPorts(ln, workers, cfg.Port == 0)
+			if err != nil {
+				return nil, err
+			}
+			if r.dead, err = newDeadDoors(files); err != nil {
+				closeAll(files)
+				return nil, err
+			}
+			return files, nil
 		},
+		Started: func(srv *server.Server) { r.dead.watch(srv) },
+		Starved: func() { r.hoard.starved(claimGrace(ttl)) },
+		Admit:   func(s *server.Session) error { return admit(ttl)(s) },
 		WorkerArgs: func(*net.TCPAddr) []string {
 			return append([]string{"--ticket-ttl", ttl.String(), "--io-timeout", cfg.RequestTimeout.String()}, cfg.Rate.Args()...)
 		},
@@ -50,7 +62,16 @@ func runServe(args []string) int {
 
 // redirect is v3's Handler.
 type redirect struct {
-	ttl *time.Duration // --ticket-ttl, set once the flags are parsed
+	ttl   *time.Duration // --ticket-ttl, set once the flags are parsed
+	dead  *deadDoors     // the dispatcher answers on dead workers' ports
+	hoard hoard          // the GOTOs given out and not over yet
+}
+
+// closeAll closes the dispatcher's copies of the workers' sockets.
+func closeAll(files [][]*os.File) {
+	for _, f := range files {
+		f[0].Close()
+	}
 }
 
 func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
@@ -61,6 +82,8 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d published no address", w.ID))
 	}
 
+	recordOf(s)       // on the session's goroutine: later pongs update it (hoard.go)
+	r.dead.shut(w.ID) // never answer for a live worker's port (deadport.go)
 	// STEP v3.2: a fresh ticket, a fresh proof key and the request go into the worker's slot; a ping says so.
 	seq := w.Begin()
 	ticket, key := wire.NewTicket(), wire.NewTicket()
@@ -79,13 +102,30 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 	// STEP v3.3: tell the client where its answer waits, and with which key the worker proves itself.
 	line := fmt.Sprintf("%s %s %d %s %s", wire.GOTO, gotoHost(where.Addr(), s.Conn().LocalAddr()), where.Port(), ticket, key)
 	srv.Tr.Step(3, "session %d: answer %s (worker#%d listens there, ticket valid %v)", s.ID, line, w.ID, *r.ttl)
+	g := &grant{s: s, where: netip.AddrPortFrom(gotoAddr(where.Addr(), s.Conn().LocalAddr()), where.Port()), ticket: ticket, issued: time.Now()}
+	r.hoard.add(g)
+	defer r.hoard.remove(g)
 	if err := s.Reply(line); err != nil {
-		s.Go(func() { r.awaitDone(s, w, seq) }) // the ticket expires: the worker comes back
+		go cancelTicket(g.where, ticket)        // nobody will follow it
+		s.Go(func() { r.awaitDone(s, w, seq) }) // the worker comes back
 		return err
 	}
-	// The session's next line waits until this request is over.
+	// The session's next line waits until this request is over; but
+	// QUIT, or the end of the session, cancels the ticket at once.
 	// DOC: v3-one-worker-per-session
+	quit, stop := s.WatchQuit()
+	over := make(chan struct{})
+	go func() {
+		select {
+		case <-quit:
+			srv.Tr.Step(3, "session %d: QUIT or end of file with a GOTO pending: the dispatcher cancels ticket %s", s.ID, ticket)
+			cancelTicket(g.where, ticket)
+		case <-over:
+		}
+	}()
 	r.awaitDone(s, w, seq)
+	close(over)
+	stop()
 	return nil
 }
 
@@ -112,6 +152,7 @@ func (r *redirect) awaitReady(s *server.Session, w *proc.Handle, seq uint32) err
 		return wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, rt)
 	default:
 		s.Log.Warn("worker died", "worker", w.ID, "err", err)
+		r.dead.answerFor(w.ID, w)
 		return wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID)
 	}
 }
@@ -133,6 +174,7 @@ func (r *redirect) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 			return
 		case errors.Is(err, proc.ErrWorkerDied):
 			s.Log.Warn("worker died during a request", "worker", w.ID, "err", err)
+			r.dead.answerFor(w.ID, w)
 			return
 		case time.Since(w.Slot.Heartbeat()) < stale:
 			// Still beating: a large answer to a slow client. Keep waiting.
@@ -158,8 +200,11 @@ func (r *redirect) done(s *server.Session, w *proc.Handle, seq uint32, m pingpon
 		w.Kill()
 		return
 	}
+	if rec, ok := s.State.(*record); ok {
+		ended(rec, m.Arg)
+	}
 	// STEP v3.5: the worker's pong: its request is over, it is idle again.
-	if m.Arg == 0 {
+	if m.Arg == pongServed {
 		s.Server().Tr.Step(5, "session %d: worker#%d pong: its client was served; worker#%d is idle again", s.ID, w.ID, w.ID)
 	} else {
 		s.Server().Tr.Step(5, "session %d: worker#%d pong: no answer delivered (ticket expired or transfer failed); idle again", s.ID, w.ID)
@@ -186,6 +231,15 @@ func await(w *proc.Handle, d time.Duration) (pingpong.Msg, error) {
 	}
 	defer cancel()
 	return w.Await(ctx)
+}
+
+// gotoAddr is gotoHost as an address.
+func gotoAddr(worker netip.Addr, sessionLocal net.Addr) netip.Addr {
+	a, err := netip.ParseAddr(gotoHost(worker, sessionLocal))
+	if err != nil {
+		return worker
+	}
+	return a
 }
 
 // gotoHost is the <host> of a GOTO line: the worker's published address,

@@ -12,7 +12,9 @@ package main
 import (
 	"bufio"
 	"crypto/subtle"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -42,7 +44,7 @@ func (w *desk) acceptLoop() {
 
 // handle is one connection to the worker's port.
 func (w *desk) handle(v *visitor) {
-	conn := v.conn
+	conn := v.Conn
 	defer wire.LingerClose(conn)
 	peer := conn.RemoteAddr().String()
 	r := wire.NewReader(conn)
@@ -70,11 +72,11 @@ func (w *desk) handle(v *visitor) {
 		return
 	}
 	w.tr.Step(4, "client %s presented ticket %s: accepted, ticket used up", peer, p.ticket)
-	ok := w.answer(conn, r, p, peer)
+	arg := w.answer(conn, r, p, peer)
 	if tc, isTCP := conn.(*net.TCPConn); isTCP {
 		_ = tc.CloseWrite() // the answer is complete: FIN, before the pong
 	}
-	p.done <- ok
+	p.done <- arg
 }
 
 // readEarly reads a line that comes before the claim: within
@@ -132,16 +134,22 @@ func (w *desk) claim(ticket string, v *visitor) *pending {
 // LAB v3-ticket: end
 
 // answer reads the request line that follows HELLO and streams the
-// answer onto the connection. It reports whether the client got it all.
-func (w *desk) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) bool {
+// answer onto the connection. It returns the final pong's argument:
+// pongServed if the client got it all, pongUnclaimed if no request line
+// came (the ticket was cancelled: its holder closed after HELLO).
+func (w *desk) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) uint64 {
 	_ = conn.SetDeadline(time.Now().Add(w.f.ioTimeout))
 	req, err := service.ReadRequest(r, p.req)
 	if err != nil {
 		w.tr.Step(5, "client %s: %v", peer, err)
 		if e := wire.AsError(err); e != nil {
 			w.reply(conn, e)
+			return pongFailed
 		}
-		return false
+		if errors.Is(err, io.EOF) {
+			return pongUnclaimed
+		}
+		return pongFailed
 	}
 	// STEP v3.5: the answer goes straight from this process to the client, under the min-rate rule.
 	_ = conn.SetDeadline(time.Time{})
@@ -150,9 +158,9 @@ func (w *desk) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) b
 	out := w.f.rate.Writer(conn, func(int) { w.c.Slot.Beat() }) // DOC: v3-beat-on-progress
 	if err := service.Answer(out, src, nil); err != nil {
 		w.log.Warn("answer cut", "client", peer, "err", err)
-		return false
+		return pongFailed
 	}
-	return true
+	return pongServed
 }
 
 // reply writes one error line, bounded in time; err nil writes nothing.

@@ -43,7 +43,7 @@ func TestVisitorsDropOldestStranger(t *testing.T) {
 	if vs.len() != maxConns {
 		t.Errorf("%d open after a drop, want %d", vs.len(), maxConns)
 	}
-	if _, err := all[1].conn.Write([]byte("x")); err == nil {
+	if _, err := all[1].Conn.Write([]byte("x")); err == nil {
 		t.Errorf("the oldest stranger's connection is still open")
 	}
 	if vs.hold(all[1]) {

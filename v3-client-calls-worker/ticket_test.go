@@ -114,16 +114,14 @@ func TestTicketForOneRequest(t *testing.T) {
 }
 
 // TestUnfollowedGotos: with 2 workers and a 1 s ticket lifetime, five
-// GOTOs nobody follows leave both workers usable again soon after.
+// GOTOs nobody follows, from five sessions, leave both workers usable
+// again soon after.
 func TestUnfollowedGotos(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "2", "--ticket-ttl", "1s", "--queue-timeout", "30s")
 	s := d.Open(t, srv.Addr)
-	var first conformance.Goto
-	for i := range 5 { // the 3rd to 5th wait for a worker whose ticket expired
-		g := askGoto(t, s, "requetetype1")
-		if i == 0 {
-			first = g
-		}
+	first := askGoto(t, s, "requetetype1")
+	for range 4 { // the 2nd to 4th wait for a worker: a stale GOTO is cancelled for them
+		askGoto(t, d.Open(t, srv.Addr), "requetetype1")
 	}
 	last := time.Now()
 	for {
@@ -186,7 +184,7 @@ func TestTicketClaim(t *testing.T) {
 				t.Fatalf("the ticket %q claimed the request of ticket %q: only the pending ticket, exactly, may claim it", wrong, tk)
 			}
 		}
-		if v.claimed || w.pending != p {
+		if w.visitors.t.Held(v) || w.pending != p {
 			t.Fatal("a refused claim held the visitor or took the pending request: a wrong ticket must change nothing")
 		}
 		if w.claim(tk, v) != p {
@@ -210,14 +208,14 @@ func TestTicketClaim(t *testing.T) {
 	})
 	t.Run("HeldVisitor", func(t *testing.T) {
 		w, v, p := setup(t, hour)
-		gone := &visitor{conn: v.conn}
+		gone := &visitor{Conn: v.Conn}
 		if w.claim(p.ticket, gone) != nil {
 			t.Fatal("a visitor no longer in the table claimed the request: claim must hold the visitor (w.visitors.hold)")
 		}
 		if w.pending != p {
 			t.Fatal("a claim by a dropped visitor used the ticket up: it must stay pending")
 		}
-		if w.claim(p.ticket, v) != p || !v.claimed {
+		if w.claim(p.ticket, v) != p || !w.visitors.t.Held(v) {
 			t.Fatal("the right ticket, by a visitor in the table: the request was not claimed, or the visitor not held")
 		}
 	})
@@ -315,4 +313,45 @@ func TestClaimSource(t *testing.T) {
 			t.Error("claim does not lock w.mu: w.pending is shared with the worker's other goroutines (two clients at once could both claim)")
 		}
 	})
+}
+
+// TestUnclaimedTicketsWait: a session whose last two tickets expired
+// unclaimed gets ERR busy until a ticket lifetime has passed, while
+// another session is served; then it gets a GOTO again. (Before, such a
+// session could take a worker for a ticket lifetime, again and again.)
+func TestUnclaimedTicketsWait(t *testing.T) {
+	srv := conformance.Start(t, bin, "--workers", "2", "--ticket-ttl", "1s", "--queue-timeout", "5s")
+	s := d.Open(t, srv.Addr)
+	askGoto(t, s, "requetetype1") // the session waits until each has expired
+	askGoto(t, s, "requetetype1")
+	if err := s.Send("requetetype1"); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.Line(); err != nil || !strings.HasPrefix(l, "ERR busy your last 2 tickets expired unclaimed") {
+		t.Fatalf("a third request after two unclaimed tickets: got %q, %v; want ERR busy ... expired unclaimed", l, err)
+	}
+	honest := d.Open(t, srv.Addr)
+	if o := d.Do(honest, "requetetype1"); o.Err != nil || o.Code != "" {
+		t.Errorf("another session meanwhile: %v", o)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := s.Send("requetetype1"); err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.Line()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := conformance.ParseGoto(l); ok {
+			if o := s.FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype1\n", "requetetype1"); o.Err != nil || o.Code != "" {
+				t.Errorf("the GOTO after the wait: %v", o)
+			}
+			return
+		}
+		if !strings.HasPrefix(l, "ERR busy ") || time.Now().After(deadline) {
+			t.Fatalf("after the wait: got %q, want GOTO", l)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -55,7 +55,7 @@ type pending struct {
 	req     wire.Request
 	expires time.Time
 	claimed chan struct{} // closed when the client presents the ticket
-	done    chan bool     // once claimed: true once the client got its whole answer
+	done    chan uint64   // once claimed: how it ended (pongServed, pongFailed, pongUnclaimed)
 }
 
 func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) error, func(), error) {
@@ -100,12 +100,12 @@ func (w *desk) serve(m pingpong.Msg) error {
 	if err := w.c.Pong(pingpong.Msg{Op: pingpong.PongReady, Seq: m.Seq}); err != nil {
 		return err
 	}
-	ok := w.wait(p)
-	if ok {
+	arg := w.wait(p)
+	if arg == pongServed {
 		// STEP v3.5: the client has its answer: pong, idle again.
 		w.tr.Step(5, "connection closed, pong done: idle again")
 	}
-	return w.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: pongArg(ok)})
+	return w.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: arg})
 }
 
 // expect reads the request of the ping from the slot and makes it the
@@ -118,7 +118,7 @@ func (w *desk) expect() (*pending, error) {
 	}
 	p := &pending{
 		ticket: w.c.Slot.Ticket(), key: w.c.Slot.Proof(), req: req,
-		expires: time.Now().Add(w.f.ttl), claimed: make(chan struct{}), done: make(chan bool, 1),
+		expires: time.Now().Add(w.f.ttl), claimed: make(chan struct{}), done: make(chan uint64, 1),
 	}
 	if !wire.ValidTicket(p.ticket) || !wire.ValidTicket(p.key) {
 		return nil, fmt.Errorf("no valid ticket and proof key")
@@ -129,10 +129,11 @@ func (w *desk) expect() (*pending, error) {
 	return p, nil
 }
 
-// wait waits until p's client was served (true) or failed, or until p
-// expires unclaimed. It beats the heartbeat every proc.BeatEvery until p is
-// claimed; from then on the transfer beats it as it makes progress.
-func (w *desk) wait(p *pending) bool {
+// wait waits until p's client was served or failed, or until p expires
+// unclaimed, and returns the final pong's argument. It beats the
+// heartbeat every proc.BeatEvery until p is claimed; from then on the
+// transfer beats it as it makes progress.
+func (w *desk) wait(p *pending) uint64 {
 	expire := time.NewTimer(w.f.ttl)
 	defer expire.Stop()
 	beat := time.NewTicker(proc.BeatEvery)
@@ -140,11 +141,11 @@ func (w *desk) wait(p *pending) bool {
 	beats, claimed := beat.C, p.claimed
 	for {
 		select {
-		case ok := <-p.done:
-			if !ok {
-				w.tr.Step(5, "request failed, pong done: idle again")
+		case arg := <-p.done:
+			if arg != pongServed {
+				w.tr.Step(5, "request failed or cancelled, pong done: idle again")
 			}
-			return ok
+			return arg
 		case <-claimed:
 			beat.Stop()
 			beats, claimed = nil, nil
@@ -152,7 +153,7 @@ func (w *desk) wait(p *pending) bool {
 			if w.unclaim(p) {
 				// STEP v3.5: nobody came: the ticket expires, pong, idle again.
 				w.tr.Step(5, "ticket %s expired, no client within %v: pong, idle again", p.ticket, w.f.ttl)
-				return false
+				return pongUnclaimed
 			}
 			// Claimed just in time: its transfer is bounded by the min-rate rule.
 		case <-beats:
@@ -170,11 +171,4 @@ func (w *desk) unclaim(p *pending) bool {
 	}
 	w.pending = nil
 	return true
-}
-
-func pongArg(ok bool) uint64 {
-	if ok {
-		return 0
-	}
-	return 1
 }

@@ -28,6 +28,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	Rate           service.Rate  // the min-rate rule: --min-rate over --rate-window
 	MaxSessions    int           // open sessions at most; 0: derived from the open-file limit
+	MaxPerPeer     int           // open sessions from one IP address at most; 0: no limit
+	LongAnswers    int           // long answers in flight at most; 0: all workers but a quarter (longLane)
 	IdleTimeout    time.Duration // a session with no line begun for this long is closed...
 	LineTimeout    time.Duration // ...and so is one whose line is not finished within this
 	Grace          time.Duration
@@ -56,7 +58,9 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.QueueTimeout, "queue-timeout", 2*time.Second, "how long a request waits for an idle worker before ERR busy")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", 10*time.Second, "how long the dispatcher waits for a worker's pong before ERR timeout")
 	c.Rate.Register(fs)
-	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "open sessions at most; past it a new connection gets ERR busy and is closed (0: the open-file limit minus a reserve for the workers)")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "open sessions at most; past it a new connection pushes out the session idle the longest, or gets ERR busy if every session has a request in flight (0: the open-file limit minus a reserve for the workers)")
+	fs.IntVar(&c.MaxPerPeer, "max-sessions-per-peer", 0, "open sessions from one IP address at most; past it a new connection from there gets ERR busy (0: no limit; on loopback every local client is 127.0.0.1)")
+	fs.IntVar(&c.LongAnswers, "long-answers", 0, "long answers (more than --min-rate × --rate-window bytes) in flight at most, so that short ones keep a worker (0: all workers but a quarter, one at least)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close a session that begins no line for this long")
 	fs.DurationVar(&c.LineTimeout, "line-timeout", DefaultLineTimeout, "close a session that does not finish a line it began within this")
 	fs.DurationVar(&c.Grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
@@ -90,6 +94,10 @@ func (c *Config) Check() error {
 		return fmt.Errorf("timeouts must be positive")
 	case c.MaxSessions < 0:
 		return fmt.Errorf("--max-sessions %d: must not be negative", c.MaxSessions)
+	case c.LongAnswers < 0:
+		return fmt.Errorf("--long-answers %d: must not be negative", c.LongAnswers)
+	case c.MaxPerPeer < 0:
+		return fmt.Errorf("--max-sessions-per-peer %d: must not be negative", c.MaxPerPeer)
 	}
 	if _, err := proc.ParseChaos(c.Chaos); err != nil {
 		return err
@@ -117,14 +125,15 @@ func (c *Config) sizeSessions() error {
 }
 
 // AnswerTime is the longest an answer of n bytes may take under the
-// min-rate rule: every --rate-window but the last moves at least its
-// quota, --min-rate × --rate-window bytes, so n bytes take at most
-// ⌈n / quota⌉ windows (one at least: the reply line). A dispatcher that
+// min-rate rule: its client may fall at most one --rate-window behind
+// the schedule of --min-rate, so n bytes take at most n / --min-rate
+// plus one window (the reply line alone gets the window). The writer's
+// own stalls are not charged to the client, so a worker that stalls
+// may take longer: that is the watchdog's business. A dispatcher that
 // waits for a worker's answer waits that long (v2).
 func (c *Config) AnswerTime(n int64) time.Duration {
-	quota := max(int64(float64(c.Rate.MinRate)*c.Rate.Window.Seconds()), 1)
-	windows := max((n+quota-1)/quota, 1)
-	return time.Duration(windows) * c.Rate.Window
+	rate := max(c.Rate.MinRate, 1)
+	return c.Rate.Window + time.Duration(float64(n)/float64(rate)*float64(time.Second)).Round(time.Millisecond)
 }
 
 // ChildHeartbeat is how often an idle worker beats: --heartbeat, but at

@@ -5,12 +5,14 @@
 package server
 
 import (
-	"osps/common/service"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"osps/common/service"
+	"osps/common/wire"
 )
 
 func TestAnswerTime(t *testing.T) {
@@ -22,9 +24,9 @@ func TestAnswerTime(t *testing.T) {
 	want := map[int64]time.Duration{
 		0:           10 * time.Second, // the reply line alone gets a window
 		30:          10 * time.Second,
-		640 << 10:   10 * time.Second,
+		640 << 10:   20 * time.Second,
 		640<<10 + 1: 20 * time.Second,
-		64 << 20:    1030 * time.Second, // 64 MiB at 64 KiB/s: ⌈102.4⌉ windows
+		64 << 20:    1034 * time.Second, // 64 MiB at 64 KiB/s: 1024 s, and one window behind
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("AnswerTime (-want +got):\n%s", diff)
@@ -53,5 +55,24 @@ func TestSizeSessions(t *testing.T) {
 	c = Config{Workers: 4, MaxSessions: room + 1}
 	if err := c.sizeSessions(); err == nil || !strings.Contains(err.Error(), "leaves room for") {
 		t.Errorf("--max-sessions above the room: got %v, want an error", err)
+	}
+}
+
+// TestLongLane: long answers may hold all workers but a quarter (one at
+// least), never every worker once there are two; --long-answers sets it.
+func TestLongLane(t *testing.T) {
+	got := map[[2]int]int{}
+	for _, c := range [][2]int{{1, 0}, {2, 0}, {4, 0}, {8, 0}, {16, 0}, {4, 4}, {4, 1}} {
+		got[c] = longLane(c[0], c[1])
+	}
+	want := map[[2]int]int{{1, 0}: 1, {2, 0}: 1, {4, 0}: 3, {8, 0}: 6, {16, 0}: 12, {4, 4}: 4, {4, 1}: 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("longLane (-want +got):\n%s", diff)
+	}
+	c := Config{Rate: service.Rate{MinRate: 64 << 10, Window: 10 * time.Second}}
+	for n, long := range map[int64]bool{0: false, 640 << 10: false, 640<<10 + 1: true, 64 << 20: true} {
+		if c.long(wire.Request{Type: wire.Type2, N: n}) != long {
+			t.Errorf("requetetype2 %d: long = %v, want %v", n, !long, long)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"osps/common/wire"
 )
 
 // Descriptors kept in reserve, out of the sessions' reach.
@@ -53,4 +55,25 @@ func sessionRoom(workers int) (room, limit int, err error) {
 		return 0, 0, err
 	}
 	return limit - fdReserve(workers), limit, nil
+}
+
+// longLane is how many long answers may be in flight at once:
+// --long-answers, or by default all workers but a quarter (one at
+// least), so that a few readers just above --min-rate, each holding a
+// worker for minutes with a large answer, never hold them all. With one
+// worker there is no worker to keep: the lane is that worker.
+func longLane(workers, set int) int {
+	if set > 0 {
+		return set
+	}
+	if workers < 2 {
+		return 1
+	}
+	return workers - max(workers/4, 1)
+}
+
+// long reports whether req's answer is long: one its client may take
+// more than a --rate-window to read at --min-rate (more than one quota).
+func (c *Config) long(req wire.Request) bool {
+	return float64(req.N) > float64(c.Rate.MinRate)*c.Rate.Window.Seconds()
 }

@@ -6,12 +6,14 @@
 package server
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -20,6 +22,7 @@ import (
 
 	"osps/common/cli"
 	"osps/common/proc"
+	"osps/common/shm"
 	"osps/common/trace"
 	"osps/common/wire"
 )
@@ -46,6 +49,18 @@ type Variant struct {
 	// (proc.Config.Files), given the dispatcher's listening address. The
 	// dispatcher keeps them open across respawns and closes them at exit.
 	WorkerFiles func(ln *net.TCPAddr, workers int) ([][]*os.File, error)
+	// Starved, if set, is called while a request waits for an idle
+	// worker (at once, then every starvedEvery): the variant may free a
+	// worker that holds nothing anyone uses (v3 cancels the oldest
+	// ticket nobody came for).
+	Starved func()
+	// Admit, if set, may refuse a checked request before it waits for a
+	// worker; its error is the client's answer (v3: a session whose
+	// tickets keep expiring unclaimed waits a while).
+	Admit func(s *Session) error
+	// Started, if set, is called once the pool runs (v3 watches its
+	// slots for dead workers there).
+	Started func(s *Server)
 }
 
 // Server is one running dispatcher.
@@ -60,7 +75,11 @@ type Server struct {
 	draining atomic.Bool
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
-	refusing chan struct{} // refusals in flight past the session cap (at most refuseMax)
+	idle     list.List          // sessions with no request in flight, idle the longest first (*Session)
+	peers    map[netip.Addr]int // open sessions per peer address
+	peak     int                // most sessions open since memory was last given back
+	refusing chan struct{}      // refusals and evictions in flight past the session cap (at most refuseMax)
+	long     chan struct{}      // long answers in flight (at most longLane)
 	nextID   int
 	wg       sync.WaitGroup // sessions and their background goroutines
 }
@@ -73,7 +92,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	}
 	log := cfg.Logger()
 	s := &Server{Cfg: cfg, V: v, Log: log, Tr: trace.New(cfg.Trace, v.Name, "dispatcher"), sessions: map[*Session]struct{}{},
-		refusing: make(chan struct{}, refuseMax)}
+		peers: map[netip.Addr]int{}, refusing: make(chan struct{}, refuseMax), long: make(chan struct{}, longLane(cfg.Workers, cfg.LongAnswers))}
 
 	// DOC: dispatcher-listen: listen first, so the workers can be told the port.
 	addr := net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port))
@@ -119,6 +138,9 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	for _, w := range pool.Workers() {
 		s.Tr.Step(0, "worker#%d started, pid %d, slot %d", w.ID, w.Pid, w.ID)
 	}
+	if v.Started != nil {
+		v.Started(s)
+	}
 	log.Info("listening", "addr", laddr.String(), "workers", cfg.Workers, "shmid", pool.Seg.ID(), "max_sessions", cfg.MaxSessions)
 	if err := cli.PrintReady(ready, laddr); err != nil {
 		log.Warn("cannot print the ready line: serving all the same", "err", err)
@@ -134,6 +156,20 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	<-acceptDone
 	return nil
 }
+
+// IdleWorkers is how many workers are idle now (read from their slots).
+func (s *Server) IdleWorkers() int {
+	n := 0
+	for i := range s.Pool.Seg.NSlots() {
+		if s.Pool.Seg.Slot(i).State() == shm.Idle {
+			n++
+		}
+	}
+	return n
+}
+
+// Draining reports whether the server is shutting down.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // slotFiles is proc.Config.Files for the files WorkerFiles opened.
 func slotFiles(files [][]*os.File) func(int) []*os.File {
@@ -152,12 +188,14 @@ func closeAll(files [][]*os.File) {
 }
 
 // accept opens a session for conn, or refuses it: past --max-sessions
-// the client is told ERR busy and the connection closed at once.
+// the session idle the longest makes room (sessions.go), and if every
+// session has a request in flight the client is told ERR busy and the
+// connection closed at once.
 func (s *Server) accept(conn net.Conn) {
-	sess, full := s.newSession(conn)
+	sess, why := s.newSession(conn)
 	switch {
-	case full:
-		s.refuse(conn)
+	case why != "":
+		s.refuse(conn, why)
 	case sess == nil:
 		closeConn(conn, s.Log) // draining
 	default:
@@ -169,24 +207,6 @@ func (s *Server) accept(conn net.Conn) {
 	}
 }
 
-// newSession registers a session for conn. It returns nil when the
-// server is draining, and full=true past --max-sessions.
-func (s *Server) newSession(conn net.Conn) (sess *Session, full bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.draining.Load() {
-		return nil, false
-	}
-	if len(s.sessions) >= s.Cfg.MaxSessions {
-		return nil, true
-	}
-	s.nextID++
-	sess = newSession(s, conn, s.nextID)
-	s.sessions[sess] = struct{}{}
-	s.wg.Add(1)
-	return sess, false
-}
-
 // refuse answers a connection past the session cap with ERR busy and
 // closes it. At most refuseMax refusals are in flight, each for at most
 // refuseLinger, so that a flood of connections cannot eat the
@@ -194,25 +214,31 @@ func (s *Server) newSession(conn net.Conn) (sess *Session, full bool) {
 // to end (the kernel queues the next connections meanwhile).
 //
 // DOC: session-cap
-func (s *Server) refuse(conn net.Conn) {
+func (s *Server) refuse(conn net.Conn, why string) {
 	s.refusing <- struct{}{}
-	s.Log.Warn("session refused: too many sessions", "max_sessions", s.Cfg.MaxSessions, "peer", conn.RemoteAddr().String())
+	s.Log.Warn("session refused", "why", why, "peer", conn.RemoteAddr().String())
 	go func() {
 		defer func() { <-s.refusing }()
-		// Best effort: a new socket's send buffer is empty and the line
-		// fits; a client that cannot take it has asked for nothing yet.
-		_ = conn.SetWriteDeadline(time.Now().Add(refuseLinger))
-		_ = wire.WriteErr(conn, wire.Errorf(wire.CodeBusy, "too many sessions open (%d): try again later", s.Cfg.MaxSessions))
-		// A short lingering close: the client may have sent its line
-		// already, and a close with unread input would reset the
-		// connection, ERR line included.
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.CloseWrite()
-			_ = tc.SetReadDeadline(time.Now().Add(refuseLinger))
-			_, _ = io.Copy(io.Discard, io.LimitReader(tc, 64<<10))
-		}
-		closeConn(conn, s.Log)
+		goodbye(conn, wire.Errorf(wire.CodeBusy, "%s: try again later", why))
 	}()
+}
+
+// goodbye tells a client why its connection ends, best effort, and
+// closes it, all within about 2 × refuseLinger.
+func goodbye(conn net.Conn, e error) {
+	// Best effort: a new or idle socket's send buffer has room for the
+	// line; a client that cannot take it is not reading anyway.
+	_ = conn.SetWriteDeadline(time.Now().Add(refuseLinger))
+	_ = wire.WriteErr(conn, e)
+	// A short lingering close: the client may have sent its line
+	// already, and a close with unread input would reset the
+	// connection, ERR line included.
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+		_ = tc.SetReadDeadline(time.Now().Add(refuseLinger))
+		_, _ = io.Copy(io.Discard, io.LimitReader(tc, 64<<10))
+	}
+	_ = conn.Close()
 }
 
 // closeConn closes a connection the server is done with; a failure is
@@ -221,13 +247,6 @@ func closeConn(c io.Closer, log *slog.Logger) {
 	if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Debug("close", "err", err)
 	}
-}
-
-func (s *Server) dropSession(sess *Session) {
-	s.mu.Lock()
-	delete(s.sessions, sess)
-	s.mu.Unlock()
-	closeConn(sess.conn, s.Log)
 }
 
 // shutdown is the drain: stop accepting, refuse new requests, let the

@@ -8,12 +8,15 @@ package server
 
 import (
 	"bufio"
+	"bytes"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"time"
 
@@ -31,13 +34,29 @@ type Session struct {
 	rw   *service.RateWriter // under w: the min-rate rule on everything the client must read
 	w    *bufio.Writer
 	Log  *slog.Logger
+	// State is the variant's own record of the session (v3: its
+	// tickets that expired unclaimed).
+	State any
+
+	refused int // lines in a row that were not requests
+
+	// Guarded by srv.mu (sessions.go).
+	peer      netip.Addr
+	idleSince time.Time     // when its last request ended (or it opened)
+	elem      *list.Element // in srv.idle while no request is in flight
+	evicted   bool          // pushed out to make room
 }
+
+// sessionBuffer is the size of a session's write buffer: small, since
+// a session mostly writes one line at a time, and a large write (v1's
+// relay) goes past the buffer straight to the socket.
+const sessionBuffer = 4 << 10
 
 func newSession(s *Server, conn net.Conn, id int) *Session {
 	sess := &Session{ID: id, srv: s, conn: conn, r: wire.NewReader(conn),
 		Log: s.Log.With("session", id, "peer", conn.RemoteAddr().String())}
 	sess.rw = s.Cfg.Rate.Writer(conn, nil)
-	sess.w = bufio.NewWriterSize(sess.rw, 64<<10)
+	sess.w = bufio.NewWriterSize(sess.rw, sessionBuffer)
 	return sess
 }
 
@@ -108,6 +127,8 @@ func (s *Session) run() {
 		last := false
 		switch {
 		case err == nil:
+		case s.srv.isEvicted(s):
+			return // dropSession says goodbye
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			s.Log.Info("session closed: idle or unfinished line for too long",
 				"idle_timeout", s.srv.Cfg.IdleTimeout, "line_timeout", s.srv.Cfg.LineTimeout)
@@ -129,16 +150,21 @@ func (s *Session) run() {
 	}
 }
 
-// readLine reads the session's next line. Between lines the client may
-// think for --idle-timeout; once a line has begun, it must be finished
-// within --line-timeout. Past either, the session is closed: an idle or
-// half-sent connection holds no descriptor forever.
+// readLine reads the session's next line. Between requests the client
+// may think for --idle-timeout, counted from the end of its last
+// request (or from the session's start): lines that are not requests,
+// empty or refused, do not reset that clock. Once a line has begun, it
+// must be finished within --line-timeout. Past either, the session is
+// closed: an idle or half-sent connection holds no descriptor forever.
 //
 // DOC: session-timeouts
 func (s *Session) readLine() ([]byte, error) {
 	cfg := s.srv.Cfg
 	if s.r.Buffered() == 0 {
-		if err := s.conn.SetReadDeadline(time.Now().Add(cfg.IdleTimeout)); err != nil {
+		s.srv.mu.Lock()
+		idle := s.idleSince.Add(cfg.IdleTimeout)
+		s.srv.mu.Unlock()
+		if err := s.conn.SetReadDeadline(idle); err != nil {
 			return nil, fmt.Errorf("session %d: idle deadline: %w", s.ID, err)
 		}
 		if _, err := s.r.Peek(1); err != nil {
@@ -157,6 +183,10 @@ func (s *Session) readLine() ([]byte, error) {
 	return line, err
 }
 
+// maxRefused is how many lines in a row that are not requests (empty,
+// malformed, unknown, too large) a session may send: the next closes it.
+const maxRefused = 8
+
 // handle answers one line; it returns false when the session must close.
 func (s *Session) handle(line []byte) bool {
 	f := wire.Fields(line)
@@ -166,7 +196,7 @@ func (s *Session) handle(line []byte) bool {
 			_ = s.Reply(wire.BYE) // best effort: the session closes anyway
 			return false
 		case wire.Stats:
-			return s.stats() == nil
+			return s.request(func() bool { return s.stats() == nil })
 		}
 	}
 	v := s.srv.V
@@ -174,15 +204,66 @@ func (s *Session) handle(line []byte) bool {
 	req, err := wire.ParseRequest(line, s.srv.Cfg.MaxBytes)
 	if err != nil {
 		s.srv.Tr.Step(v.RequestStep, "session %d: refused %q: %v", s.ID, wire.Printable(line, 60), err)
+		return s.refuse(err)
+	}
+	return s.request(func() bool { return s.serve(req) })
+}
+
+// refuse answers a line that is not a request. It does not reset the
+// idle clock, and a run of maxRefused such lines closes the session: a
+// stranger cannot hold a session by sending empty or bad lines.
+//
+// DOC: session-refused-run
+func (s *Session) refuse(err error) bool {
+	s.refused++
+	if s.refused < maxRefused {
 		return s.Error(err) == nil
 	}
+	s.Log.Info("session closed: too many lines in a row that are not requests", "lines", s.refused)
+	e := wire.AsError(err)
+	if e == nil {
+		e = wire.Errorf(wire.CodeBadRequest, "%v", err)
+	}
+	_ = s.Error(wire.Errorf(e.Code, "%s; %d lines in a row that are not requests: closing", e.Text, s.refused))
+	wire.LingerClose(s.conn)
+	return false
+}
+
+// request runs do as a request in flight: the session cannot be pushed
+// out meanwhile, and its idle clock starts again once do returns.
+func (s *Session) request(do func() bool) bool {
+	s.refused = 0
+	if !s.srv.busy(s) {
+		return false // pushed out just now
+	}
+	defer s.srv.idleAgain(s)
+	return do()
+}
+
+// serve has a checked request answered by a worker.
+func (s *Session) serve(req wire.Request) bool {
+	v := s.srv.V
 	if s.srv.draining.Load() {
 		return s.Error(wire.Errorf(wire.CodeShuttingDown, "the server is shutting down")) == nil
 	}
+	if v.Admit != nil {
+		if err := v.Admit(s); err != nil {
+			return s.Error(err) == nil
+		}
+	}
 	s.srv.Tr.Step(v.RequestStep, "session %d sent %q", s.ID, req.String())
 	qctx, cancel := context.WithTimeout(context.Background(), s.srv.Cfg.QueueTimeout)
-	w, err := s.srv.Pool.Acquire(qctx)
-	cancel()
+	defer cancel()
+	if s.srv.Cfg.long(req) {
+		// DOC: long-lane: a long answer must leave a worker for short ones.
+		select {
+		case s.srv.long <- struct{}{}:
+			defer func() { <-s.srv.long }()
+		case <-qctx.Done():
+			return s.Error(wire.Errorf(wire.CodeBusy, "%d long answers in flight already, the most at once: a worker is kept for short ones (try again later)", cap(s.srv.long))) == nil
+		}
+	}
+	w, err := s.acquire(qctx)
 	switch {
 	case errors.Is(err, proc.ErrClosing):
 		return s.Error(wire.Errorf(wire.CodeShuttingDown, "the server is shutting down")) == nil
@@ -198,6 +279,28 @@ func (s *Session) handle(line []byte) bool {
 	return true
 }
 
+// starvedEvery is how often a request that waits for a worker calls the
+// variant's Starved hook.
+const starvedEvery = 100 * time.Millisecond
+
+// acquire waits for an idle worker until ctx is done; while it waits,
+// the variant's Starved hook may free one.
+func (s *Session) acquire(ctx context.Context) (*proc.Handle, error) {
+	starved := s.srv.V.Starved
+	if starved == nil {
+		return s.srv.Pool.Acquire(ctx)
+	}
+	for {
+		step, cancel := context.WithTimeout(ctx, starvedEvery)
+		w, err := s.srv.Pool.Acquire(step)
+		cancel()
+		if err == nil || errors.Is(err, proc.ErrClosing) || ctx.Err() != nil {
+			return w, err
+		}
+		starved()
+	}
+}
+
 // stats answers STATS: OK <n> and one line per slot.
 func (s *Session) stats() error {
 	stats := s.srv.Pool.Stats()
@@ -209,4 +312,48 @@ func (s *Session) stats() error {
 		return fmt.Errorf("session %d: write to client: %w", s.ID, err)
 	}
 	return s.Flush()
+}
+
+// WatchQuit watches the session while its request waits on something
+// else than the session (v3: a GOTO the client has to follow): quit is
+// closed if the client's next line is QUIT, or if it closes its side
+// (end of file). The line stays unread, for the session loop to answer
+// once the request is over. stop ends the watch; call it before the
+// session reads again.
+//
+// DOC: session-watch-quit
+func (s *Session) WatchQuit() (quit <-chan struct{}, stop func()) {
+	q, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			b, _ := s.r.Peek(s.r.Buffered()) // what is buffered already, without waiting
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				if isQuit(b[:i]) {
+					close(q)
+				}
+				return // another line: the session loop answers it after this request
+			}
+			if len(b) >= wire.MaxLine+1 {
+				return // a line too long: the session loop's business
+			}
+			if _, err := s.r.Peek(len(b) + 1); err != nil {
+				if errors.Is(err, io.EOF) {
+					close(q) // the client closed its side: nobody will follow the GOTO
+				}
+				return // or stop was called (a deadline), or the connection broke
+			}
+		}
+	}()
+	return q, func() {
+		_ = s.conn.SetReadDeadline(time.Unix(1, 0))
+		<-done
+		_ = s.conn.SetReadDeadline(time.Time{})
+	}
+}
+
+// isQuit reports whether line (without its LF) is QUIT.
+func isQuit(line []byte) bool {
+	f := wire.Fields(bytes.TrimSuffix(line, []byte("\r")))
+	return len(f) == 1 && f[0] == wire.Quit
 }

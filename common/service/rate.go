@@ -1,6 +1,7 @@
 // rate.go demonstrates one rule for slow readers, the same in the three
 // variants: an answer goes on while the client takes at least MinRate
-// bytes per second, measured over a window, and is cut when it does not.
+// bytes per second, with one window of slack, and is cut when it falls
+// further behind. It is judged on what the client's TCP acknowledged.
 // A steady slow reader gets every byte; a reader that stalls frees its
 // worker within one window (nginx's send_timeout and Apache's
 // mod_reqtimeout MinRate follow the same idea).
@@ -13,9 +14,11 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"osps/common/cli"
 )
@@ -63,58 +66,159 @@ func (r Rate) Writer(conn net.Conn, progress func(n int)) *RateWriter {
 	return &RateWriter{Conn: conn, Rate: r, Progress: progress}
 }
 
-// RateWriter writes to Conn under the min-rate rule: every Window, at
-// least MinRate*Window bytes must have gone out, or the next write fails
-// with ErrTooSlow. A write is cut into pieces so that a large one is
-// judged window by window too. Progress, if set, is called after each
-// piece that went out (a worker beats its heartbeat there: a stalled
-// transfer stops the heartbeat).
-type RateWriter struct {
-	Conn net.Conn
-	Rate
-	Progress func(n int)
-
-	start time.Time // when the current window began
-	done  int64     // bytes written in the current window
-}
-
-// ratePiece is the most a RateWriter hands the kernel in one write.
-const ratePiece = 64 << 10
-
-func (w *RateWriter) Write(p []byte) (int, error) {
-	rate, window := w.MinRate, w.Window
+// params is r with its defaults filled in, and its quota: the bytes of
+// one window at the minimum rate.
+func (r Rate) params() (rate float64, window time.Duration, quota float64) {
+	rate, window = float64(r.MinRate), r.Window
 	if rate <= 0 {
 		rate = DefaultMinRate
 	}
 	if window <= 0 {
 		window = DefaultRateWindow
 	}
-	quota := max(int64(float64(rate)*window.Seconds()), 1)
+	return rate, window, max(rate*window.Seconds(), 1)
+}
+
+// RateWriter writes to Conn under the min-rate rule, judged on what the
+// client really took: the bytes its TCP acknowledged, not the bytes the
+// kernel accepted into buffers (a few megabytes on loopback, taken at
+// once whatever the client's pace). The rule is a bucket of credit: it
+// starts full, with one window's quota (MinRate × Window bytes); every
+// byte the client takes adds one, every second takes MinRate away, and
+// it never holds more than one quota. When it runs dry the answer is
+// cut. So a client may fall behind the schedule of MinRate by at most
+// one window: a steady reader above MinRate is never cut, one at half
+// the rate is cut after two windows, one that stops after one.
+//
+// Time during which nothing waits for the client (every byte written is
+// acknowledged) is not charged to it: then the writer is the slow one
+// (a worker computing, a dispatcher stopped by SIGSTOP).
+//
+// The socket's send buffer is bounded to about one quota, so that the
+// end of an answer does not wait in kernel buffers out of the rule's
+// reach. A cut reaches the client at once: the connection is reset (SO_LINGER
+// 0), so the megabytes still queued are dropped, not delivered for
+// minutes after the server gave up. Progress, if set, is called after
+// each piece that went out (a worker beats its heartbeat there: a
+// stalled transfer stops the heartbeat).
+//
+// DOC: rate-acked
+type RateWriter struct {
+	Conn net.Conn
+	Rate
+	Progress func(n int)
+
+	started bool
+	last    time.Time // when credit was last brought up to date
+	credit  float64   // bytes the client may still fall behind
+	written int64     // bytes handed to the kernel
+	taken   int64     // bytes the client had taken at the last look
+}
+
+// ratePiece is the most a RateWriter hands the kernel in one write.
+const ratePiece = 64 << 10
+
+// minJudge is the shortest a blocked write waits before the rule looks
+// again.
+const minJudge = 5 * time.Millisecond
+
+func (w *RateWriter) Write(p []byte) (int, error) {
+	rate, window, quota := w.params()
 	written := 0
 	for written < len(p) {
 		now := time.Now()
-		if w.start.IsZero() {
-			w.start = now
+		if !w.started {
+			w.started, w.last, w.credit = true, now, quota
+			w.boundBuffer(quota)
 		}
-		if err := w.Conn.SetWriteDeadline(w.start.Add(window)); err != nil {
+		if err := w.judge(now, rate, window, quota); err != nil {
+			return written, err
+		}
+		// Block at most until the credit would run dry if the client
+		// took nothing meanwhile (and a quarter window at most): then
+		// judge again.
+		wait := time.Duration(w.credit / rate * float64(time.Second))
+		wait = min(max(wait, minJudge), max(window/4, minJudge))
+		if err := w.Conn.SetWriteDeadline(now.Add(wait)); err != nil {
 			return written, fmt.Errorf("set write deadline: %w", err)
 		}
 		piece := p[written:min(len(p), written+ratePiece)]
 		n, err := w.Conn.Write(piece)
 		written += n
-		w.done += int64(n)
+		w.written += int64(n)
 		if n > 0 && w.Progress != nil {
 			w.Progress(n)
 		}
-		if w.done >= quota { // this window's quota is met: a new window begins
-			w.start, w.done = time.Now(), 0
-		}
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				return written, fmt.Errorf("%w: fewer than %d bytes in %v: %w", ErrTooSlow, quota, window, err)
-			}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return written, err
 		}
 	}
 	return written, nil
+}
+
+// judge brings the credit up to date at now, and cuts the answer when
+// it has run dry.
+func (w *RateWriter) judge(now time.Time, rate float64, window time.Duration, quota float64) error {
+	taken, queued := w.took()
+	dt := now.Sub(w.last).Seconds()
+	w.last = now
+	if queued == 0 {
+		// Nothing waits for the client: any delay is the writer's own.
+		w.credit, w.taken = quota, taken
+		return nil
+	}
+	w.credit = min(quota, w.credit+float64(taken-w.taken)-rate*dt)
+	w.taken = taken
+	if w.credit >= 0 {
+		return nil
+	}
+	Reset(w.Conn)
+	return fmt.Errorf("%w: over a window (%v) behind %.0f bytes/s: it took %d of the %d bytes written, %d still queued; connection reset",
+		ErrTooSlow, window, rate, taken, w.written, queued)
+}
+
+// boundBuffer bounds the socket's send buffer to about one window's
+// quota (at least 64 KiB; the kernel doubles it): left to itself, Linux
+// grows it to megabytes, and what waits there at the end of an answer is
+// past the rule's reach. A fast client loses nothing: the buffer still
+// holds a window of the slowest pace the rule accepts.
+func (w *RateWriter) boundBuffer(quota float64) {
+	if tc, ok := w.Conn.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(int(min(max(quota, 64<<10), 64<<20)))
+	}
+}
+
+// took is how many of the bytes written the client has taken, and how
+// many still wait for it in the socket's send queue (SIOCOUTQ: written
+// but not yet acknowledged by the peer's TCP). On a connection that is
+// not a socket (a net.Pipe in tests) a write returns once the reader has
+// it: every byte written is taken, and the clock always counts.
+func (w *RateWriter) took() (taken, queued int64) {
+	sc, ok := w.Conn.(syscall.Conn)
+	if !ok {
+		return w.written, 1
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return w.written, 1
+	}
+	var outq int
+	var ierr error
+	if err := raw.Control(func(fd uintptr) {
+		outq, ierr = unix.IoctlGetInt(int(fd), unix.TIOCOUTQ) // SIOCOUTQ on a socket
+	}); err != nil || ierr != nil {
+		return w.written, 1
+	}
+	q := min(int64(outq), w.written)
+	return w.written - q, q
+}
+
+// Reset closes conn with a reset (SO_LINGER 0) instead of a FIN: what
+// is still queued for the peer is dropped, and the peer learns at once
+// that the answer was cut.
+func Reset(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
 }

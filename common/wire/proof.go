@@ -9,6 +9,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/netip"
 )
 
 // Words of the proof step (v3): the client's "PROVE <nonce>", the
@@ -48,4 +49,38 @@ func ParseProve(line []byte) (string, bool) {
 // validProof reports whether s has a proof's shape: 64 lowercase hex digits.
 func validProof(s string) bool {
 	return len(s) == ProofLen && lowerHex(s)
+}
+
+// CallbackProof is what a v2 client answers the worker that called it
+// back: HMAC-SHA256, under the request's proof (the second secret of
+// WAIT), of "<ticket> <caller> <callee>", caller being the call-back's
+// dialing end (the worker) and callee its listening end (the client),
+// each "ip:port" as that side's own socket sees it. The proof itself
+// never travels, and the MAC holds for one connection only: a process
+// that takes the call-back and relays it to the client sits between two
+// connections, so the client binds its answer to the relay's address,
+// and the worker, checking with its own, refuses it.
+func CallbackProof(proof, ticket string, caller, callee netip.AddrPort) string {
+	return Proof(proof, ticket+" "+canonical(caller)+" "+canonical(callee))
+}
+
+// CheckCallbackProof reports whether mac is CallbackProof(proof,
+// ticket, caller, callee), compared in constant time.
+func CheckCallbackProof(proof, ticket string, caller, callee netip.AddrPort, mac string) bool {
+	return hmac.Equal([]byte(CallbackProof(proof, ticket, caller, callee)), []byte(mac))
+}
+
+// canonical is ap with an IPv4-mapped address written as IPv4.
+func canonical(ap netip.AddrPort) string {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
+}
+
+// ParseHelloProof checks a "HELLO <64 hex digits>" line (a v2 client's
+// CallbackProof) and returns the MAC.
+func ParseHelloProof(line []byte) (string, bool) {
+	f := Fields(line)
+	if len(f) != 2 || f[0] != Hello || !validProof(f[1]) {
+		return "", false
+	}
+	return f[1], true
 }

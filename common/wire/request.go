@@ -18,6 +18,10 @@ const (
 	Hello = "HELLO"
 )
 
+// Known names every line a dispatcher takes, for the error that
+// answers any other (words are case-sensitive).
+const Known = Type1 + ", " + Type2 + " [n], " + Stats + ", " + Quit
+
 // DefaultType2Bytes is n for a bare "requetetype2".
 const DefaultType2Bytes = 4096
 
@@ -73,7 +77,7 @@ func ParseRequest(line []byte, maxBytes int64) (Request, error) {
 			return Request{}, Errorf(CodeBadRequest, "%s takes one argument <n>", Type2)
 		}
 	default:
-		return Request{}, Errorf(CodeUnknownType, "unknown request type %q", Printable([]byte(f[0]), 64))
+		return Request{}, Errorf(CodeUnknownType, "unknown request type %q; known: %s", Printable([]byte(f[0]), 64), Known)
 	}
 }
 

@@ -39,6 +39,19 @@ func RunFaultsWith(t *testing.T, bin string, d Driver, gate Gate) {
 		{"SessionTimeouts", checkSessionTimeouts},
 		{"SteadySlowReader", checkSteadySlowReader},
 		{"TrickleReaders", checkTrickleReaders},
+		{"StrangersHoldNoSession", checkStrangersHoldNoSession},
+		{"RefusedLinesClose", checkRefusedLinesClose},
+		{"FloodMemoryReturned", checkFloodMemoryReturned},
+		{"PacedReaders", checkPacedReaders},
+		{"SlowReadersBesideFast", checkSlowReadersBesideFast},
+		{"HoardersBesideHonest", checkHoardersBesideHonest},
+		{"QuitCancelsGoto", checkQuitCancelsGoto},
+		{"DeadPortAnswers", checkDeadPortAnswers},
+		{"RelayedCallBack", checkRelayedCallBack},
+		{"HalfLinesAtListener", checkHalfLinesAtListener},
+		{"DispatcherStopped", checkDispatcherStopped},
+		{"SessionsPerPeer", checkSessionsPerPeer},
+		{"EmptyLinesDoNotHold", checkEmptyLinesDoNotHold},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {

@@ -221,7 +221,7 @@ func v2Do(s *Session, line string) Outcome {
 		// request does not take it for its own first answer.
 		return badCallBack(cb.err, <-last)
 	}
-	if _, err := cb.c.Write([]byte("HELLO " + proof + "\n" + line + "\n")); err != nil {
+	if _, err := cb.c.Write([]byte("HELLO " + V2BoundProof(cb.c, proof, ticket) + "\n" + line + "\n")); err != nil {
 		cb.c.Close()
 		<-last
 		return Outcome{Err: fmt.Errorf("send the request on the call-back: %w", err)}
@@ -268,7 +268,7 @@ func v2Hold(s *Session) error {
 	}
 	st := s.Extra.(*v2State)
 	st.held = append(st.held, c)
-	if _, err := c.Write([]byte("HELLO " + proof + "\n" + line + "\n")); err != nil {
+	if _, err := c.Write([]byte("HELLO " + V2BoundProof(c, proof, ticket) + "\n" + line + "\n")); err != nil {
 		return fmt.Errorf("hold: send the request on the call-back: %w", err)
 	}
 	return nil

@@ -111,8 +111,8 @@ func TestDriverSkipsLateCallBack(t *testing.T) {
 			_ = c.SetDeadline(time.Now().Add(IOTimeout))
 			_, _ = io.WriteString(c, "HELLO "+t2+"\n")
 			cr := bufio.NewReader(c)
-			if l, err := cr.ReadString('\n'); l != "HELLO "+proof+"\n" {
-				return fmt.Errorf("the call-back for %s got %q, %v; want HELLO <proof>", t2, l, err)
+			if l, err := cr.ReadString('\n'); l != "HELLO "+V2BoundProof(otherEnd{c}, proof, t2)+"\n" {
+				return fmt.Errorf("the call-back for %s got %q, %v; want HELLO <mac>", t2, l, err)
 			}
 			if l, err := cr.ReadString('\n'); l != "requetetype2 5\n" {
 				return fmt.Errorf("the call-back for %s got %q, %v", t2, l, err)
@@ -185,3 +185,10 @@ func TestDriverKeepsStepAfterBadCallBack(t *testing.T) {
 		t.Errorf("fake dispatcher: %v", err)
 	}
 }
+
+// otherEnd is a connection seen from its other end (the client's view
+// of the fake worker's call-back).
+type otherEnd struct{ net.Conn }
+
+func (o otherEnd) LocalAddr() net.Addr  { return o.Conn.RemoteAddr() }
+func (o otherEnd) RemoteAddr() net.Addr { return o.Conn.LocalAddr() }

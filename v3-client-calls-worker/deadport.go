@@ -1,0 +1,188 @@
+// deadport.go demonstrates answering for a dead worker: the dispatcher
+// holds a copy of every worker's listening socket (ports.go), so a
+// connection to a dead worker's port completes in the kernel, and
+// nobody would ever answer it. While a slot has no live worker, the
+// dispatcher accepts on that socket itself, and answers each caller
+// "ERR worker-failed" and a close, at once; it stops before the slot's
+// next worker is given a request.
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"osps/common/proc"
+	"osps/common/server"
+	"osps/common/wire"
+)
+
+// deadEvery is how often the dispatcher looks for dead workers (it also
+// learns of a death at once when it waits on the worker).
+const deadEvery = 50 * time.Millisecond
+
+// deadAnswers bounds the callers of dead ports answered at once.
+const deadAnswers = 16
+
+// deadDoors are the dispatcher's doors for the slots' ports.
+type deadDoors struct {
+	pool  *proc.Pool
+	log   *slog.Logger
+	doors []*deadDoor
+	slots chan struct{} // answers in flight
+}
+
+// deadDoor is one slot's: the dispatcher's own copy of the worker's socket.
+type deadDoor struct {
+	id   int
+	raw  syscall.RawConn // the listening socket, used with raw system calls (below)
+	mu   sync.Mutex
+	stop atomic.Bool
+	done chan struct{} // non-nil while it answers: closed when its goroutine ends
+}
+
+// newDeadDoors makes a door for each slot from the dispatcher's copies
+// of the workers' sockets.
+//
+// The door does not go through Go's poller: the socket's file
+// description is shared with the worker, and each time the dispatcher
+// starts a worker, os/exec puts it in blocking mode (File.Fd does), so a
+// poller's accept could block for good. The door polls the socket with
+// a timeout, and an accept on it is bounded by SO_RCVTIMEO, blocking mode
+// or not.
+func newDeadDoors(files [][]*os.File) (*deadDoors, error) {
+	d := &deadDoors{slots: make(chan struct{}, deadAnswers)}
+	for i, f := range files {
+		raw, err := f[0].SyscallConn()
+		if err != nil {
+			return nil, fmt.Errorf("worker %d's socket: %w", i, err)
+		}
+		var serr error
+		tv := unix.NsecToTimeval(deadEvery.Nanoseconds())
+		if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv) }); err != nil || serr != nil {
+			return nil, fmt.Errorf("worker %d's socket: SO_RCVTIMEO: %w", i, errors.Join(err, serr))
+		}
+		d.doors = append(d.doors, &deadDoor{id: i, raw: raw})
+	}
+	return d, nil
+}
+
+// watch starts looking for dead workers (serve's Started hook).
+func (d *deadDoors) watch(srv *server.Server) {
+	d.pool, d.log = srv.Pool, srv.Log
+	go func() {
+		for !srv.Draining() {
+			for i, w := range d.pool.Workers() {
+				if w == nil || !w.Alive() {
+					d.answerFor(i, w)
+				} else {
+					d.shut(i)
+				}
+			}
+			time.Sleep(deadEvery)
+		}
+	}()
+}
+
+// answerFor opens slot i's door if w is still the slot's worker and is
+// dead (so that a successor, once started, is never answered for).
+func (d *deadDoors) answerFor(i int, w *proc.Handle) {
+	if d == nil || d.pool == nil || i >= len(d.doors) {
+		return
+	}
+	door := d.doors[i]
+	door.mu.Lock()
+	defer door.mu.Unlock()
+	if door.done != nil || (w != nil && w.Alive()) || d.pool.Workers()[i] != w {
+		return
+	}
+	d.log.Warn("worker's port answered by the dispatcher while the slot has no live worker", "worker", i)
+	door.stop.Store(false)
+	door.done = make(chan struct{})
+	go d.serve(door, door.done)
+}
+
+// shut stops answering for slot i; it returns once the dispatcher no
+// longer accepts there (within about 2 × deadEvery). v3's Serve calls
+// it before it pings a worker, so that the worker's client is never
+// taken for a dead worker's.
+func (d *deadDoors) shut(i int) {
+	if d == nil || i >= len(d.doors) {
+		return
+	}
+	door := d.doors[i]
+	door.mu.Lock()
+	defer door.mu.Unlock()
+	if door.done == nil {
+		return
+	}
+	door.stop.Store(true)
+	<-door.done
+	door.done = nil
+}
+
+// serve accepts on door until shut: each caller gets ERR worker-failed.
+// DOC: v3-dead-port-answers
+func (d *deadDoors) serve(door *deadDoor, done chan struct{}) {
+	defer close(done)
+	for !door.stop.Load() {
+		conn, err := door.accept()
+		if err != nil {
+			d.log.Debug("dead worker's port: accept", "worker", door.id, "err", err)
+			time.Sleep(deadEvery)
+			continue
+		}
+		if conn == nil {
+			continue // nobody came within deadEvery
+		}
+		select {
+		case d.slots <- struct{}{}:
+			go func() {
+				defer func() { <-d.slots }()
+				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+				_ = wire.WriteErr(conn, wire.Errorf(wire.CodeWorkerFailed, "worker %d is dead: nobody serves this port now; ask the dispatcher again", door.id))
+				wire.LingerClose(conn)
+			}()
+		default:
+			conn.Close() // too many at once: a close tells too
+		}
+	}
+}
+
+// accept waits up to deadEvery for a connection on door's socket, and
+// accepts it: nil, nil if none came.
+func (door *deadDoor) accept() (net.Conn, error) {
+	nfd, err := -1, error(nil)
+	cerr := door.raw.Control(func(fd uintptr) {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		var n int
+		if n, err = unix.Poll(pfd, int(deadEvery.Milliseconds())); err != nil || n == 0 {
+			return
+		}
+		// Bounded by SO_RCVTIMEO if the socket is in blocking mode and
+		// someone else took the connection meanwhile.
+		nfd, _, err = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	})
+	switch {
+	case cerr != nil:
+		return nil, cerr
+	case errors.Is(err, unix.EINTR), errors.Is(err, unix.EAGAIN):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("accept: %w", err)
+	case nfd < 0:
+		return nil, nil
+	}
+	f := os.NewFile(uintptr(nfd), "caller")
+	defer f.Close() // FileConn made its own copy
+	return net.FileConn(f)
+}
