@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -297,10 +298,15 @@ func readCalls(pid int) (int64, error) {
 	return 0, fmt.Errorf("/proc/%d/io has no syscr line", pid)
 }
 
-// checkCrossing: requests cross the pipes: over R requests, the workers
-// make at least R reads (each takes its ping from its pipe), counted by
-// the kernel in /proc/PID/io.
+// checkCrossing: requests cross the pipes. With every worker stopped, a
+// request gets no answer (only a worker answers); and over R requests,
+// the workers make at least R reads (each takes its ping from its pipe),
+// counted by the kernel in /proc/PID/io.
 func checkCrossing(t *testing.T, st *structure, d Driver) {
+	stoppedWorkersAnswerNothing(t, st, d)
+	if t.Failed() {
+		return
+	}
 	const requests = 8
 	before := map[int]int64{}
 	for _, w := range st.layout.Workers {
@@ -327,6 +333,55 @@ func checkCrossing(t *testing.T, st *structure, d Driver) {
 	}
 	if reads < requests {
 		t.Errorf("over %d requests, the workers made %d reads (syscr of /proc/PID/io); want at least one per request: a worker reads each request's ping from its pipe", requests, reads)
+	}
+}
+
+// stoppedWorkersAnswerNothing: with every worker stopped (kill -STOP),
+// a request gets no answer (v2: only its WAIT) within a second: only a
+// worker can answer it, the dispatcher cannot on its own.
+func stoppedWorkersAnswerNothing(t *testing.T, st *structure, d Driver) {
+	for _, w := range st.layout.Workers {
+		_ = syscall.Kill(w, syscall.SIGSTOP)
+	}
+	defer func() {
+		for _, w := range st.layout.Workers {
+			_ = syscall.Kill(w, syscall.SIGCONT)
+		}
+	}()
+	// A stop takes effect a moment later: wait until /proc says "T".
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		stopped := 0
+		for _, w := range st.layout.Workers {
+			if p, ok := procfs.Read(w); !ok || p.State == "T" || p.State == "t" {
+				stopped++
+			}
+		}
+		if stopped == len(st.layout.Workers) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kill -STOP: the workers %v did not all stop within 5s", st.layout.Workers)
+		}
+	}
+	s, err := PlainDial(t, st.srv.Addr)
+	if err != nil {
+		t.Fatalf("dial %s: %v", st.srv.Addr, err)
+	}
+	defer s.Close()
+	if err := s.Send("requetetype1"); err != nil {
+		t.Fatalf("send requetetype1: want it written; got %v", err)
+	}
+	_ = s.Conn.SetReadDeadline(time.Now().Add(time.Second))
+	for {
+		l, err := s.R.ReadString('\n')
+		if err != nil {
+			return // nothing (more) within the second: it waits for a worker
+		}
+		if d.Name == "v2" && strings.HasPrefix(l, "WAIT ") {
+			continue // the dispatcher's own line; the answer is the worker's
+		}
+		t.Errorf("with every worker stopped (kill -STOP), requetetype1 got %q within a second; want no answer: only a worker answers a request, after its ping", strings.TrimSpace(l))
+		return
 	}
 }
 

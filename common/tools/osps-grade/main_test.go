@@ -204,7 +204,8 @@ func TestStructureRejectsOneProcess(t *testing.T) {
 // that piece, saying what is missing.
 func TestStructureRejectsDecoys(t *testing.T) {
 	for _, c := range []struct{ flaw, check, want string }{
-		{"decoy", "RequestCrossesPipes", "over 8 requests, the workers made 0 reads"},
+		{"decoy", "RequestCrossesPipes", "with every worker stopped (kill -STOP), requetetype1 got \"OK"},
+		{"decoy-signal", "RequestCrossesPipes", "reads (syscr of /proc/PID/io); want at least one per request"},
 		{"decoy-noshm", "Segment", "has no System V segment attached"},
 		{"decoy-nopipes", "Pipes", "reads no pipe of its own that the dispatcher writes"},
 		{"decoy-leak", "Pipes", "is also held by worker pid"},

@@ -6,15 +6,18 @@
 // crosses a pipe. "decoy-noshm" has no segment; "decoy-nopipes" gives the
 // children no pipes; "decoy-leak" leaves in each child the dispatcher's
 // ends of the earlier children's pipes, as a fork that closes nothing;
-// "decoy-bothends" leaves each child both ends of its own pipes.
+// "decoy-bothends" leaves each child both ends of its own pipes;
+// "decoy-signal" hands each request to a worker with signals, not pipes.
 package main
 
 import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,16 +65,41 @@ func decoyWorkers(n int) error {
 		}
 		pingR.Close()
 		pongW.Close()
+		decoyPids = append(decoyPids, cmd.Process.Pid)
 		keep = append(keep, pingW, pongR)
 	}
 	if shmid >= 0 {
 		_, _ = unix.SysvShmCtl(shmid, unix.IPC_RMID, nil) // freed when the last one detaches
 	}
+	signal.Notify(decoyBack, unix.SIGUSR2)
 	decoyKeep = keep
 	return nil
 }
 
-var decoyKeep []*os.File
+var decoyKeep []*os.File // pingW, pongR of each worker, in turn
+
+// decoyPing, with flaw "decoy-signal", hands each request to the next
+// worker with a signal (SIGUSR1) and waits for its answer, a signal back
+// (SIGUSR2): a request crosses a worker, but no pipe. Other decoys answer
+// at once, by themselves.
+func decoyPing() {
+	if !strings.Contains(flaw, "signal") || len(decoyPids) == 0 {
+		return
+	}
+	decoyMu.Lock()
+	defer decoyMu.Unlock()
+	pid := decoyPids[decoyNext%len(decoyPids)]
+	decoyNext++
+	_ = unix.Kill(pid, unix.SIGUSR1)
+	<-decoyBack
+}
+
+var (
+	decoyMu   sync.Mutex
+	decoyNext int
+	decoyPids []int
+	decoyBack = make(chan os.Signal, 1)
+)
 
 // decoyWorker attaches the segment, then waits for end of file on its
 // ping pipe (fd 3); with no pipes, it waits for its parent's death.
@@ -82,6 +110,19 @@ func decoyWorker(shmid string) {
 		}
 	}
 	if strings.Contains(flaw, "nopipes") {
+		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+		select {}
+	}
+	if strings.Contains(flaw, "signal") {
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, unix.SIGUSR1)
+		go func() {
+			for range usr1 {
+				_ = unix.Kill(os.Getppid(), unix.SIGUSR2)
+			}
+		}()
+		// Its pipes stay open and unread (a read interrupted by the
+		// signals would count again); it ends with its parent.
 		_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 		select {}
 	}

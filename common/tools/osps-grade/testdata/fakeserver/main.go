@@ -149,6 +149,7 @@ func answer(w *bufio.Writer, line string, served *int) bool {
 		s := fmt.Sprintf("worker=0 pid=%d state=idle served=%d restarts=0\n", os.Getpid(), *served)
 		fmt.Fprintf(w, "OK %d\n%s", len(s), s)
 	case "requetetype1":
+		decoyPing()
 		if len(f) != 1 {
 			fmt.Fprintln(w, "ERR bad-request requetetype1 takes no argument")
 			return true
