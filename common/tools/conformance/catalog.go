@@ -21,8 +21,8 @@ type Entry struct {
 var Groups = []struct{ Name, What string }{
 	{"structure", "the architecture from /proc: workers, one segment, pipes, the answer's route"},
 	{"protocol", "request lines, answers, errors, framing, QUIT: docs/protocol.md"},
-	{"sessions", "STATS, many sessions at once, ERR busy"},
-	{"large", "large answers: every size, SIGTERM in the middle of 64 MiB"},
+	{"sessions", "STATS, many sessions at once, ERR busy, strangers that hold or flood sessions"},
+	{"large", "large answers: every size, SIGTERM in the middle of 64 MiB, slow and paced readers"},
 	{"cli", "the command line as docs/protocol.md's tables say: --help, bad flags, the client role"},
 	{"faults", "a worker killed, hung or stopped; the dispatcher killed"},
 	{"watchdog", "--watchdog: respawn, hang detection, the start-rate limit"},
@@ -81,4 +81,23 @@ var Catalog = map[string]Entry{
 	"DispatcherStopped":      {"RunFaults", "faults", "docs/protocol.md#slow-readers", false},
 	"SessionsPerPeer":        {"RunFaults", "sessions", "docs/protocol.md#the-session", false},
 	"EmptyLinesDoNotHold":    {"RunFaults", "sessions", "docs/protocol.md#the-session", false},
+}
+
+// VariantOnly names the checks of one variant's own protocol (v2's
+// call-back, v3's GOTO and worker ports); every other check applies to
+// all three. The grader neither runs nor counts a check for a variant it
+// does not apply to, so that no variant loses points for another's
+// protocol.
+var VariantOnly = map[string]string{
+	"HoardersBesideHonest": "v3",
+	"QuitCancelsGoto":      "v3",
+	"DeadPortAnswers":      "v3",
+	"RelayedCallBack":      "v2",
+	"HalfLinesAtListener":  "v2",
+}
+
+// Applies reports whether check applies to variant ("" means any).
+func Applies(check, variant string) bool {
+	v, only := VariantOnly[check]
+	return !only || variant == "" || v == variant
 }

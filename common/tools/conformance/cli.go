@@ -18,7 +18,7 @@ import (
 var (
 	ServeFlags = []string{
 		"--listen", "--port", "--workers", "--max-bytes", "--slot-size", "--queue-timeout", "--lifo",
-		"--request-timeout", "--min-rate", "--rate-window", "--max-sessions", "--idle-timeout",
+		"--request-timeout", "--min-rate", "--rate-window", "--max-sessions", "--long-answers", "--max-sessions-per-peer", "--idle-timeout",
 		"--line-timeout", "--grace", "--heartbeat", "--watchdog", "--hang-timeout", "--chaos",
 		"--trace", "--verbose", "--callback-timeout", "--ticket-ttl",
 	}

@@ -208,12 +208,12 @@ func group(cmd *exec.Cmd) {
 	cmd.WaitDelay = 2 * time.Second
 }
 
-// Pattern is the -run pattern of the checks of groups, and whether any
-// check was selected.
-func Pattern(groups []string) (string, bool) {
+// Pattern is the -run pattern of the checks of groups that apply to
+// variant, and whether any check was selected.
+func Pattern(groups []string, variant string) (string, bool) {
 	suites := map[string][]string{}
 	for name, e := range conformance.Catalog {
-		if slices.Contains(groups, e.Group) {
+		if slices.Contains(groups, e.Group) && conformance.Applies(name, variant) {
 			suites[e.Suite] = append(suites[e.Suite], name)
 		}
 	}
@@ -237,7 +237,7 @@ func Pattern(groups []string) (string, bool) {
 // servers it started (listed in the registry file) are killed and their
 // segments removed.
 func grade(ctx context.Context, root, program, variant string, groups []string, registry string, w io.Writer) ([]Check, []string) {
-	pattern, ok := Pattern(groups)
+	pattern, ok := Pattern(groups, variant)
 	if !ok {
 		return nil, []string{fmt.Sprintf("no check in groups %v", groups)}
 	}

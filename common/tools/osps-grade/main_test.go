@@ -74,15 +74,22 @@ func TestReport(t *testing.T) {
 }
 
 func TestPattern(t *testing.T) {
-	p, ok := Pattern([]string{"watchdog"})
+	p, ok := Pattern([]string{"watchdog"}, "v1")
 	want := "^(TestFaults)$/^(HangWatchdog|KillIdleWorkerWatchdog|ServedAfterRespawn|StartRateLimit)$"
 	if !ok || p != want {
 		t.Errorf("Pattern(watchdog) = %q, %v; want %q", p, ok, want)
 	}
-	p, _ = Pattern([]string{"structure", "cli"})
+	p, _ = Pattern([]string{"structure", "cli"}, "v1")
 	want = "^(TestStructure|TestConformance)$/^(AnswerRoute|Client|CommandLine|Help|Pipes|RequestCrossesPipes|Segment|Workers)$"
 	if p != want {
 		t.Errorf("Pattern(structure,cli) = %q; want %q", p, want)
+	}
+	// A check of one variant's protocol is neither run nor counted for another.
+	if p, _ := Pattern([]string{"protocol"}, "v1"); strings.Contains(p, "QuitCancelsGoto") {
+		t.Errorf("Pattern(protocol, v1) = %q: it runs v3's QuitCancelsGoto", p)
+	}
+	if p, _ := Pattern([]string{"protocol"}, "v3"); !strings.Contains(p, "QuitCancelsGoto") {
+		t.Errorf("Pattern(protocol, v3) = %q: QuitCancelsGoto is missing", p)
 	}
 	if _, err := parseGroups("protocol,nosuch"); err == nil {
 		t.Error("--only with an unknown group: want an error")

@@ -47,7 +47,7 @@ func (r *Results) complete(w io.Writer) {
 	}
 	var missing []string
 	for _, g := range r.Groups {
-		names := checksOf(g)
+		names := checksOf(g, r.Variant)
 		slices.Sort(names)
 		for _, name := range names {
 			if !slices.ContainsFunc(r.Checks, func(c Check) bool { return c.Name == name }) {
@@ -70,7 +70,7 @@ func (r *Results) complete(w io.Writer) {
 			r.Skipped++
 		}
 	}
-	r.Scores, r.Score, r.Total = Score(r.Groups, r.Checks)
+	r.Scores, r.Score, r.Total = Score(r.Variant, r.Groups, r.Checks)
 }
 
 // Write writes r as indented JSON to path.

@@ -36,11 +36,12 @@ type GroupScore struct {
 	Skipped int     `json:"skipped"`
 }
 
-// checksOf lists the catalog's checks of group g.
-func checksOf(g string) []string {
+// checksOf lists the catalog's checks of group g that apply to variant
+// ("": all of them).
+func checksOf(g, variant string) []string {
 	var names []string
 	for name, e := range conformance.Catalog {
-		if e.Group == g {
+		if e.Group == g && conformance.Applies(name, variant) {
 			names = append(names, name)
 		}
 	}
@@ -49,9 +50,9 @@ func checksOf(g string) []string {
 
 // Score scores results over groups: per group, and the total out of the
 // groups' points.
-func Score(groups []string, results []Check) (per []GroupScore, score float64, total int) {
+func Score(variant string, groups []string, results []Check) (per []GroupScore, score float64, total int) {
 	for _, g := range groups {
-		gs := GroupScore{Group: g, Points: Rubric[g], Checks: len(checksOf(g))}
+		gs := GroupScore{Group: g, Points: Rubric[g], Checks: len(checksOf(g, variant))}
 		for _, c := range results {
 			if c.Group != g {
 				continue
@@ -86,7 +87,7 @@ func RubricMarkdown() string {
 	b.WriteString("| group | points | checks | what it checks |\n| --- | --- | --- | --- |\n")
 	total, checks := 0, 0
 	for _, g := range conformance.Groups {
-		n := len(checksOf(g.Name))
+		n := len(checksOf(g.Name, ""))
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %s |\n", g.Name, Rubric[g.Name], n, g.What)
 		total += Rubric[g.Name]
 		checks += n

@@ -23,7 +23,7 @@ func TestRubric(t *testing.T) {
 	if total != 100 || len(Rubric) != len(conformance.Groups) {
 		t.Errorf("the rubric gives %d points over %d groups; want 100 over the %d groups", total, len(Rubric), len(conformance.Groups))
 	}
-	per, score, max := Score([]string{"cli"}, []Check{{Name: "Help", Group: "cli", Status: "pass"}, {Name: "Client", Group: "cli", Status: "skip"}})
+	per, score, max := Score("v1", []string{"cli"}, []Check{{Name: "Help", Group: "cli", Status: "pass"}, {Name: "Client", Group: "cli", Status: "skip"}})
 	if score != 3.3 || max != 10 || per[0].Passed != 1 || per[0].Skipped != 1 {
 		t.Errorf("Score(cli: 1 pass, 1 skip of 3) = %v/%d %+v; want 3.3/10", score, max, per)
 	}
