@@ -118,10 +118,19 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 	go func() {
 		select {
 		case <-quit:
-			srv.Tr.Step(3, "session %d: QUIT or end of file with a GOTO pending: the dispatcher cancels ticket %s", s.ID, ticket)
-			cancelTicket(g.where, ticket)
 		case <-over:
+			return
 		}
+		// A client served a moment ago says QUIT while its worker's pong
+		// is on its way: give the pong a moment before cancelling a
+		// ticket that is most likely used up already.
+		select {
+		case <-over:
+			return
+		case <-time.After(quitGrace):
+		}
+		srv.Tr.Step(3, "session %d: QUIT or end of file with a GOTO pending: the dispatcher cancels ticket %s", s.ID, ticket)
+		cancelTicket(g.where, ticket)
 	}()
 	r.awaitDone(s, w, seq)
 	close(over)

@@ -35,6 +35,11 @@ const maxUnclaimed = 2
 // client dials the worker at once, in a few milliseconds.
 func claimGrace(ttl time.Duration) time.Duration { return min(time.Second, ttl/2) }
 
+// quitGrace is how long QUIT waits for the worker's pong before it
+// cancels a GOTO: the pong of a request just served comes within it.
+// DOC: v3-quit-grace
+const quitGrace = 100 * time.Millisecond
+
 // grant is one GOTO given out, whose request is not over yet.
 type grant struct {
 	s         *server.Session

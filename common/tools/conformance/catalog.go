@@ -78,7 +78,7 @@ var Catalog = map[string]Entry{
 	"DeadPortAnswers":        {"RunFaults", "faults", "docs/protocol.md#v3-the-session-while-a-goto-is-pending", true},
 	"RelayedCallBack":        {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user", false},
 	"HalfLinesAtListener":    {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user", false},
-	"DispatcherStopped":      {"RunFaults", "faults", "docs/protocol.md#slow-readers", false},
+	"DispatcherStopped":      {"RunFaults", "faults", "docs/protocol.md#slow-readers", true},
 	"SessionsPerPeer":        {"RunFaults", "sessions", "docs/protocol.md#the-session", false},
 	"EmptyLinesDoNotHold":    {"RunFaults", "sessions", "docs/protocol.md#the-session", false},
 }

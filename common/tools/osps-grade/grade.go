@@ -110,8 +110,8 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	out := fs.String("out", "", "write the table to OUT.md and OUT.csv (default: DIR/grades)")
 	root := fs.String("root", ".", "the repository whose checks run (where go.mod is)")
 	grader := fs.String("grader", "", "the grader program that grades one submission (default: this one)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ./run.sh grade DIR [--only GROUP,...] [--jobs N] [--timeout D] [--out PREFIX]\n\n"+
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: ./run.sh grade DIR [--only GROUP,...] [--jobs N] [--timeout D] [--out PREFIX]\n\n"+
 			"Grades every subfolder of DIR: a tree to build (it holds a go.mod), or a folder\n"+
 			"holding a program (an executable named server, or its only executable), graded\n"+
 			"with --bin. The variant is the first word of a file named variant in it, or its\n"+
@@ -119,14 +119,16 @@ func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			"(default %v). Writes DIR/grades.md, DIR/grades.csv and DIR/.grades/NAME.txt.\n\nFlags:\n%s",
 			runtime.NumCPU(), DefaultTimeout, fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return 0
-		}
+	fs.Usage = func() {} // printed below: --help on stdout, a usage error on stderr
+	if err := fs.Parse(args); errors.Is(err, pflag.ErrHelp) {
+		usage(stdout)
+		return 0
+	} else if err != nil {
+		usage(stderr)
 		return 2
 	}
 	if fs.NArg() != 1 || *jobs < 1 {
-		fs.Usage()
+		usage(stderr)
 		return 2
 	}
 	groups, err := parseGroups(*only)

@@ -138,8 +138,8 @@ func TestGradeAClass(t *testing.T) {
 		{"hanging", "v1", "0", "0", "0", "45", "0"},
 		{"v1-broken", "v1", "0", "0", "0", "45", "0"},
 		{"v1-lab-pipe-record", "v1", "0", "0", "0", "45", "0"},
-		{"v1-lab-v1-chunks", "v1", "15", "0", "15", "45", "3"},
-		{"v1-reference", "v1", "25", "20", "45", "45", "11"},
+		{"v1-lab-v1-chunks", "v1", "15", "2.9", "17.9", "45", "4"},
+		{"v1-reference", "v1", "25", "20", "45", "45", "12"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("grades.csv (-want +got):\n%s\n%s", diff, b)

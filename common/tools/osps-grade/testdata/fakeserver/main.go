@@ -82,6 +82,7 @@ func session(c net.Conn, served *int) {
 	defer c.Close()
 	r := bufio.NewReaderSize(c, 4096)
 	w := bufio.NewWriter(c)
+	refused := 0 // lines in a row that were not requests
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
 		line, err := readLine(r)
@@ -96,7 +97,7 @@ func session(c net.Conn, served *int) {
 		if err != nil && line == "" {
 			return
 		}
-		if !answer(w, line, served) {
+		if !answer(w, line, served, &refused) {
 			_ = w.Flush()
 			return
 		}
@@ -135,11 +136,10 @@ func printable(s string) string {
 }
 
 // answer writes the answer to one line; false ends the session.
-func answer(w *bufio.Writer, line string, served *int) bool {
+func answer(w *bufio.Writer, line string, served, refused *int) bool {
 	f := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' })
 	if len(f) == 0 {
-		fmt.Fprintln(w, "ERR bad-request empty request line")
-		return true
+		return refuse(w, refused, "ERR bad-request empty request line")
 	}
 	switch f[0] {
 	case "QUIT":
@@ -151,8 +151,7 @@ func answer(w *bufio.Writer, line string, served *int) bool {
 	case "requetetype1":
 		decoyPing()
 		if len(f) != 1 {
-			fmt.Fprintln(w, "ERR bad-request requetetype1 takes no argument")
-			return true
+			return refuse(w, refused, "ERR bad-request requetetype1 takes no argument")
 		}
 		*served++
 		s := fmt.Sprintf("worker=0 pid=%d served=%d\n", os.Getpid(), *served)
@@ -160,18 +159,15 @@ func answer(w *bufio.Writer, line string, served *int) bool {
 	case "requetetype2":
 		n := uint64(4096)
 		if len(f) > 2 {
-			fmt.Fprintln(w, "ERR bad-request requetetype2 takes one argument <n>")
-			return true
+			return refuse(w, refused, "ERR bad-request requetetype2 takes one argument <n>")
 		}
 		if len(f) == 2 {
 			if strings.Trim(f[1], "0123456789") != "" {
-				fmt.Fprintf(w, "ERR bad-request n must be a non-negative decimal integer, got %q\n", printable(f[1]))
-				return true
+				return refuse(w, refused, "ERR bad-request n must be a non-negative decimal integer, got %q", printable(f[1]))
 			}
 			v, err := strconv.ParseUint(f[1], 10, 64)
 			if err != nil || v > maxBytes {
-				fmt.Fprintf(w, "ERR too-large n=%s is over the limit of %d bytes\n", printable(f[1]), maxBytes)
-				return true
+				return refuse(w, refused, "ERR too-large n=%s is over the limit of %d bytes", printable(f[1]), maxBytes)
 			}
 			n = v
 		}
@@ -196,7 +192,21 @@ func answer(w *bufio.Writer, line string, served *int) bool {
 		if flaw == "broken" {
 			code = "bad-request"
 		}
-		fmt.Fprintf(w, "ERR %s unknown request type %q\n", code, printable(f[0]))
+		return refuse(w, refused, "ERR %s unknown request type %q", code, printable(f[0]))
 	}
+	*refused = 0
+	return true
+}
+
+// refuse answers a line that is not a request; the 8th in a row ends
+// with ": closing" and ends the session (docs/protocol.md, "The session").
+func refuse(w *bufio.Writer, refused *int, format string, args ...any) bool {
+	*refused++
+	fmt.Fprintf(w, format, args...)
+	if *refused >= 8 {
+		fmt.Fprintln(w, ": closing")
+		return false
+	}
+	fmt.Fprintln(w)
 	return true
 }
