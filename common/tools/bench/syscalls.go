@@ -2,12 +2,12 @@
 // request: strace -c -f attached to the dispatcher (all its threads) and
 // to its workers (each pid given with its own -p: they already run, so
 // -f on the dispatcher would not follow them), over a fixed number of
-// requests of one client, then each count divided by the requests. The
+// requests (16 clients at once), then each count divided by the requests. The
 // counts are deterministic where times are not (strace slows everything
 // down: read the calls, not the seconds), so Go v1 and its C twin are
 // compared call by call (docs/comparison.md, "What the Go runtime adds").
 //
-//	osps-bench syscalls [--requests 5000] [--clients 1]    what the page shows
+//	osps-bench syscalls [--requests 16000] [--clients 16]    what the page shows
 
 package main
 
@@ -48,7 +48,7 @@ type syscallReport struct {
 }
 
 // countRequests and countClients are the load counted by the bench.
-const countRequests, countClients = 5000, 1
+const countRequests, countClients = 16000, 16
 
 func runSyscalls(args []string) int {
 	fs := pflag.NewFlagSet("syscalls", pflag.ContinueOnError)
@@ -56,7 +56,7 @@ func runSyscalls(args []string) int {
 	clients := fs.Int("clients", countClients, "sessions at once")
 	root := fs.String("root", ".", "the osps module's directory")
 	binDir := fs.String("bin", "", "where to build v1 and its C twin (default ROOT/bin)")
-	if st, done := cli.Parse(fs, args, "osps-bench syscalls [--requests 5000] [--clients 1]"); done {
+	if st, done := cli.Parse(fs, args, "osps-bench syscalls [--requests 16000] [--clients 16]"); done {
 		return st
 	}
 	c := config{root: *root, binDir: *binDir, workers: 4, variants: []string{"v1", "c-v1"}}
@@ -87,7 +87,7 @@ func runSyscalls(args []string) int {
 func countSyscalls(ctx context.Context, c config, vs []variant) *syscallReport {
 	n := countRequests
 	if c.quick {
-		n = 2000
+		n = 4800
 	}
 	return countSyscallsN(ctx, vs, c.workers, n, countClients)
 }
@@ -301,7 +301,7 @@ func (s *syscallReport) summary() string {
 	if s.Err != nil {
 		return "system calls per request: not counted: " + s.Err.Error()
 	}
-	return fmt.Sprintf("system calls per request (strace -c -f, %d requests, %d client): worker %.1f in Go against %.1f in C (target: at most 1 more), dispatcher %.1f against %.1f (at most 2 more).",
+	return fmt.Sprintf("system calls per request (strace -c -f, %d requests, %d clients): worker %.1f in Go against %.1f in C (target: at most 1 more), dispatcher %.1f against %.1f (at most 2 more).",
 		s.Requests, s.Clients, s.perRequest("v1", "worker"), s.perRequest("c-v1", "worker"),
 		s.perRequest("v1", "dispatcher"), s.perRequest("c-v1", "dispatcher"))
 }
@@ -309,7 +309,7 @@ func (s *syscallReport) summary() string {
 // markdown prints one row per server and role: every call that reached
 // 0.05 per request, failed ones in brackets.
 func (s *syscallReport) markdown(w io.Writer) {
-	fmt.Fprintf(w, "\n### System calls per request (strace -c -f, %d requests of requetetype1, %d client)\n\n", s.Requests, s.Clients)
+	fmt.Fprintf(w, "\n### System calls per request (strace -c -f, %d requests of requetetype1, %d clients)\n\n", s.Requests, s.Clients)
 	if s.Err != nil {
 		fmt.Fprintf(w, "Not counted: %v.\n", s.Err)
 		return
