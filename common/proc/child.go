@@ -86,7 +86,7 @@ type Self struct {
 	ping  *os.File
 	pong  *os.File
 	beat  time.Duration
-	extra int  // ExtraFile's count
+	extra int       // ExtraFile's count
 	poll  bool      // Next waits in a raw ppoll(2) (ChildRole.PollWait), not in the runtime's poller
 	poked time.Time // the last wait in the runtime's poller (pollTurn)
 }
