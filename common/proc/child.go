@@ -98,7 +98,7 @@ type Self struct {
 // The runtime's monitor (sysmon) preempts, with a signal, a goroutine
 // that has run 10 ms without being scheduled again, and a goroutine
 // asleep in a raw ppoll looks like one that runs.
-const pollTurn = 4 * time.Millisecond
+const pollTurn = 8 * time.Millisecond
 
 // Attach is the worker's start-up: it takes fds 3 and 4, attaches the
 // segment and checks its slot number. It does not yet say ready (Ready).
