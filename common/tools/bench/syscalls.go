@@ -301,15 +301,15 @@ func (s *syscallReport) summary() string {
 	if s.Err != nil {
 		return "system calls per request: not counted: " + s.Err.Error()
 	}
-	return fmt.Sprintf("system calls per request (strace -c -f, %d requests, %d clients): worker %.1f in Go against %.1f in C (target: at most 1 more), dispatcher %.1f against %.1f (at most 2 more).",
-		s.Requests, s.Clients, s.perRequest("v1", "worker"), s.perRequest("c-v1", "worker"),
+	return fmt.Sprintf("system calls per request (strace -c -f, %d requests, %s): worker %.1f in Go against %.1f in C (target: at most 1 more), dispatcher %.1f against %.1f (at most 2 more).",
+		s.Requests, clientsWord(s.Clients), s.perRequest("v1", "worker"), s.perRequest("c-v1", "worker"),
 		s.perRequest("v1", "dispatcher"), s.perRequest("c-v1", "dispatcher"))
 }
 
 // markdown prints one row per server and role: every call that reached
 // 0.05 per request, failed ones in brackets.
 func (s *syscallReport) markdown(w io.Writer) {
-	fmt.Fprintf(w, "\n### System calls per request (strace -c -f, %d requests of requetetype1, %d clients)\n\n", s.Requests, s.Clients)
+	fmt.Fprintf(w, "\n### System calls per request (strace -c -f, %d requests of requetetype1, %s)\n\n", s.Requests, clientsWord(s.Clients))
 	if s.Err != nil {
 		fmt.Fprintf(w, "Not counted: %v.\n", s.Err)
 		return
@@ -332,4 +332,12 @@ func (s *syscallReport) markdown(w io.Writer) {
 		rs = append(rs, []string{c.Server, c.Role, fmt.Sprintf("%.2f", s.perRequest(c.Server, c.Role)), strings.Join(parts, ", ")})
 	}
 	table(w, []string{"server", "processes", "calls per request", "by call"}, rs)
+}
+
+// clientsWord is "1 client" or "16 clients".
+func clientsWord(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }
