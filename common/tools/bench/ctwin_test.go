@@ -253,6 +253,13 @@ func TestVerdict(t *testing.T) {
 	if want := "- targets: " + strconv.Itoa(met) + " of " + strconv.Itoa(len(ts)) + " met"; !strings.Contains(v, want) {
 		t.Errorf("the verdict lacks %q:\n%s", want, v)
 	}
+	// With one of the two servers not counted, no system-call target is judged.
+	rep.syscalls.OK = map[string]int64{"c-v1": 100}
+	for _, tg := range rep.targetList() {
+		if strings.Contains(tg.What, "system calls") {
+			t.Errorf("v1 not counted, yet a target is judged: %+v", tg)
+		}
+	}
 	if lines := strings.Count(v, "\n"); lines > 10 {
 		t.Errorf("the verdict takes %d lines: it must be a few", lines)
 	}

@@ -327,7 +327,7 @@ func (rep *report) targetList() []target {
 		check(fmt.Sprintf("Go v1 ≥ 0.8× its C twin, %s ×%d (paired, %d round(s))", p.Row.Label, p.Row.Clients, p.N),
 			p.Median >= 0.8, fmt.Sprintf("%.2f×", p.Median))
 	}
-	if sc := rep.syscalls; sc != nil && sc.Err == nil {
+	if sc := rep.syscalls; sc != nil && sc.Err == nil && sc.OK["v1"] > 0 && sc.OK["c-v1"] > 0 {
 		for _, role := range []struct {
 			name  string
 			slack float64

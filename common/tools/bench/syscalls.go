@@ -301,6 +301,9 @@ func (s *syscallReport) summary() string {
 	if s.Err != nil {
 		return "system calls per request: not counted: " + s.Err.Error()
 	}
+	if s.OK["v1"] == 0 || s.OK["c-v1"] == 0 {
+		return "system calls per request: not compared (v1 and c-v1 must both be measured)."
+	}
 	return fmt.Sprintf("system calls per request (strace -c -f, %d requests, %s): worker %.1f in Go against %.1f in C (target: at most 1 more), dispatcher %.1f against %.1f (at most 2 more).",
 		s.Requests, clientsWord(s.Clients), s.perRequest("v1", "worker"), s.perRequest("c-v1", "worker"),
 		s.perRequest("v1", "dispatcher"), s.perRequest("c-v1", "dispatcher"))
