@@ -26,7 +26,7 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh test                    gofmt, go vet, staticcheck, go test -race ./...
   ./run.sh bench [--quick] [--verbose] [--csv FILE] [--md FILE] [--svg FILE]
                                    measure floor, fdpass, prefork, v1, v2, v3, and v1's C twin
-                                   and a C floor (built with cc) (about 10 min; --quick: about
+                                   and a C floor (built with cc) (about 12 min; --quick: about
                                    1 min); print the verdict, and with --verbose the tables
                                    (docs/comparison.md)
   ./run.sh net [v1|v2|v3|all]      as root: the variants across network namespaces (client, router,
