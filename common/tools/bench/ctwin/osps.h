@@ -79,6 +79,7 @@ static void parse_opts(int argc, char **argv, const char *prog, struct opts *o)
 		"hang-timeout", "chaos", "callback-timeout", "ticket-ttl", NULL};
 	static const char *unimpl_bool[] = {"lifo", "watchdog", "trace", "verbose", NULL};
 	struct rlimit rl;
+	const char *bad = "";
 	snprintf(o->listen, sizeof o->listen, "127.0.0.1");
 	o->port = 2222; o->workers = 4; o->slot_size = CHUNK; o->max_sessions = 0;
 	o->max_bytes = 64LL << 20;
@@ -90,6 +91,7 @@ static void parse_opts(int argc, char **argv, const char *prog, struct opts *o)
 	for (int i = 2; i < argc; i++) {
 		char name[64], *val = NULL, *a = argv[i];
 		int known = 0;
+		bad = a;
 		if (strncmp(a, "--", 2)) goto usage;
 		snprintf(name, sizeof name, "%s", a + 2);
 		if ((val = strchr(name, '='))) *val++ = 0;
@@ -137,11 +139,11 @@ static void parse_opts(int argc, char **argv, const char *prog, struct opts *o)
 	return;
 usage:
 	fprintf(stderr, "%s: bad flag %s\nusage: %s serve [--listen 127.0.0.1] [--port 2222] [--workers 4] ...\n",
-		prog, argv[argc > 2 ? 2 : 1], prog);
+		prog, bad, prog);
 	exit(2);
 }
 
-/* listen_ready opens the non-blocking listening socket; ready() prints
+/* listen_on opens the non-blocking listening socket; ready() prints
  * `ready host:port` once the server takes connections (as PrintReady). */
 static int listen_on(const struct opts *o)
 {
@@ -179,7 +181,7 @@ static void fill_pattern(unsigned char *p, long long off, size_t k)
 		p[i] = x >> 24;
 }
 
-/* printable copies at most max bytes of s, each outside printable ASCII
+/* quoted copies at most max bytes of s, each outside printable ASCII
  * as '?', quoted as Go's %q quotes the result (wire.Printable). */
 static int quoted(char *dst, const char *s, size_t len, size_t max)
 {
