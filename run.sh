@@ -25,10 +25,11 @@ OSPS lab: one service built three ways (docs/README.md).
   ./run.sh diagram VARIANT [REQUEST...]
                                    one traced session drawn as a Mermaid sequenceDiagram
   ./run.sh test                    gofmt, go vet, staticcheck, go test -race ./...
-  ./run.sh bench [--quick] [--csv FILE]
-                                   measure floor, fdpass, prefork, v1, v2, v3 (about 8 min;
-                                   --quick: about 1 min)
-                                   and print the comparison table (docs/comparison.md)
+  ./run.sh bench [--quick] [--verbose] [--csv FILE] [--md FILE] [--svg FILE]
+                                   measure floor, fdpass, prefork, v1, v2, v3, and v1's C twin
+                                   and a C floor (built with cc) (about 12 min; --quick: about
+                                   1 min); print the verdict, and with --verbose the tables
+                                   (docs/comparison.md)
   ./run.sh net [v1|v2|v3|all]      as root: the variants across network namespaces (client, router,
                                    server), flat, client behind NAT, server behind a firewall, both;
                                    prints the table, each row marked expected or UNEXPECTED against

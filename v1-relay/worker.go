@@ -6,7 +6,6 @@ package main
 
 import (
 	"math"
-	"os"
 
 	"osps/common/pingpong"
 	"osps/common/proc"
@@ -16,7 +15,8 @@ import (
 )
 
 func runWorker(args []string) int {
-	return proc.RunChild(args, proc.ChildRole{Variant: "v1", Open: openWorker})
+	// Its one goroutine waits for each ping in ppoll(2) (proc.ChildRole.PollWait).
+	return proc.RunChild(args, proc.ChildRole{Variant: "v1", Open: openWorker, PollWait: true})
 }
 
 func openWorker(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
@@ -37,7 +37,7 @@ func serveRequest(c *proc.Self, tr *trace.Tracer, m pingpong.Msg) error {
 		return c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq})
 	}
 	served := c.Slot.AddServed()
-	src := service.Reply(req, c.ID, os.Getpid(), served)
+	src := service.Reply(req, c.ID, c.Pid, served)
 	c.Slot.SetReplyOK(src.Len())
 	// LAB v1-chunks: begin
 	data := c.Slot.Data()

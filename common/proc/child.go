@@ -80,13 +80,25 @@ func (c *ChildFlags) args() []string {
 // its two pipes to the dispatcher (the dispatcher's view is Handle).
 type Self struct {
 	ID    int
+	Pid   int // this process's pid, read once (os.Getpid is a system call each time)
 	Seg   *shm.Segment
 	Slot  *shm.Slot
 	ping  *os.File
 	pong  *os.File
 	beat  time.Duration
-	extra int // ExtraFile's count
+	extra int       // ExtraFile's count
+	poll  bool      // Next waits in a raw ppoll(2) (ChildRole.PollWait), not in the runtime's poller
+	poked time.Time // the last wait in the runtime's poller (pollTurn)
 }
+
+// pollTurn bounds how long a worker waits in ppoll(2) before it waits
+// in the runtime's poller instead, where its goroutine is parked and
+// scheduled again: at least every pollTurn, and whenever no ping came
+// within pollTurn (an idle worker then sleeps as any Go program does).
+// The runtime's monitor (sysmon) preempts, with a signal, a goroutine
+// that has run 10 ms without being scheduled again, and a goroutine
+// asleep in a raw ppoll looks like one that runs.
+const pollTurn = 8 * time.Millisecond
 
 // Attach is the worker's start-up: it takes fds 3 and 4, attaches the
 // segment and checks its slot number. It does not yet say ready (Ready).
@@ -126,19 +138,23 @@ func Attach(f ChildFlags) (*Self, error) {
 	if beat <= 0 {
 		beat = time.Second
 	}
-	c := &Self{ID: f.Slot, Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat, extra: f.Extra}
+	c := &Self{ID: f.Slot, Pid: os.Getpid(), Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat, extra: f.Extra}
 	c.Slot.Beat()
 	return c, nil
 }
 
 // Ready tells the dispatcher that this worker can take pings.
 func (c *Self) Ready() error {
-	return c.Pong(pingpong.Msg{Op: pingpong.PongReady, Arg: uint64(os.Getpid())})
+	return c.Pong(pingpong.Msg{Op: pingpong.PongReady, Arg: uint64(c.Pid)})
 }
 
 // Next waits for the next ping, beating the slot's heartbeat while it
 // waits. It returns pingpong.ErrPeerGone when the dispatcher is gone.
 func (c *Self) Next() (pingpong.Msg, error) {
+	if c.poll && time.Since(c.poked) < pollTurn {
+		return c.nextPolled()
+	}
+	c.poked = time.Now()
 	for {
 		c.Slot.Beat() // DOC: heartbeat: at least every --heartbeat while idle
 		if err := c.ping.SetReadDeadline(time.Now().Add(c.beat)); err != nil {
@@ -148,7 +164,36 @@ func (c *Self) Next() (pingpong.Msg, error) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			continue
 		}
+		if c.poll { // nextPolled's reads must not meet this deadline
+			_ = c.ping.SetReadDeadline(time.Time{})
+		}
 		return m, err
+	}
+}
+
+// nextPolled is Next for a worker that waits in ppoll(2) (pollIn): per
+// ping one ppoll and one read, where the runtime's poller makes a read
+// that fails (EAGAIN) and two epoll_pwait besides (docs/comparison.md,
+// "What the Go runtime adds").
+func (c *Self) nextPolled() (pingpong.Msg, error) {
+	for {
+		c.Slot.Beat() // the heartbeat, as in Next: pollTurn is far below any --heartbeat
+		left := pollTurn - time.Since(c.poked)
+		if left <= 0 {
+			return c.Next() // the turn of the runtime's poller
+		}
+		ready, err := pollIn(pingFD, left)
+		if err != nil {
+			return pingpong.Msg{}, err
+		}
+		if ready { // a record, or end of file: the read does not wait
+			m, err := pingpong.Recv(rawPipe{c.ping})
+			if errors.Is(err, os.ErrDeadlineExceeded) { // Next's, left over
+				_ = c.ping.SetReadDeadline(time.Time{})
+				continue
+			}
+			return m, err
+		}
 	}
 }
 

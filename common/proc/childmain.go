@@ -25,6 +25,10 @@ type ChildRole struct {
 	// Flags adds the variant's own worker flags (may be nil).
 	Flags func(fs *pflag.FlagSet)
 	Open  func(c *Self, tr *trace.Tracer) (serve func(pingpong.Msg) error, closer func(), err error)
+	// PollWait makes Next wait for pings in a raw ppoll(2) rather than
+	// in the runtime's poller: fewer system calls per request, for a
+	// worker whose one goroutine does all the work (v1's; see pollIn).
+	PollWait bool
 }
 
 // RunChild is the body of the internal `worker` role.
@@ -55,6 +59,7 @@ func runChild(f ChildFlags, role ChildRole, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	c.poll = role.PollWait
 	defer func() {
 		if err := c.Close(); err != nil {
 			log.Warn("at exit", "err", err)

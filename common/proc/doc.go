@@ -16,5 +16,8 @@
 // write pongs on fd 4, exit on EOF of fd 3 (the dispatcher is gone).
 //
 // Both sides read and write their pipe ends with raw system calls
-// (rawpipe.go): they are non-blocking, and the runtime's poller waits.
+// (rawpipe.go): they are non-blocking, and the runtime's poller waits;
+// a worker whose role asks for it (ChildRole.PollWait: v1's) waits for
+// its ping in a raw ppoll(2) instead, with a turn in the poller at
+// least every 8 ms (child.go, pollTurn).
 package proc

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -69,4 +70,31 @@ func (p rawPipe) do(trap uintptr, b []byte) (int, error) {
 		return 0, fmt.Errorf("%s: %w", p.f.Name(), errno)
 	}
 	return int(n), nil
+}
+
+// pollIn waits until fd is readable (data, or end of file) or timeout
+// has passed, in ppoll(2) made as a raw system call: the thread sleeps
+// in the kernel without telling the runtime, so no other thread is woken
+// to watch it (sysmon stays asleep, as for rawPipe's reads). It reports
+// whether fd is readable; false after the timeout or a signal (EINTR:
+// ppoll is never restarted, which is what lets the runtime preempt the
+// goroutine, a garbage collection's stop included: the caller returns to
+// Go code and loops).
+//
+// The price: the thread holds its P while it sleeps, so the process's
+// other goroutines have GOMAXPROCS-1 processors meanwhile (until sysmon
+// preempts this one, within 10 ms). Only a worker with nothing else to
+// run waits this way (ChildRole.PollWait: v1's).
+func pollIn(fd int, timeout time.Duration) (bool, error) {
+	pfd := unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+	ts := unix.NsecToTimespec(int64(timeout))
+	// DOC: rawpipe-ppoll: a raw ppoll(2): asleep in the kernel, the runtime not told.
+	n, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	switch {
+	case errno == unix.EINTR:
+		return false, nil
+	case errno != 0:
+		return false, fmt.Errorf("ppoll fd %d: %w", fd, errno)
+	}
+	return n > 0, nil
 }

@@ -69,3 +69,43 @@ func TestRawPipe(t *testing.T) {
 		t.Error("Read on a closed file succeeded")
 	}
 }
+
+// TestPollIn checks the raw ppoll a v1 worker waits in: a timeout on an
+// empty pipe, readable once a record is written (and the read then
+// finds it), readable at end of file.
+func TestPollIn(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	rc, err := r.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd int
+	_ = rc.Control(func(f uintptr) { fd = int(f) })
+	if ready, err := pollIn(fd, 10*time.Millisecond); ready || err != nil {
+		t.Errorf("empty pipe: pollIn = %v, %v; want false after the timeout", ready, err)
+	}
+	want := pingpong.Msg{Op: pingpong.PingRequest, Seq: 3, Arg: 9}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_ = pingpong.Send(rawPipe{w}, want)
+	}()
+	ready, err := false, error(nil)
+	for deadline := time.Now().Add(5 * time.Second); !ready && err == nil && time.Now().Before(deadline); {
+		ready, err = pollIn(fd, time.Second) // false on EINTR: the caller loops, as here
+	}
+	if !ready || err != nil {
+		t.Fatalf("a record written: pollIn = %v, %v; want readable", ready, err)
+	}
+	if got, err := pingpong.Recv(rawPipe{r}); err != nil || got != want {
+		t.Errorf("the record after pollIn: %+v, %v", got, err)
+	}
+	w.Close()
+	if ready, err := pollIn(fd, time.Second); !ready || err != nil {
+		t.Errorf("end of file: pollIn = %v, %v; want readable", ready, err)
+	}
+}

@@ -6,6 +6,8 @@
 //	osps-bench floor [--port 2222]            the floor server alone
 //	osps-bench fdpass [--port 2222]           the descriptor-passing reference server
 //	osps-bench prefork [--port 2222]          the preforked reference server
+//	osps-bench syscalls [--requests 5000]     system calls per request, v1 against its C twin
+//	osps-bench chart --csv FILE --svg FILE    the chart again, from a run's CSV
 package main
 
 import (
@@ -19,10 +21,12 @@ func main() {
 		os.Exit(helperMain(kind)) // the peer process of a primitive
 	}
 	cli.Main("osps-bench", "the measured comparison of the three designs (docs/comparison.md)",
-		cli.Role{Name: "run", Summary: "measure floor, v1, v2, v3 and print the table (./run.sh bench)", Run: runBench},
+		cli.Role{Name: "run", Summary: "measure the floors, the reference servers, v1 (and its C twin), v2, v3: the verdict, and the tables with --verbose (./run.sh bench)", Run: runBench},
 		cli.Role{Name: "floor", Summary: "run the floor server: one process, v1's wire format, no workers", Run: runFloor},
 		cli.Role{Name: "fdpass", Summary: "run the reference server that passes each connection to a worker (SCM_RIGHTS)", Run: runFdpass},
 		cli.Role{Name: "prefork", Summary: "run the reference server whose workers each call accept", Run: runPrefork},
+		cli.Role{Name: "syscalls", Summary: "count the system calls per request of v1 and its C twin (strace -c -f)", Run: runSyscalls},
+		cli.Role{Name: "chart", Summary: "draw the SVG chart again from the CSV of a run", Run: runChart},
 		cli.Role{Name: procWorkerRole, Internal: true, Run: runProcWorker},
 		cli.Role{Name: fdpassWorkerRole, Internal: true, Run: runFdpassWorker},
 		cli.Role{Name: preforkWorkerRole, Internal: true, Run: runPreforkWorker},

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -452,6 +453,9 @@ func predict(results []result, fl floors) {
 	}
 	for i := range results {
 		r := &results[i]
+		if strings.HasPrefix(r.V, "c-") {
+			continue // the C rows are references: the model prices the Go primitives
+		}
 		if r.V == "floor" {
 			c, f := floorModel(fl, r.Row)
 			r.Model = bound(c, r.Row.Clients, fl.Cores)

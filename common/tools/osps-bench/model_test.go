@@ -170,7 +170,8 @@ func TestReport(t *testing.T) {
 
 // TestBenchEndToEnd runs the bench as ./run.sh does, with short rows,
 // on the floor, the reference servers (this test binary re-executed as
-// "floor", "fdpass", "prefork") and v1.
+// "floor", "fdpass", "prefork"), v1, and the C floor and twin, compiled
+// with the machine's C compiler (their rows say "skipped" without one).
 func TestBenchEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds v1 and runs 10 short rows")
@@ -179,7 +180,8 @@ func TestBenchEndToEnd(t *testing.T) {
 	c := config{
 		workers: 2, duration: 150 * time.Millisecond, primTime: 5 * time.Millisecond, rounds: 1, repeat: 1,
 		root: filepath.Join("..", "..", ".."), binDir: dir, csv: filepath.Join(dir, "rows.csv"),
-		variants: []string{"floor", "fdpass", "prefork", "v1"}, args: []string{"--quick"},
+		variants: []string{"floor", "c-floor", "fdpass", "prefork", "v1", "c-v1"}, args: []string{"--quick"},
+		verbose: true, svg: filepath.Join(dir, "chart.svg"),
 	}
 	var out bytes.Buffer
 	if err := bench(context.Background(), c, &out); err != nil {
@@ -187,7 +189,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 	md := out.String()
 	for _, r := range rows {
-		for _, v := range []string{"floor", "fdpass", "prefork", "v1"} {
+		for _, v := range c.variants {
 			if !strings.Contains(md, "| "+v+" | "+r.Label+" | ") {
 				t.Errorf("no row for %s %s ×%d", v, r.Label, r.Clients)
 			}
@@ -200,8 +202,14 @@ func TestBenchEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(csvText), "\n"); n != 2+4*len(rows) {
-		t.Errorf("CSV has %d lines, want the machine, the header and %d rows:\n%s", n, 4*len(rows), csvText)
+	if n := strings.Count(string(csvText), "\n"); n != 2+len(c.variants)*len(rows) {
+		t.Errorf("CSV has %d lines, want the machine, the header and %d rows:\n%s", n, len(c.variants)*len(rows), csvText)
+	}
+	if !strings.HasPrefix(md, "## Verdict\n") || !strings.Contains(md, "- Go v1 ÷ its C twin (paired rounds): ") && !strings.Contains(md, "- the C rows: skipped: ") {
+		t.Errorf("the output does not open with the verdict and the twin's ratios:\n%s", md)
+	}
+	if svg, err := os.ReadFile(c.svg); err != nil || !bytes.Contains(svg, []byte("</svg>")) {
+		t.Errorf("no chart written: %v", err)
 	}
 	if kids := childrenOf(os.Getpid()); len(kids) > 0 {
 		t.Errorf("processes left behind: %v", kids)

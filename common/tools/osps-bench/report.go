@@ -76,6 +76,8 @@ type report struct {
 	floors           floors
 	variants         []variant
 	results          []result
+	pairs            []pairRatio
+	syscalls         *syscallReport // nil: not counted
 	took             time.Duration
 }
 
@@ -92,6 +94,10 @@ func floorOf(results []result, r result) *result {
 
 // cells is one result as table cells.
 func (r result) cells(results []result) []string {
+	if r.Skip != "" {
+		cells := []string{r.V, r.Row.Label, strconv.Itoa(r.Row.Clients), "skipped: " + r.Skip}
+		return append(cells, make([]string, len(header)-len(cells))...)
+	}
 	if r.Err != nil || r.Sum == nil {
 		cells := []string{r.V, r.Row.Label, strconv.Itoa(r.Row.Clients), "failed: " + oneLine(r.Err)}
 		return append(cells, make([]string, len(header)-len(cells))...)
@@ -213,6 +219,10 @@ func (rep *report) markdown(w io.Writer) {
 	if len(noisy) > 0 {
 		fmt.Fprintf(w, "\nRows measured while other processes took more than %.0f%% of the CPUs (their share in brackets): %s. Their figures are not the machine's.\n", 100*disturbed, strings.Join(noisy, "; "))
 	}
+	rep.pairTable(w)
+	if rep.syscalls != nil {
+		rep.syscalls.markdown(w)
+	}
 	fmt.Fprintf(w, "\nModel per row (K = %d cores, C = clients; docs/comparison.md explains each term):\n\n", fl.Cores)
 	for _, r := range rep.results {
 		if r.Formula != "" {
@@ -237,9 +247,27 @@ func table(w io.Writer, head []string, rows [][]string) {
 	}
 }
 
+// target is one goal with its measured value.
+type target struct {
+	What, Value string
+	OK          bool
+}
+
 // targets prints each target of the issue with its measured ratio.
 func (rep *report) targets(w io.Writer) {
 	fmt.Fprintf(w, "\n### Targets\n\n")
+	for _, t := range rep.targetList() {
+		mark := "met"
+		if !t.OK {
+			mark = "MISSED"
+		}
+		fmt.Fprintf(w, "- %s: %s (%s)\n", t.What, t.Value, mark)
+	}
+}
+
+// targetList is every target that this run measured.
+func (rep *report) targetList() []target {
+	var ts []target
 	get := func(v string, line string, clients int) *result {
 		for i := range rep.results {
 			r := &rep.results[i]
@@ -250,11 +278,7 @@ func (rep *report) targets(w io.Writer) {
 		return nil
 	}
 	check := func(what string, ok bool, value string) {
-		mark := "met"
-		if !ok {
-			mark = "MISSED"
-		}
-		fmt.Fprintf(w, "- %s: %s (%s)\n", what, value, mark)
+		ts = append(ts, target{What: what, Value: value, OK: ok})
 	}
 	// The dispatcher's round trip with a worker against the bare pipe's,
 	// measured in the same run.
@@ -299,6 +323,33 @@ func (rep *report) targets(w io.Writer) {
 			check(t.what, x >= t.min, fmt.Sprintf("%.2f×", x))
 		}
 	}
+	for _, p := range rep.twinPairs() {
+		check(fmt.Sprintf("Go v1 ≥ 0.8× its C twin, %s ×%d (paired, %d round(s))", p.Row.Label, p.Row.Clients, p.N),
+			p.Median >= 0.8, fmt.Sprintf("%.2f×", p.Median))
+	}
+	if sc := rep.syscalls; sc != nil && sc.Err == nil && sc.OK["v1"] > 0 && sc.OK["c-v1"] > 0 {
+		for _, role := range []struct {
+			name  string
+			slack float64
+		}{{"worker", 1}, {"dispatcher", 2}} {
+			g, c := sc.perRequest("v1", role.name), sc.perRequest("c-v1", role.name)
+			check(fmt.Sprintf("a v1 %s's system calls per request at most %.0f more than the C twin's", role.name, role.slack),
+				g <= c+role.slack, fmt.Sprintf("%.1f against %.1f", g, c))
+		}
+	}
+	return ts
+}
+
+// twinPairs are the Go v1 ÷ C v1 ratios of the twin's target rows:
+// requetetype1 with 1 and 16 clients, 64 MiB with 1.
+func (rep *report) twinPairs() []pairRatio {
+	var out []pairRatio
+	for _, p := range rep.pairs {
+		if p.A == "v1" && p.B == "c-v1" && (p.Row.Line == "requetetype1" || p.Row.N == 64<<20) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // writeCSV writes the machine line, then the rows.
@@ -313,9 +364,13 @@ func (rep *report) writeCSV(w io.Writer) error {
 		"rps_over_floor", "model_p50_us", "p50_over_model", "model", "runs", "dropped_runs", "min_rps", "max_rps", "others_cpu", "error"})
 	for _, r := range rep.results {
 		rec := []string{r.V, r.Row.Line, strconv.Itoa(r.Row.Clients)}
-		if r.Err != nil || r.Sum == nil {
+		if r.Skip != "" || r.Err != nil || r.Sum == nil {
 			rec = append(rec, make([]string, 21)...)
-			rec = append(rec, oneLine(r.Err))
+			if r.Skip != "" {
+				rec = append(rec, "skipped: "+r.Skip)
+			} else {
+				rec = append(rec, oneLine(r.Err))
+			}
 		} else {
 			s := r.Sum
 			xfloor, xmodel := "", ""

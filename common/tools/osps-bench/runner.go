@@ -33,22 +33,36 @@ import (
 
 // variant is one design under test.
 type variant struct {
-	Name string // floor, fdpass, prefork, v1, v2, v3
-	Dir  string // its directory ("" for the floor and the reference servers, built into this binary)
+	Name string // floor, c-floor, fdpass, prefork, v1, c-v1, v2, v3
+	Dir  string // its directory ("" for the floors and the reference servers, built into this binary or in C)
 	bin  string // its binary, once built
 	cli  string // the binary whose `client` drives it (v1's, for those built in)
 	skip string // why it is not measured, if it is not
 }
 
 // The floor and the two reference designs of UNP ch. 30 (fdpass.go,
-// prefork.go) are built into this binary and speak v1's wire format.
+// prefork.go) are built into this binary and speak v1's wire format; so
+// do the C floor and the C twin of v1 (ctwin.go), compiled at run time.
+// Each C row comes right after its Go counterpart: in each round they
+// run one after the other, and their ratio is taken round by round.
 var allVariants = []variant{
 	{Name: "floor"},
+	{Name: "c-floor"},
 	{Name: "fdpass"},
 	{Name: "prefork"},
 	{Name: "v1", Dir: "v1-relay"},
+	{Name: "c-v1"},
 	{Name: "v2", Dir: "v2-worker-calls-client"},
 	{Name: "v3", Dir: "v3-client-calls-worker"},
+}
+
+// allNames lists the designs, for --variants.
+func allNames() []string {
+	var ns []string
+	for _, v := range allVariants {
+		ns = append(ns, v.Name)
+	}
+	return ns
 }
 
 // rowSpec is one line of the comparison: a request, a number of clients.
@@ -86,6 +100,7 @@ type result struct {
 	Dropped        int     // runs left out: other processes disturbed them
 	MinRPS, MaxRPS float64 // the spread of the throughput of the runs kept
 	RunErr         error   // the runs that failed, if some did
+	Skip           string  // why the design was not measured (no C compiler...)
 }
 
 // config is the bench's command line.
@@ -101,6 +116,10 @@ type config struct {
 	binDir   string // where the variants are built
 	variants []string
 	args     []string
+	verbose  bool   // the whole report on stdout, not only the verdict
+	md       string // also write the whole report, in Markdown, to this file
+	svg      string // also write the chart to this file
+	strace   bool   // count the system calls per request of v1 and its C twin
 }
 
 func runBench(args []string) int {
@@ -113,8 +132,12 @@ func runBench(args []string) int {
 	fs.IntVar(&c.repeat, "repeat", 0, "runs of each row, each on a fresh server; the median is reported (default 3, 1 with --quick)")
 	fs.StringVar(&c.root, "root", ".", "the osps module's directory (where go.mod is)")
 	fs.StringVar(&c.binDir, "bin", "", "where to build the variants (default ROOT/bin)")
-	fs.StringSliceVar(&c.variants, "variants", []string{"floor", "fdpass", "prefork", "v1", "v2", "v3"}, "which designs to measure")
-	if st, done := cli.Parse(fs, args, "osps-bench run [--quick] [--csv FILE] [--workers 4] [--variants floor,fdpass,prefork,v1,v2,v3]"); done {
+	fs.StringSliceVar(&c.variants, "variants", allNames(), "which designs to measure")
+	fs.BoolVar(&c.verbose, "verbose", false, "print the whole report (primitives, rows, model, targets) after the verdict")
+	fs.StringVar(&c.md, "md", "", "also write the whole report, in Markdown, to this file")
+	fs.StringVar(&c.svg, "svg", "", "also write the chart (req/s ÷ floor, p50 against payload size) as SVG to this file")
+	fs.BoolVar(&c.strace, "syscalls", true, "count system calls per request of v1 and c-v1 with strace -c -f, when strace is installed")
+	if st, done := cli.Parse(fs, args, "osps-bench run [--quick] [--verbose] [--csv FILE] [--md FILE] [--svg FILE] [--workers 4] [--variants "+strings.Join(allNames(), ",")+"]"); done {
 		return st
 	}
 	if fs.NArg() > 0 {
@@ -163,12 +186,20 @@ func bench(ctx context.Context, c config, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}
-	var csvFile *os.File
-	if c.csv != "" { // opened first: a bad path fails now, not after the run
-		if csvFile, err = os.Create(c.csv); err != nil {
-			return fmt.Errorf("--csv: %w", err)
+	// The output files are opened first: a bad path fails now, not after the run.
+	var csvFile, mdFile, svgFile *os.File
+	for _, f := range []struct {
+		name string
+		flag string
+		dst  **os.File
+	}{{c.csv, "--csv", &csvFile}, {c.md, "--md", &mdFile}, {c.svg, "--svg", &svgFile}} {
+		if f.name == "" {
+			continue
 		}
-		defer csvFile.Close()
+		if *f.dst, err = os.Create(f.name); err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
+		}
+		defer (*f.dst).Close()
 	}
 	vs, err := prepare(c, self)
 	if err != nil {
@@ -187,40 +218,117 @@ func bench(ctx context.Context, c config, out io.Writer) error {
 		return fmt.Errorf("primitives: %w", err)
 	}
 	var results []result
+	var pairs []pairRatio
 	for _, row := range rows {
 		runs := map[string][]result{}
 		for i := range c.repeat {
-			for _, v := range vs {
+			// Round by round the designs run one after the other, in
+			// the opposite order every other round, so that a drift of
+			// the machine's speed within a round favours no one.
+			order := slices.Clone(vs)
+			if i%2 == 1 {
+				slices.Reverse(order)
+			}
+			for _, v := range order {
 				if v.skip != "" {
 					continue
 				}
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				progress("%-5s %-12s %2d client(s), %v, run %d of %d", v.Name, row.Label, row.Clients, c.duration, i+1, c.repeat)
+				progress("%-7s %-12s %2d client(s), %v, run %d of %d", v.Name, row.Label, row.Clients, c.duration, i+1, c.repeat)
 				runs[v.Name] = append(runs[v.Name], measureRow(ctx, c, v, row))
 			}
 		}
 		for _, v := range vs {
 			if v.skip == "" {
 				results = append(results, median(runs[v.Name]))
+			} else {
+				results = append(results, result{V: v.Name, Row: row, Skip: v.skip})
 			}
 		}
+		pairs = append(pairs, pairedRatios(row, runs)...)
 	}
 	predict(results, fl)
 	rep := report{busy: busy, machine: machineLine(), command: commandLine(c), cfg: c, floors: fl,
-		variants: vs, results: results, took: time.Since(began)}
-	rep.markdown(out)
-	if csvFile != nil {
-		if err := rep.writeCSV(csvFile); err != nil {
-			return fmt.Errorf("csv %s: %w", c.csv, err)
+		variants: vs, results: results, pairs: pairs}
+	if c.strace {
+		rep.syscalls = countSyscalls(ctx, c, vs)
+	}
+	rep.took = time.Since(began)
+	rep.verdict(out)
+	if c.verbose {
+		fmt.Fprintln(out)
+		rep.markdown(out)
+	}
+	for _, f := range []struct {
+		file  *os.File
+		name  string
+		write func(io.Writer) error
+	}{
+		{csvFile, c.csv, rep.writeCSV},
+		{mdFile, c.md, func(w io.Writer) error { rep.verdict(w); fmt.Fprintln(w); rep.markdown(w); return nil }},
+		{svgFile, c.svg, rep.writeSVG},
+	} {
+		if f.file == nil {
+			continue
 		}
-		if err := csvFile.Close(); err != nil {
-			return fmt.Errorf("csv %s: %w", c.csv, err)
+		if err := f.write(f.file); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
 		}
-		progress("rows written to %s", c.csv)
+		if err := f.file.Close(); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		progress("written to %s", f.name)
 	}
 	return nil
+}
+
+// pairRatio is the throughput of design A over design B on one row,
+// taken round by round (A and B ran in the same round, one after the
+// other) and reduced to the median over the rounds.
+type pairRatio struct {
+	A, B             string
+	Row              rowSpec
+	Median, Min, Max float64
+	N                int // rounds in which both ran
+}
+
+// The pairs the report gives: the Go code against its C twin, each
+// design against its own floor, and the two floors.
+var pairSpecs = [][2]string{{"v1", "c-v1"}, {"c-v1", "c-floor"}, {"v1", "floor"}, {"floor", "c-floor"}}
+
+// pairedRatios computes each pair of pairSpecs on row from the runs of
+// each design, in the order they were made (one per round).
+func pairedRatios(row rowSpec, runs map[string][]result) []pairRatio {
+	var out []pairRatio
+	for _, p := range pairSpecs {
+		a, b := runs[p[0]], runs[p[1]]
+		var xs []float64
+		for i := range min(len(a), len(b)) {
+			ra, rb := a[i], b[i]
+			if ra.Err != nil || rb.Err != nil || ra.Sum == nil || rb.Sum == nil || rb.Sum.RPS() <= 0 {
+				continue
+			}
+			xs = append(xs, ra.Sum.RPS()/rb.Sum.RPS())
+		}
+		if len(xs) == 0 {
+			continue
+		}
+		slices.Sort(xs)
+		out = append(out, pairRatio{A: p[0], B: p[1], Row: row, Median: medianOf(xs), Min: xs[0], Max: xs[len(xs)-1], N: len(xs)})
+	}
+	return out
+}
+
+// medianOf is the median of sorted xs (the mean of the middle two for
+// an even count).
+func medianOf(xs []float64) float64 {
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 func find(vs []variant, name string) (variant, bool) {
@@ -240,7 +348,7 @@ func prepare(c config, self string) ([]variant, error) {
 	want := map[string]bool{}
 	for _, n := range c.variants {
 		if _, ok := find(allVariants, n); !ok {
-			return nil, fmt.Errorf("--variants: unknown design %q (floor, fdpass, prefork, v1, v2, v3)", n)
+			return nil, fmt.Errorf("--variants: unknown design %q (%s)", n, strings.Join(allNames(), ", "))
 		}
 		want[n] = true
 	}
@@ -249,6 +357,8 @@ func prepare(c config, self string) ([]variant, error) {
 		switch {
 		case !want[v.Name] && !(v.Name == "v1" && builtIn(want)):
 			continue
+		case cSource[v.Name] != "":
+			v.bin, v.skip = buildC(c.root, c.binDir, v.Name)
 		case v.Dir == "":
 			v.bin = self
 		default:
@@ -264,7 +374,7 @@ func prepare(c config, self string) ([]variant, error) {
 		vs[i].cli = vs[i].bin
 		if vs[i].Dir == "" {
 			vs[i].cli = v1.bin
-			if v1.skip != "" {
+			if v1.skip != "" && vs[i].skip == "" {
 				vs[i].skip = "its load client is v1's, which did not build"
 			}
 		}
