@@ -20,7 +20,7 @@ import (
 var cSource = map[string]string{"c-floor": "floor.c", "c-v1": "v1.c"}
 
 // ctwinDir is where the C sources are, from the module's root.
-const ctwinDir = "common/tools/bench/ctwin"
+const ctwinDir = "common/tools/osps-bench/ctwin"
 
 // errNoCC is why the C rows are skipped on a machine without a compiler.
 var errNoCC = errors.New("no C compiler")

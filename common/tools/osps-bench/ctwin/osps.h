@@ -5,7 +5,7 @@
  * pattern, a listening socket and the `ready host:port` line, a
  * connection's input and output buffers, the lingering close.
  * The bench builds them with the system's C compiler
- * (common/tools/bench/ctwin.go; docs/comparison.md, "The C twin"). */
+ * (common/tools/osps-bench/ctwin.go; docs/comparison.md, "The C twin"). */
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
