@@ -123,7 +123,7 @@ func check(t *testing.T, args ...string) (int, string) {
 
 func TestGradeAProgramNotOurs(t *testing.T) {
 	code, out := check(t, "v1", "--bin", fake(t, ""), "--only", "protocol")
-	if code != 0 || !strings.HasSuffix(out, "Score: 20/20\n6 passed, 0 failed\n") {
+	if code != 0 || !strings.HasSuffix(out, "Score: 20/20\n7 passed, 0 failed\n") {
 		t.Fatalf("grading a correct fake server: exit %d\n%s", code, out)
 	}
 }
