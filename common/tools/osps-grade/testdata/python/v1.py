@@ -8,7 +8,10 @@ one slot per worker; a ping pipe and a pong pipe join each worker to the
 dispatcher; the request goes through the slot, and the dispatcher relays
 the answer to the client, one slot-sized chunk at a time. The dispatcher
 is one thread: one select loop (selectors) over the listening socket,
-the client sockets, the pong pipes and the signal pipe.
+the client sockets, the pong pipes and the signal pipe. Every bound of
+docs/protocol.md's Limits table is a field of a Session and a look at it
+in that loop: the session caps, the idle clock, the min-rate rule on
+what the client acknowledged, the lane of long answers.
 
 It is the grader's positive control (./run.sh check v1 --bin THIS-FILE)
 and the program docs/python.md walks through, by the DOC anchors of
@@ -564,7 +567,7 @@ class Dispatcher:
         in_flight = any(self.seg.get(w.id, STATE) == BUSY for w in self.workers)
         if in_flight and now < self.grace_end:
             return False
-        for s in list(self.sessions):
+        for s in list(self.sessions) + list(self.leaving):
             self.close(s)
         for w in self.workers:           # closing the ping pipe is the stop signal
             if w.ping >= 0:
