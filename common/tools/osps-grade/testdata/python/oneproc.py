@@ -19,6 +19,8 @@ import sys
 import threading
 
 MAX_LINE, MAX_BYTES, K = 1024, 64 << 20, 2654435761
+MAX_REFUSED = 8                          # lines in a row that are not requests: the eighth closes
+KNOWN = "requetetype1, requetetype2 [n], STATS, QUIT"
 served = 0
 lock = threading.Lock()
 
@@ -57,13 +59,14 @@ def answer(line):
         if int(arg) > MAX_BYTES:
             return f"ERR too-large n={printable(arg)} is over the limit of {MAX_BYTES} bytes\n".encode()
         return None                      # the caller streams the payload
-    return f'ERR unknown-type unknown request type "{printable(words[0][:64])}"\n'.encode()
+    return f'ERR unknown-type unknown request type "{printable(words[0][:64])}"; known: {KNOWN}\n'.encode()
 
 
 class Session(socketserver.StreamRequestHandler):
     timeout = 60                         # --idle-timeout's default
 
     def handle(self):
+        refused = 0                      # lines in a row that were not requests
         while True:
             try:
                 line = self.rfile.readline(MAX_LINE + 2)
@@ -75,12 +78,19 @@ class Session(socketserver.StreamRequestHandler):
             if body.endswith(b"\r"):
                 body = body[:-1]
             if len(body) > MAX_LINE or (not line.endswith(b"\n") and len(line) > MAX_LINE + 1):
-                self.too_long()
+                self.close_with(b"ERR line-too-long a line may hold at most 1024 bytes\n")
                 return
             if body.split() == [b"QUIT"]:
                 self.wfile.write(b"BYE\n")
                 return
             reply = answer(body)
+            if reply is not None and reply.startswith(b"ERR "):   # not a request
+                refused += 1
+                if refused == MAX_REFUSED:
+                    self.close_with(reply[:-1] + f"; {refused} lines in a row that are not requests: closing\n".encode())
+                    return
+            else:
+                refused = 0
             if reply is None:            # requetetype2 n: "OK n", then n bytes, 64 KiB at a time
                 n = int(body.split()[1]) if len(body.split()) == 2 else 4096
                 self.wfile.write(f"OK {n}\n".encode())
@@ -90,9 +100,9 @@ class Session(socketserver.StreamRequestHandler):
                 self.wfile.write(reply)
             self.wfile.flush()
 
-    def too_long(self):
-        """ERR line-too-long, then a lingering close (docs/protocol.md)."""
-        self.wfile.write(b"ERR line-too-long a line may hold at most 1024 bytes\n")
+    def close_with(self, line):
+        """A last line, then a lingering close (docs/protocol.md)."""
+        self.wfile.write(line)
         self.wfile.flush()
         self.connection.shutdown(socket.SHUT_WR)
         self.connection.settimeout(1)

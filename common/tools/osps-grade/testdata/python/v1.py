@@ -8,7 +8,10 @@ one slot per worker; a ping pipe and a pong pipe join each worker to the
 dispatcher; the request goes through the slot, and the dispatcher relays
 the answer to the client, one slot-sized chunk at a time. The dispatcher
 is one thread: one select loop (selectors) over the listening socket,
-the client sockets, the pong pipes and the signal pipe.
+the client sockets, the pong pipes and the signal pipe. Every bound of
+docs/protocol.md's Limits table is a field of a Session and a look at it
+in that loop: the session caps, the idle clock, the min-rate rule on
+what the client acknowledged, the lane of long answers.
 
 It is the grader's positive control (./run.sh check v1 --bin THIS-FILE)
 and the program docs/python.md walks through, by the DOC anchors of
@@ -21,6 +24,8 @@ its comments.
 import argparse
 import collections
 import ctypes
+import fcntl
+import gc
 import os
 import random
 import re
@@ -35,6 +40,11 @@ import time
 
 MAX_LINE = 1024              # bytes of a request line before its LF
 MAX_SLOTS = 256
+MAX_REFUSED = 8              # lines in a row that are not requests: the eighth closes the session
+KNOWN = "requetetype1, requetetype2 [n], STATS, QUIT"   # named by ERR unknown-type
+GOODBYES = 16                # sessions pushed out and still being told so, at most
+FLOOD = 1024                 # a peak of sessions this high, then gone: give the memory back
+SIOCOUTQ = 0x5411            # ioctl: bytes in a socket's send queue not yet acknowledged (TIOCOUTQ)
 K = 2654435761               # Knuth's multiplier: the requetetype2 pattern
 
 
@@ -86,6 +96,7 @@ libc.shmat.restype = ctypes.c_void_p
 libc.shmdt.argtypes = [ctypes.c_void_p]
 libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+libc.malloc_trim.argtypes = [ctypes.c_size_t]
 IPC_PRIVATE, IPC_CREAT, IPC_RMID = 0, 0o1000, 0
 PR_SET_PDEATHSIG = 1
 
@@ -301,36 +312,54 @@ class Worker:
         self.respawn_at = None
         self.backoff = 0.0
         self.restarted, self.old_pid = False, 0
+        self.long = False                # it serves a long answer (it holds a place in the long lane)
 
 
 class Session:
     """One client connection."""
 
-    def __init__(self, sock):
-        self.sock = sock
+    def __init__(self, sock, peer):
+        self.sock, self.peer = sock, peer
         self.inbuf = bytearray()
         self.out = collections.deque()   # memoryviews still to send
         self.state = "read"              # read, queued, busy, quit, linger, closed
         self.deadline = None
-        self.line_since = None
+        self.idle_since = time.monotonic()   # the end of its last request (or its start)
+        self.line_since = None           # the first byte of the line being read
+        self.refused = 0                 # lines in a row that were not requests
         self.eof = False
         self.n = 0
+        self.long = False                # its request asks for a long answer
         self.line = b""
         self.worker = None
         self.chunk = 0                   # bytes of the chunk being sent
-        self.win_start = self.win_done = 0
+        # The min-rate rule of the answer being written (Dispatcher.judge):
+        self.credit = 0.0                # bytes the client may still fall behind
+        self.judged = 0.0                # when the credit was last brought up to date
+        self.written = 0                 # bytes of this answer handed to the kernel
+        self.taken = 0                   # of those, acknowledged by the client at the last look
         self.events = 0
         self.discarded = 0
+        self.linger_max = 1 << 20        # what a lingering close still reads, at most,
+        self.linger_for = 1.0            # and for how many seconds
 
 
 class Dispatcher:
     def __init__(self, cfg):
         self.cfg = cfg
         self.sel = selectors.DefaultSelector()
-        self.sessions = set()
+        self.sessions = set()            # open sessions: what --max-sessions counts
+        self.leaving = set()             # sessions pushed out, told why, closing
+        self.peers = collections.Counter()   # open sessions per IP address
+        self.peak = 0                    # the most sessions open at once, since the last flood
         self.workers = []
         self.idle = collections.deque()
         self.waiting = collections.deque()
+        # One window's worth of bytes at --min-rate: the min-rate rule's
+        # bucket, and the line between a short answer and a long one.
+        self.quota = max(cfg.min_rate * cfg.rate_window, 1)
+        self.long_lane = cfg.long_answers or (1 if cfg.workers < 2 else cfg.workers - max(cfg.workers // 4, 1))
+        self.long_busy = 0               # long answers in flight
         self.draining = False
         self.grace_end = None
         self.next_watch = None
@@ -420,20 +449,39 @@ class Dispatcher:
             timeout = self.tick(now)
             if self.draining and self.drained(now):
                 return
-            for key, events in self.sel.select(timeout):
-                what = key.data
-                if what == "listen":
-                    self.accept()
-                elif what == "signal":
-                    self.on_signals()
-                elif isinstance(what, Worker):
-                    if what.pong == key.fd:
-                        self.on_pong(what)
-                elif isinstance(what, Session) and what.state != "closed":
-                    if events & selectors.EVENT_WRITE:
-                        self.on_writable(what)
-                    if events & selectors.EVENT_READ and what.state != "closed":
-                        self.on_readable(what)
+            ready = self.sel.select(timeout)
+            if not ready and self.peak >= FLOOD and len(self.sessions) < self.peak // 4:
+                self.give_memory_back()
+            self.on_events(ready)
+            ready = None                 # the loop keeps no session of this turn while it sleeps
+
+    def on_events(self, ready):
+        # A function of its own: its variables (the last session) go when it returns.
+        for key, events in ready:
+            what = key.data
+            if what == "listen":
+                self.accept()
+            elif what == "signal":
+                self.on_signals()
+            elif isinstance(what, Worker):
+                if what.pong == key.fd:
+                    self.on_pong(what)
+            elif isinstance(what, Session) and what.state != "closed":
+                if events & selectors.EVENT_WRITE:
+                    self.on_writable(what)
+                if events & selectors.EVENT_READ and what.state != "closed":
+                    self.on_readable(what)
+
+    def give_memory_back(self):
+        # DOC: py-flood-memory: a flood of sessions (a peak of at least 1024)
+        # has gone, and the loop is quiet: its objects are garbage now. Free
+        # them, and hand the freed heap back to the system at once (glibc's
+        # malloc_trim), rather than keep it for a flood that may not come.
+        log("INFO", "a flood of sessions has gone: giving memory back to the system", peak=self.peak)
+        self.peak = len(self.sessions)
+        self.sessions = set(self.sessions)   # a set keeps its largest table: copy it small
+        gc.collect()
+        libc.malloc_trim(0)
 
     def tick(self, now):
         """Every timer of the server, checked at each turn of the loop: the
@@ -441,21 +489,17 @@ class Dispatcher:
         how long select may sleep."""
         cfg = self.cfg
         wake = [1.0]
-        for s in list(self.sessions):
+        for s in list(self.sessions) + list(self.leaving):
             if s.state == "closed":
                 continue
             if s.deadline is not None and now >= s.deadline:
                 self.on_deadline(s, now)
-            elif s.out and now - s.win_start >= cfg.rate_window:
-                # DOC: py-min-rate: fewer than --min-rate x --rate-window
-                # bytes went out in a whole window: the answer is cut.
-                log("INFO", "client reads below the minimum rate: answer cut", min_rate=cfg.min_rate)
-                self.drop(s)
-            if s.state != "closed":
-                if s.deadline is not None:
-                    wake.append(s.deadline - now)
-                if s.out:
-                    wake.append(s.win_start + cfg.rate_window - now)
+            elif s.out:                  # an answer waits for its client: the min-rate rule
+                again = self.judge(s, now)
+                if again is not None:
+                    wake.append(again)
+            if s.state != "closed" and s.deadline is not None:
+                wake.append(s.deadline - now)
         for w in self.workers:
             if w.kill_at is not None and now >= w.kill_at:
                 signal_worker(w, signal.SIGKILL)
@@ -515,7 +559,7 @@ class Dispatcher:
         while self.waiting:
             s = self.waiting.popleft()
             if s.state == "queued":
-                s.state, s.deadline = "read", None
+                self.request_over(s)
                 self.reply(s, "ERR shutting-down the server is shutting down")
                 self.process(s)
 
@@ -523,7 +567,7 @@ class Dispatcher:
         in_flight = any(self.seg.get(w.id, STATE) == BUSY for w in self.workers)
         if in_flight and now < self.grace_end:
             return False
-        for s in list(self.sessions):
+        for s in list(self.sessions) + list(self.leaving):
             self.close(s)
         for w in self.workers:           # closing the ping pipe is the stop signal
             if w.ping >= 0:
@@ -554,12 +598,27 @@ class Dispatcher:
     def release(self, w):
         """The worker is idle again: give it to a waiting session, or queue it."""
         w.session, w.holding = None, False
+        self.leave_long_lane(w)
         self.seg.put(w.id, STATE, IDLE)
         self.idle.append(w)
-        while self.waiting and self.idle:
-            s = self.waiting.popleft()
-            if s.state == "queued":
+        self.dispatch()
+
+    def dispatch(self):
+        """Hand the idle workers to the waiting sessions, first come first
+        served; a long answer only while the long lane has room."""
+        for s in list(self.waiting):
+            if not self.idle:
+                return
+            if s.state != "queued":      # answered meanwhile (ERR busy, drain)
+                self.waiting.remove(s)
+            elif not s.long or self.long_busy < self.long_lane:
+                self.waiting.remove(s)
                 self.begin(s, self.take())
+
+    def leave_long_lane(self, w):
+        if w.long:
+            w.long = False
+            self.long_busy -= 1
 
     def take(self):
         # DOC: py-pool-pick: the worker idle the longest (FIFO), or with --lifo the latest.
@@ -611,12 +670,14 @@ class Dispatcher:
         self.seg.put(w.id, STATE, DEAD)
         if w in self.idle:
             self.idle.remove(w)
+        self.leave_long_lane(w)
+        self.dispatch()                  # a long answer waiting may take another worker now
         log("WARN", "worker died", worker=w.id, pid=w.pid)
         s, w.session = w.session, None
         if s is not None:
             s.worker = None
             if w.first:
-                s.state, s.deadline = "read", None
+                self.request_over(s)
                 self.reply(s, f"ERR worker-failed worker {w.id} (pid {w.pid}): worker died")
                 self.process(s)
             else:
@@ -672,7 +733,7 @@ class Dispatcher:
     def accept(self):
         while True:
             try:
-                sock, _ = self.ln.accept()
+                sock, addr = self.ln.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:         # EMFILE: the cap should prevent it
@@ -681,17 +742,67 @@ class Dispatcher:
             sock.setblocking(False)
             # No Nagle: a short answer goes out now, not after the client's delayed ACK.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            # DOC: py-session-cap: past --max-sessions, a clear refusal.
-            if len(self.sessions) >= self.cfg.max_sessions:
-                try:
-                    sock.send(f"ERR busy too many sessions open ({len(self.sessions)}): try again later\n".encode())
-                except OSError:
-                    pass
-                sock.close()
+            # The send buffer holds about one quota (the kernel doubles it): left
+            # to itself, Linux grows it to megabytes, out of the min-rate rule's reach.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(min(max(self.quota, 64 << 10), 64 << 20)))
+            peer = addr[0]
+            # DOC: py-session-cap: past --max-sessions-per-peer, or past
+            # --max-sessions when no session can be pushed out, a clear refusal.
+            cfg = self.cfg
+            if cfg.max_sessions_per_peer and self.peers[peer] >= cfg.max_sessions_per_peer:
+                self.refuse_conn(sock, peer, f"too many sessions from {peer} ({cfg.max_sessions_per_peer})")
                 continue
-            s = Session(sock)
+            if len(self.sessions) >= cfg.max_sessions and not self.evict():
+                self.refuse_conn(sock, peer, f"too many sessions open ({cfg.max_sessions}), every one with a request in flight")
+                continue
+            s = Session(sock, peer)
             self.sessions.add(s)
+            self.peers[peer] += 1
+            self.peak = max(self.peak, len(self.sessions))
             self.process(s)
+
+    def refuse_conn(self, sock, peer, why):
+        log("WARN", "session refused", why=why)
+        text = f"ERR busy {why}: try again later"
+        if len(self.leaving) < GOODBYES:
+            self.goodbye(Session(sock, peer), text)
+            return
+        try:                             # too many goodbyes at once: a word, no lingering
+            sock.send(text.encode() + b"\n")
+        except OSError:
+            pass
+        sock.close()
+
+    def goodbye(self, s, text):
+        """Tell a session that is not (or no longer) counted why it ends:
+        a last line and a short lingering close (100 ms, 64 KiB at most),
+        since a close with its line unread would reset the connection."""
+        self.leaving.add(s)
+        s.linger_max = 64 << 10
+        self.close_with(s, text, 0.1)
+
+    def evict(self):
+        """Make room: push out the session idle the longest, never one with a
+        request in flight. Returns False when there is none to push out."""
+        # DOC: py-session-evict: the newcomer takes the place of the stalest session.
+        idle = [s for s in self.sessions if s.state == "read"]
+        if not idle or len(self.leaving) >= GOODBYES:
+            return False
+        old = min(idle, key=lambda s: s.idle_since)
+        log("WARN", "session pushed out to make room: idle the longest",
+            idle=f"{time.monotonic() - old.idle_since:.3f}s", max_sessions=self.cfg.max_sessions)
+        self.forget(old)
+        self.goodbye(old, f"ERR busy session closed to make room for a new one: it was idle the longest "
+                          f"({self.cfg.max_sessions} sessions open at most)")
+        return True
+
+    def forget(self, s):
+        """Remove s from the counts of --max-sessions and --max-sessions-per-peer."""
+        if s in self.sessions:
+            self.sessions.discard(s)
+            self.peers[s.peer] -= 1
+            if self.peers[s.peer] <= 0:
+                del self.peers[s.peer]
 
     def want(self, s, events):
         """Watch the session's socket for these events (0: not at all)."""
@@ -711,7 +822,8 @@ class Dispatcher:
         self.want(s, 0)
         s.state = "closed"
         s.sock.close()
-        self.sessions.discard(s)
+        self.forget(s)
+        self.leaving.discard(s)
 
     def on_readable(self, s):
         try:
@@ -723,7 +835,7 @@ class Dispatcher:
             return
         if s.state == "linger":          # the lingering close: read and throw away
             s.discarded += len(data)
-            if not data or s.discarded >= 1 << 20:
+            if not data or s.discarded >= s.linger_max:
                 self.close(s)
             return
         if not data:
@@ -744,9 +856,10 @@ class Dispatcher:
                     self.too_long(s)
                     return
                 if not s.eof:
-                    now = time.monotonic()
-                    # DOC: py-session-timeouts: silent between lines, or a line left unfinished.
-                    s.deadline = (now + self.cfg.idle_timeout if not s.inbuf else
+                    # DOC: py-session-timeouts: silent since its last request
+                    # (lines that are not requests do not count), or a line
+                    # left unfinished.
+                    s.deadline = (s.idle_since + self.cfg.idle_timeout if not s.inbuf else
                                   s.line_since + self.cfg.line_timeout)
                     self.want(s, selectors.EVENT_READ)
                     return
@@ -777,38 +890,59 @@ class Dispatcher:
         words = line.split(b" ")
         words = [w for w in words if w]
         if not words:
-            return self.reply(s, "ERR bad-request empty request line")
+            return self.refuse(s, "ERR bad-request empty request line")
         first = words[0]
         if words == [b"QUIT"]:
             s.state = "quit"
             return self.reply(s, "BYE")
         if words == [b"STATS"]:
-            return self.stats(s)
+            s.refused = 0
+            self.stats(s)
+            s.idle_since = time.monotonic()   # a request: its idle clock starts again
+            return
         if first == b"requetetype1":
             if len(words) != 1:
-                return self.reply(s, "ERR bad-request requetetype1 takes no argument")
+                return self.refuse(s, "ERR bad-request requetetype1 takes no argument")
             n = -1                       # its length: the worker says
         elif first == b"requetetype2":
             if len(words) > 2:
-                return self.reply(s, "ERR bad-request requetetype2 takes one argument <n>")
+                return self.refuse(s, "ERR bad-request requetetype2 takes one argument <n>")
             arg = words[1] if len(words) == 2 else b"4096"
             if not (arg.isdigit() and arg.isascii()):
-                return self.reply(s, f'ERR bad-request n must be a non-negative decimal integer, got {quote(arg, 32)}')
+                return self.refuse(s, f'ERR bad-request n must be a non-negative decimal integer, got {quote(arg, 32)}')
             n = int(arg)
             if n > self.cfg.max_bytes:
-                return self.reply(s, f"ERR too-large n={printable(arg, 32)} is over the limit of {self.cfg.max_bytes} bytes")
+                return self.refuse(s, f"ERR too-large n={printable(arg, 32)} is over the limit of {self.cfg.max_bytes} bytes")
         else:
-            return self.reply(s, f"ERR unknown-type unknown request type {quote(first, 64)}")
+            return self.refuse(s, f"ERR unknown-type unknown request type {quote(first, 64)}; known: {KNOWN}")
+        s.refused = 0                    # a request: the run of refused lines is over
         if self.draining:
-            return self.reply(s, "ERR shutting-down the server is shutting down")
-        s.line, s.n = line, n
+            self.reply(s, "ERR shutting-down the server is shutting down")
+            s.idle_since = time.monotonic()
+            return
+        # DOC: py-long-lane: an answer longer than one quota is long; at most
+        # --long-answers of them in flight, so that short ones keep a worker.
+        s.line, s.n, s.long = line, n, n > self.quota
         # DOC: py-acquire: an idle worker now, or wait --queue-timeout for one.
-        if self.idle:
-            self.begin(s, self.take())
-        else:
-            s.state = "queued"
-            s.deadline = time.monotonic() + self.cfg.queue_timeout
-            self.waiting.append(s)
+        s.state = "queued"
+        s.deadline = time.monotonic() + self.cfg.queue_timeout
+        self.waiting.append(s)
+        self.dispatch()
+
+    def refuse(self, s, text):
+        """Answer a line that is not a request. It leaves the idle clock
+        running, and the eighth in a row closes the session."""
+        # DOC: py-refused-run: a stranger cannot hold a session with empty or bad lines.
+        s.refused += 1
+        if s.refused < MAX_REFUSED:
+            return self.reply(s, text)
+        log("INFO", "session closed: too many lines in a row that are not requests", lines=s.refused)
+        self.close_with(s, f"{text}; {s.refused} lines in a row that are not requests: closing", 1)
+
+    def request_over(self, s):
+        """The request in flight has its answer (or its ERR): the session
+        reads its next line, and its idle clock starts again."""
+        s.state, s.deadline, s.idle_since = "read", None, time.monotonic()
 
     def begin(self, s, w):
         """Step 2: the request into the worker's slot, then one ping."""
@@ -816,6 +950,9 @@ class Dispatcher:
         w.session, w.first, w.n, w.sent, w.holding = s, True, s.n, 0, False
         s.worker, s.state = w, "busy"
         s.deadline = time.monotonic() + self.cfg.request_timeout
+        if s.long:
+            w.long = True
+            self.long_busy += 1
         self.seg.put(w.id, STATE, BUSY)
         self.seg.area(w.id, REQUEST, len(s.line))[:] = s.line
         self.seg.put(w.id, REQLEN, len(s.line))
@@ -846,7 +983,7 @@ class Dispatcher:
             first = w.first
             w.session, s.worker = None, None
             if first:
-                s.state, s.deadline = "read", None
+                self.request_over(s)
                 self.reply(s, f"ERR worker-failed worker {w.id} broke the protocol")
                 self.process(s)
             else:
@@ -854,7 +991,7 @@ class Dispatcher:
             return
         if w.first:
             s.out.append(memoryview(f"OK {w.n}\n".encode()))
-            s.win_start, s.win_done = time.monotonic(), 0
+            self.start_answer(s)
             w.first = False
         s.out.append(self.seg.area(w.id, DATA, arg))   # sent straight from the slot
         s.chunk = arg
@@ -878,14 +1015,13 @@ class Dispatcher:
             self.ping(w, PING_NEXT)      # only now may the worker overwrite its data area
 
     def finish(self, s, w):
-        s.worker, s.state, s.deadline = None, "read", None
-        s.line_since = time.monotonic()  # the clock stopped while the request was answered
+        s.worker = None
+        self.request_over(s)
         self.release(w)
 
     def reply(self, s, text):
         """A short answer (ERR, BYE, STATS) on the session."""
-        if not s.out:
-            s.win_start, s.win_done = time.monotonic(), 0
+        self.start_answer(s)
         s.out.append(memoryview(text.encode() + b"\n"))
         self.flush(s)
 
@@ -900,6 +1036,8 @@ class Dispatcher:
 
     def flush(self, s):
         """Send what the socket takes now; True when nothing is left."""
+        if s.out and self.judge(s, time.monotonic()) is None:
+            return False                 # cut: too slow a reader
         while s.out:
             try:
                 k = s.sock.sendmsg(s.out)    # "OK <n>" and the chunk in one system call
@@ -908,9 +1046,7 @@ class Dispatcher:
             except OSError:              # the client is gone (reset, broken pipe)
                 self.drop(s)
                 return False
-            s.win_done += k
-            if s.win_done >= self.cfg.min_rate * self.cfg.rate_window:
-                s.win_start, s.win_done = time.monotonic(), 0   # quota met: a new window
+            s.written += k
             while s.out and k >= len(s.out[0]):   # what went out whole (an empty chunk too)
                 k -= len(s.out.popleft())
             if k:
@@ -931,8 +1067,12 @@ class Dispatcher:
             self.process(s)
 
     def too_long(self, s):
-        s.state = "linger"
-        self.reply(s, f"ERR line-too-long a line may hold at most {MAX_LINE} bytes")
+        self.close_with(s, f"ERR line-too-long a line may hold at most {MAX_LINE} bytes", 1)
+
+    def close_with(self, s, text, seconds):
+        """A last line to the client, then a lingering close of that many seconds."""
+        s.state, s.linger_for = "linger", seconds
+        self.reply(s, text)
         if self.flush(s):
             self.linger(s)
         else:
@@ -946,8 +1086,56 @@ class Dispatcher:
             s.sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        s.deadline = time.monotonic() + 1
+        s.deadline = time.monotonic() + s.linger_for
         self.want(s, selectors.EVENT_READ)
+
+    def start_answer(self, s):
+        """A new answer on the session: the min-rate rule starts again, with
+        a full bucket of credit."""
+        s.credit, s.judged, s.written, s.taken = float(self.quota), time.monotonic(), 0, 0
+
+    def judge(self, s, now):
+        """The min-rate rule, for a session whose answer waits for its
+        client: brings the credit up to date, cuts the answer when it has
+        run dry (and returns None), or returns how soon to judge again.
+        It judges before every write too, as the Go writer does: bytes
+        written just now must not hide that the client had taken all."""
+        # DOC: py-min-rate: what counts is what the client's TCP acknowledged:
+        # the bytes written minus those still in the send queue (SIOCOUTQ).
+        # Every byte taken adds one to the credit, every second takes
+        # --min-rate away, and it never holds more than one quota; when it
+        # runs dry, the client is more than a --rate-window behind: cut.
+        rate = self.cfg.min_rate
+        try:
+            outq = struct.unpack("i", fcntl.ioctl(s.sock.fileno(), SIOCOUTQ, bytes(4)))[0]
+        except OSError:
+            outq = 1                     # cannot tell: count the time against the client
+        queued = min(outq, s.written)
+        taken = s.written - queued
+        dt, s.judged = now - s.judged, now
+        if queued == 0:
+            # Nothing waits for the client: the delay is ours (a worker
+            # computing, the dispatcher stopped by SIGSTOP), not charged.
+            s.credit, s.taken = float(self.quota), taken
+        else:
+            s.credit = min(self.quota, s.credit + (taken - s.taken) - rate * dt)
+            s.taken = taken
+        if s.credit < 0:
+            log("INFO", "client reads below the minimum rate: answer cut, connection reset",
+                min_rate=rate, window=fmt(self.cfg.rate_window), taken=taken, queued=queued)
+            self.cut(s)
+            return None
+        # Look again when the credit would run dry if the client took nothing.
+        return min(max(s.credit / rate, 0.005), max(self.cfg.rate_window / 4, 0.005))
+
+    def cut(self, s):
+        """Cut the answer: a reset (SO_LINGER 0), so that what is still
+        queued is dropped, and the client learns it at once."""
+        try:
+            s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.drop(s)
 
     def drop(self, s):
         """The client is gone, or too slow: close, and free its worker."""
@@ -963,17 +1151,21 @@ class Dispatcher:
 
     def on_deadline(self, s, now):
         if s.state == "queued":
-            s.state, s.deadline = "read", None
+            self.request_over(s)
             if s in self.waiting:
                 self.waiting.remove(s)
-            self.reply(s, f"ERR busy no idle worker within {fmt(self.cfg.queue_timeout)}")
+            if s.long and self.long_busy >= self.long_lane:
+                self.reply(s, f"ERR busy {self.long_lane} long answers in flight already, the most at once: "
+                              "a worker is kept for short ones (try again later)")
+            else:
+                self.reply(s, f"ERR busy no idle worker within {fmt(self.cfg.queue_timeout)}")
             self.process(s)
         elif s.state == "busy":          # no pong within --request-timeout
             w = s.worker
             w.session, s.worker = None, None
             log("WARN", "worker did not answer in time", worker=w.id, pid=w.pid)
             if w.first:
-                s.state, s.deadline = "read", None
+                self.request_over(s)
                 self.reply(s, f"ERR timeout worker {w.id}: no answer within {fmt(self.cfg.request_timeout)}")
                 self.process(s)
             else:
@@ -1020,7 +1212,13 @@ def serve(argv):
     p.add_argument("--min-rate", type=int, default=65536, help="bytes per second a client must read")
     p.add_argument("--rate-window", type=duration, default="10s", help="the window of --min-rate")
     p.add_argument("--max-sessions", type=int, default=0,
-                   help="sessions open at once; 0: the open-file limit minus 48, minus 8 per worker")
+                   help="sessions open at once, past it the session idle the longest is pushed out; "
+                        "0: the open-file limit minus 48, minus 8 per worker")
+    p.add_argument("--long-answers", type=int, default=0,
+                   help="long answers (more than --min-rate x --rate-window bytes) in flight at once; "
+                        "0: all workers but a quarter, one at least")
+    p.add_argument("--max-sessions-per-peer", type=int, default=0,
+                   help="sessions open at once from one IP address; 0: no limit")
     p.add_argument("--idle-timeout", type=duration, default="1m", help="silence between lines")
     p.add_argument("--line-timeout", type=duration, default="10s", help="time to finish a line")
     p.add_argument("--grace", type=duration, default="5s", help="on SIGTERM, time for requests in flight")
@@ -1047,6 +1245,8 @@ def serve(argv):
         problem = f"--slot-size {cfg.slot_size}: must be 512 to 67108864"
     elif cfg.min_rate <= 0 or cfg.max_bytes < 0:
         problem = "--min-rate must be positive, --max-bytes not negative"
+    elif cfg.long_answers < 0 or cfg.max_sessions_per_peer < 0 or cfg.max_sessions < 0:
+        problem = "--long-answers, --max-sessions and --max-sessions-per-peer must not be negative"
     if problem:
         print(f"serve: {problem}", file=sys.stderr)
         return 1
