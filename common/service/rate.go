@@ -109,6 +109,7 @@ type RateWriter struct {
 	Progress func(n int)
 
 	started bool
+	bounded bool      // the send buffer was bounded (boundBuffer)
 	last    time.Time // when credit was last brought up to date
 	credit  float64   // bytes the client may still fall behind
 	written int64     // bytes handed to the kernel
@@ -119,8 +120,12 @@ type RateWriter struct {
 const ratePiece = 64 << 10
 
 // minJudge is the shortest a blocked write waits before the rule looks
-// again.
+// again, and how long a fast answer goes between two looks.
 const minJudge = 5 * time.Millisecond
+
+// minSendBuffer is the smallest send buffer boundBuffer sets: an answer
+// no longer than that fits whatever the bound, and is left alone.
+const minSendBuffer = 64 << 10
 
 func (w *RateWriter) Write(p []byte) (int, error) {
 	rate, window, quota := w.params()
@@ -129,10 +134,19 @@ func (w *RateWriter) Write(p []byte) (int, error) {
 		now := time.Now()
 		if !w.started {
 			w.started, w.last, w.credit = true, now, quota
-			w.boundBuffer(quota)
 		}
-		if err := w.judge(now, rate, window, quota); err != nil {
-			return written, err
+		if !w.bounded && w.written+int64(len(p)-written) > minSendBuffer {
+			w.boundBuffer(quota) // once per answer, and only for one that can fill a buffer
+			w.bounded = true
+		}
+		// Judge when time has passed, or when the credit could run dry
+		// even if the client took nothing meanwhile; not before each
+		// piece of a fast answer (each look at the send queue is a
+		// system call: one per request for requetetype1, once).
+		if dt := now.Sub(w.last); dt >= minJudge || w.credit < rate*dt.Seconds() {
+			if err := w.judge(now, rate, window, quota); err != nil {
+				return written, err
+			}
 		}
 		// Block at most until the credit would run dry if the client
 		// took nothing meanwhile (and a quarter window at most): then
@@ -184,7 +198,7 @@ func (w *RateWriter) judge(now time.Time, rate float64, window time.Duration, qu
 // holds a window of the slowest pace the rule accepts.
 func (w *RateWriter) boundBuffer(quota float64) {
 	if tc, ok := w.Conn.(*net.TCPConn); ok {
-		_ = tc.SetWriteBuffer(int(min(max(quota, 64<<10), 64<<20)))
+		_ = tc.SetWriteBuffer(int(min(max(quota, minSendBuffer), 64<<20)))
 	}
 }
 
