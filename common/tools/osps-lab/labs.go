@@ -119,7 +119,8 @@ var All = []Lab{
 		What:    "claim: the worker's ticket check, single use, in constant time",
 		Doc:     "docs/v3-client-calls-worker.md#security-tickets-against-port-stealing",
 		Imports: nil,
-		Stub: `// claim takes the pending request for visitor v if ticket is its ticket
+		Stub: `
+// claim takes the pending request for visitor v if ticket is its ticket
 // and it has not expired. A ticket is claimed at most once: single use.
 // From then on v is never dropped.
 func (w *desk) claim(ticket string, v *visitor) *pending {
@@ -138,6 +139,7 @@ func (w *desk) claim(ticket string, v *visitor) *pending {
 	_ = subtle.ConstantTimeCompare
 	return nil
 }
+
 `,
 		Pkg: "./v3-client-calls-worker",
 		Rules: []Rule{

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,14 @@ func TestMarkers(t *testing.T) {
 				if !bytes.Contains(ref, []byte(fmt.Sprintf("\t%q\n", imp))) {
 					t.Errorf("lab %s: the stub imports %q, which %s does not: only its placeholder would use it", l.Name, imp, r.File)
 				}
+			}
+			// The students' copy must pass ./run.sh test's gofmt as it is.
+			if stubbed, err := Stubbed(ref, r, l); err != nil {
+				t.Error(err)
+			} else if formatted, err := format.Source(stubbed); err != nil {
+				t.Errorf("lab %s: %s with the stub in place does not parse: %v", l.Name, r.File, err)
+			} else if !bytes.Equal(formatted, stubbed) {
+				t.Errorf("lab %s: %s with the stub in place is not gofmt-formatted: mind the blank lines around the region", l.Name, r.File)
 			}
 		}
 		if variantDirs[l.Variant] == "" || l.Group == "" || l.What == "" || !strings.Contains(l.Stub, "TODO(lab "+l.Name+")") {
