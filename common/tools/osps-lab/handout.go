@@ -35,9 +35,10 @@ const handoutNote = `This is the students' copy of OSPS, made by ./run.sh handou
 Every lab region (between // LAB NAME: begin and // LAB NAME: end) is
 the lab's stub: ./run.sh lab list, ./run.sh lab start NAME and
 ./run.sh lab check NAME. Until the labs are written, the code that
-needs them does not work: the servers (and their tests, the demos and
-the exercises) fail; that is expected. docs/answers.md stays with the
-teacher.
+needs them does not work: the servers (the demos, the exercises) fail;
+that is expected. ./run.sh test passes: here it compiles every test,
+runs those of the packages that need no lab, and names the labs to
+write. docs/answers.md stays with the teacher.
 `
 
 // answersLinkRE is a Markdown link to docs/answers.md, from docs/ or a
