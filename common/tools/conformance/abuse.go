@@ -185,20 +185,7 @@ func checkFloodMemoryReturned(t *testing.T, bin string, d Driver) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := range flood {
-		c, err := net.DialTimeout("tcp", srv.Addr, IOTimeout)
-		if err != nil {
-			t.Fatalf("connection %d: %v", i, err)
-		}
-		conns = append(conns, c)
-		_, _ = c.Write([]byte("\n"))
-	}
+	conns := dialMany(t, srv.Addr, flood, "\n")
 	// Every connection had its answer: each is a session of its own.
 	for _, c := range conns {
 		_ = c.SetReadDeadline(time.Now().Add(IOTimeout))
@@ -213,7 +200,6 @@ func checkFloodMemoryReturned(t *testing.T, bin string, d Driver) {
 	for _, c := range conns {
 		c.Close()
 	}
-	conns = nil
 	var after int64
 	deadline := time.Now().Add(10 * time.Second)
 	for {

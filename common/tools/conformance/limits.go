@@ -25,19 +25,7 @@ import (
 func checkSessionCap(t *testing.T, bin string, d Driver) {
 	const nofile, idle = 256, 300
 	srv := StartWithFileLimit(t, nofile, bin, "--workers", "2", "--watchdog")
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := range idle {
-		c, err := net.DialTimeout("tcp", srv.Addr, IOTimeout)
-		if err != nil {
-			t.Fatalf("idle connection %d: %v", i, err)
-		}
-		conns = append(conns, c)
-	}
+	conns := dialMany(t, srv.Addr, idle, "")
 
 	honest, err := PlainDial(t, srv.Addr)
 	if err != nil {
@@ -72,7 +60,6 @@ func checkSessionCap(t *testing.T, bin string, d Driver) {
 	for _, c := range conns {
 		c.Close()
 	}
-	conns = nil
 	// Once the crowd has gone, sessions open again and the new worker serves.
 	deadline = time.Now().Add(10 * time.Second)
 	for {
@@ -184,4 +171,28 @@ func checkTrickleReaders(t *testing.T, bin string, d Driver) {
 		}
 		return true
 	})
+}
+
+// dialMany opens n connections to addr, each sending first (if not
+// empty); they are closed when the test ends (closing one again is
+// harmless).
+func dialMany(t *testing.T, addr string, n int, first string) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := range n {
+		c, err := net.DialTimeout("tcp", addr, IOTimeout)
+		if err != nil {
+			t.Fatalf("connection %d of %d: %v", i+1, n, err)
+		}
+		conns = append(conns, c)
+		if first != "" {
+			_, _ = c.Write([]byte(first))
+		}
+	}
+	return conns
 }
