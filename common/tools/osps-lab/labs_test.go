@@ -194,7 +194,7 @@ func TestLabs(t *testing.T) {
 		return
 	}
 	grader := filepath.Join(t.TempDir(), "osps-grade")
-	if out, err := exec.Command("go", "build", "-o", grader, "../grader").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", grader, "../osps-grade").CombinedOutput(); err != nil {
 		t.Fatalf("build the grader: %v\n%s", err, out)
 	}
 	tmp := t.TempDir()
