@@ -189,6 +189,9 @@ func build(ctx context.Context, tree, dir, out string) (string, error) {
 	bin := filepath.Join(out, dir)
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./"+dir)
 	cmd.Dir = tree
+	// A go command killed past the bound leaves its work directory
+	// behind: make it in the grader's own temporary folder, removed after.
+	cmd.Env = append(os.Environ(), "GOTMPDIR="+out)
 	group(cmd)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
@@ -247,7 +250,8 @@ func grade(ctx context.Context, root, program, variant string, groups []string, 
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-json", "-count=1", "-timeout", limit.Round(time.Second).String(), "-run", pattern, "./common/tools/osps-grade/suite")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), suite.EnvBin+"="+program, suite.EnvVariant+"="+variant, conformance.EnvRegistry+"="+registry)
+	cmd.Env = append(os.Environ(), suite.EnvBin+"="+program, suite.EnvVariant+"="+variant, conformance.EnvRegistry+"="+registry,
+		"GOTMPDIR="+filepath.Dir(registry)) // as in build: nothing left in /tmp when it is killed
 	cmd.Stderr = os.Stderr
 	group(cmd)
 	out, err := cmd.StdoutPipe()
