@@ -1,5 +1,5 @@
-// report.go demonstrates reading `go test -json` (test2json) events and
-// turning them into one line per check, for a person, and into results a
+// report.go turns the `go test -json` events of the checks (read by
+// common/tools/testjson) into one line per check, for a person, and into results a
 // script can read (--json): every check of the groups asked for gets a
 // status, also the ones that never ran (the server did not start, or the
 // grader's time bound was reached).
@@ -7,8 +7,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -16,15 +14,8 @@ import (
 	"strings"
 
 	"osps/common/tools/conformance"
+	"osps/common/tools/testjson"
 )
-
-// Event is one line of `go test -json` (see `go doc test2json`).
-type Event struct {
-	Action  string
-	Test    string
-	Elapsed float64
-	Output  string
-}
 
 // Check is the result of one check.
 type Check struct {
@@ -61,26 +52,11 @@ var msgRE = regexp.MustCompile(`^\s+[\w.-]+\.go:\d+: (.*)$`)
 func Report(r io.Reader, w io.Writer) ([]Check, []string) {
 	var checks []Check
 	var problems []string
-	outputs := map[string][]string{} // test -> its output lines
-	var pkgOut []string              // output of no test: build errors, panics
+	var log testjson.Log // each test's output lines, and those of no test: build errors, panics
 	ended := map[string]bool{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			pkgOut = append(pkgOut, sc.Text()) // not JSON: go test's own words
-			continue
-		}
+	err := log.Read(r, func(e testjson.Event) {
+		outputs, pkgOut := log.Outputs, log.Package
 		switch e.Action {
-		case "build-output": // go test -json, Go 1.24 on: the compiler's words
-			pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
-		case "output":
-			if e.Test == "" {
-				pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
-			} else {
-				outputs[e.Test] = append(outputs[e.Test], strings.TrimRight(e.Output, "\n"))
-			}
 		case "pass", "fail", "skip":
 			if e.Test == "" {
 				if e.Action == "fail" && len(checks) == 0 && len(problems) == 0 {
@@ -88,7 +64,7 @@ func Report(r io.Reader, w io.Writer) ([]Check, []string) {
 					fmt.Fprintf(w, "FAIL  suite  %s\n", p)
 					problems = append(problems, p)
 				}
-				continue
+				return
 			}
 			ended[e.Test] = true
 			top, name, sub := strings.Cut(e.Test, "/")
@@ -99,7 +75,7 @@ func Report(r io.Reader, w io.Writer) ([]Check, []string) {
 					fmt.Fprintf(w, "FAIL  %-9s %-24s %6.2fs  %s\n", "-", top, e.Elapsed, firstMessage(outputs[e.Test], "failed"))
 					problems = append(problems, p)
 				}
-				continue
+				return
 			}
 			c := Check{Name: name, Group: "?", Status: e.Action, Seconds: e.Elapsed}
 			c.top = top
@@ -115,10 +91,13 @@ func Report(r io.Reader, w io.Writer) ([]Check, []string) {
 			checks = append(checks, c)
 			fmt.Fprintln(w, c.Line())
 		}
+	})
+	if err != nil {
+		problems = append(problems, err.Error())
 	}
 	// Tests that began and never ended: the test binary was stopped.
 	var unfinished []string
-	for test := range outputs {
+	for test := range log.Outputs {
 		if top, name, sub := strings.Cut(test, "/"); sub && !ended[test] {
 			unfinished = append(unfinished, name)
 			c := Check{Name: name, Group: "?", Status: "fail", top: top,
@@ -134,8 +113,8 @@ func Report(r io.Reader, w io.Writer) ([]Check, []string) {
 		i := slices.IndexFunc(checks, func(c Check) bool { return c.Name == name })
 		fmt.Fprintln(w, checks[i].Line())
 	}
-	all := pkgOut
-	for _, lines := range outputs {
+	all := slices.Clone(log.Package)
+	for _, lines := range log.Outputs {
 		all = append(all, lines...)
 	}
 	if panicked := slices.IndexFunc(all, func(l string) bool { return strings.HasPrefix(l, "panic: ") }); panicked >= 0 {

@@ -8,24 +8,17 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
 	"regexp"
 	"strings"
 	"syscall"
-)
 
-// testEvent is one line of `go test -json` (see `go doc test2json`).
-type testEvent struct {
-	Action string
-	Test   string
-	Output string
-}
+	"osps/common/tools/testjson"
+)
 
 // RuleResult is the outcome of one rule.
 type RuleResult struct {
@@ -73,31 +66,15 @@ func RunRules(ctx context.Context, dir string, l Lab) ([]RuleResult, string, err
 		}
 	}
 	status := map[string]string{}
-	outputs := map[string][]string{}
-	var pkgOut []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e testEvent
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			pkgOut = append(pkgOut, sc.Text())
-			continue
+	var log testjson.Log
+	if err := log.Read(bytes.NewReader(out), func(e testjson.Event) {
+		if e.Test != "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip") {
+			status[e.Test] = e.Action
 		}
-		switch e.Action {
-		case "build-output":
-			pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
-		case "output":
-			if e.Test == "" {
-				pkgOut = append(pkgOut, strings.TrimRight(e.Output, "\n"))
-			} else {
-				outputs[e.Test] = append(outputs[e.Test], strings.TrimRight(e.Output, "\n"))
-			}
-		case "pass", "fail", "skip":
-			if e.Test != "" {
-				status[e.Test] = e.Action
-			}
-		}
+	}); err != nil {
+		return nil, "", err
 	}
+	outputs, pkgOut := log.Outputs, log.Package
 	var res []RuleResult
 	ran := false
 	for _, r := range l.Rules {
