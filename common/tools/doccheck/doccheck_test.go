@@ -182,15 +182,7 @@ func TestTranslatedPages(t *testing.T) {
 		"docs/fr/README.md": "# Guide\n\n[ok](../README.md#the-assignment) [tp](lab.md)\n" +
 			"[bad](../README.md#nope) [gone](../protocol.md) [out](../../../x.md)\n\n`./run.sh test` `./run.sh nosuch`\n",
 	}
-	for name, text := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, root, files)
 	rep, err := Check(root)
 	if err != nil {
 		t.Fatal(err)
@@ -222,15 +214,7 @@ func TestPythonAnchors(t *testing.T) {
 			"s = \"#\"  # a plain comment\n",
 		"tools/testdata/x.go": "package x\n\n// DOC: go-in-testdata\n",
 	}
-	for name, text := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, root, files)
 	rep, err := Check(root)
 	if err != nil {
 		t.Fatal(err)
@@ -245,5 +229,19 @@ func TestPythonAnchors(t *testing.T) {
 	}
 	if rep.Anchors != 2 {
 		t.Errorf("anchors found: %d, want 2 (py-alone, py-after)", rep.Anchors)
+	}
+}
+
+// writeTree writes files (path -> text) into a tree under root.
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, text := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

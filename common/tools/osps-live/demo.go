@@ -247,15 +247,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	time.Sleep(200 * time.Millisecond) // the server's last trace lines
 	n.say("2. SIGTERM: the dispatcher drains, stops its workers, and exits")
-	if err := stopDemo(n, d); err != nil {
-		failed = true
-	}
-	if failed {
-		n.say("something failed (see above)")
-		return 1
-	}
-	n.say("done: every answer checked, nothing left behind")
-	return 0
+	return finish(n, d, failed, "every answer checked, nothing left behind")
 }
 
 var workerPidRE = regexp.MustCompile(`(?m)^worker=(\d+) pid=(\d+)\b.*restarts=(\d+)`)
@@ -337,6 +329,12 @@ func runChaos(args []string, stdout, stderr io.Writer) int {
 	}
 
 	n.say("3. SIGTERM: drain, stop the workers, exit")
+	return finish(n, d, failed, "both faults healed, every answer checked, nothing left behind")
+}
+
+// finish stops the demo's server (stopDemo checks that nothing is left)
+// and says how the run went: its exit status.
+func finish(n narrator, d *demoServer, failed bool, done string) int {
 	if err := stopDemo(n, d); err != nil {
 		failed = true
 	}
@@ -344,6 +342,6 @@ func runChaos(args []string, stdout, stderr io.Writer) int {
 		n.say("something failed (see above)")
 		return 1
 	}
-	n.say("done: both faults healed, every answer checked, nothing left behind")
+	n.say("done: %s", done)
 	return 0
 }
