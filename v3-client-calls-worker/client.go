@@ -1,9 +1,9 @@
-// client.go demonstrates v3's client: it asks the dispatcher, which
-// answers where to go ("GOTO <host> <port> <ticket> <key>"); it then
-// dials that worker itself, makes it prove that it is the worker the
-// dispatcher chose, and only then presents the ticket, repeats its
-// request line, and reads the answer there, while its dispatcher session
-// stays open for the next request (docs/v3-client-calls-worker.md).
+// v3's client: it asks the dispatcher, which answers where to go
+// ("GOTO <host> <port> <ticket> <key>"); it then dials that worker
+// itself, makes it prove that it is the worker the dispatcher chose, and
+// only then presents the ticket, repeats its request line, and reads the
+// answer there, while its dispatcher session stays open for the next
+// request (docs/v3-client-calls-worker.md).
 
 package main
 
@@ -21,26 +21,25 @@ import (
 )
 
 func runClient(args []string) int {
-	return client.Run(args, client.Variant{Name: "v3", RequestStep: 2, Dial: dialDispatcher, Do: redirected})
+	return client.Run(args, client.Variant{Name: "v3", RequestStep: 2, Dial: dialDispatcher, Do: followGoto})
 }
 
 // dialDispatcher opens the session that every request of this run uses.
 func dialDispatcher(ctx context.Context, c *client.Client) (net.Conn, error) {
-	// STEP v3.1: connect to the dispatcher, once for the whole session.
 	c.Tr.Step(1, "connect to the dispatcher at %s (one session for every request)", c.Server)
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", c.Server)
+	var dialer net.Dialer
+	// STEP v3.1: connect to the dispatcher, once for the whole session.
+	conn, err := dialer.DialContext(ctx, "tcp", c.Server)
 	if err != nil {
 		return nil, fmt.Errorf("dial dispatcher %s: %w", c.Server, err)
 	}
 	return conn, nil
 }
 
-// redirected carries out one request whose line went out on the session
-// and whose first reply line is r.
-func redirected(ctx context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
-	// STEP v3.2: the line went out on the session (client.Request, DOC: client-send).
-	// STEP v3.3: the dispatcher answered where the answer waits.
+// followGoto carries out one request whose line went out on the session
+// (client.Request) and whose first reply line is r: the GOTO it follows.
+func followGoto(ctx context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
+	// STEP v3.3: read where the answer waits: the dispatcher's GOTO.
 	if r.Word != wire.GOTO {
 		return client.Result{Line: line}, fmt.Errorf("expected GOTO or ERR from the dispatcher, got %s", r.Word)
 	}
@@ -48,9 +47,9 @@ func redirected(ctx context.Context, c *client.Client, line string, r wire.Reply
 	addr := net.JoinHostPort(host, port)
 	c.Tr.Step(3, "dispatcher answered GOTO %s %s %s %s", host, port, ticket, key)
 
+	var dialer net.Dialer
 	// STEP v3.4: dial the worker; it proves itself before it learns the ticket.
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return failed(line, "cannot reach the worker at %s: %v", addr, err), nil
 	}
@@ -103,7 +102,7 @@ func demandProof(ctx context.Context, c *client.Client, conn net.Conn, wr *bufio
 
 // readAnswer reads the worker's answer, then its close.
 func readAnswer(c *client.Client, wr *bufio.Reader, addr, line string) (client.Result, error) {
-	// STEP v3.5: the worker answers, then closes its connection.
+	// STEP v3.5: read the worker's answer, then its close.
 	reply, err := client.ReadReply(wr)
 	if err != nil {
 		return client.Result{Line: line}, fmt.Errorf("worker %s: %w", addr, err)
@@ -121,8 +120,8 @@ func readAnswer(c *client.Client, wr *bufio.Reader, addr, line string) (client.R
 	} else {
 		c.Tr.Step(5, "worker answered %s", reply.Err.Error())
 	}
-	// STEP v3.6: back on the dispatcher session: the next request line, or QUIT.
 	c.Tr.Step(6, "back to the dispatcher session: next request, or QUIT")
+	// STEP v3.6: back to the dispatcher session (client.Run sends the next line, or QUIT).
 	return res, nil
 }
 

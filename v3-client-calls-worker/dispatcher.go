@@ -1,9 +1,9 @@
-// dispatcher.go demonstrates v3's dispatcher, which never touches an
-// answer: for each request it picks an idle worker, writes a fresh
-// single-use ticket and proof key into the worker's slot, pings it, tells
-// the client where to go, "GOTO <host> <port> <ticket> <key>", and waits
-// for the worker's final pong before it reads the session's next line:
-// one session holds at most one worker (docs/v3-client-calls-worker.md).
+// v3's dispatcher, which never touches an answer: for each request it
+// picks an idle worker, writes a fresh single-use ticket and proof key
+// into the worker's slot, pings it, tells the client where to go,
+// "GOTO <host> <port> <ticket> <key>", and waits for the worker's final
+// pong before it reads the session's next line: one session holds at
+// most one worker (docs/v3-client-calls-worker.md).
 
 package main
 
@@ -34,13 +34,11 @@ func runServe(args []string) int {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	cfg.Register(fs)
 	fs.Var((*cli.PositiveDuration)(&ttl), "ticket-ttl", "how long a GOTO ticket stays valid; a worker whose client never comes is idle again after it")
-	r := &redirect{ttl: &ttl}
+	r := &referrer{ttl: &ttl}
 	return server.Main(fs, args, "v3-client-calls-worker serve [flags]", &cfg, server.Variant{
 		Name: "v3", RequestStep: 2, Handler: r,
-		// STEP v3.0: the dispatcher opens each worker's port: its own + 1 + the
-		// worker's id (or any free port above it with --port 0), and hands the
-		// socket to the worker, like its pipes.
 		WorkerFiles: func(ln *net.TCPAddr, workers int) ([][]*os.File, error) {
+			// STEP v3.0: open each worker's port (dispatcher_ports.go says which), handed to the worker like its pipes.
 			files, err := openPorts(ln, workers, cfg.Port == 0)
 			if err != nil {
 				return nil, err
@@ -60,21 +58,15 @@ func runServe(args []string) int {
 	})
 }
 
-// redirect is v3's Handler.
-type redirect struct {
+// referrer is v3's Handler: it refers each request's client to a worker,
+// with a GOTO, and never touches the answer.
+type referrer struct {
 	ttl   *time.Duration // --ticket-ttl, set once the flags are parsed
 	dead  *deadDoors     // the dispatcher answers on dead workers' ports
 	hoard hoard          // the GOTOs given out and not over yet
 }
 
-// closeAll closes the dispatcher's copies of the workers' sockets.
-func closeAll(files [][]*os.File) {
-	for _, f := range files {
-		f[0].Close()
-	}
-}
-
-func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
+func (r *referrer) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 	srv := s.Server()
 	where := w.Slot.WorkerAddr() // published by the worker before it said ready
 	if !where.IsValid() || where.Port() == 0 {
@@ -82,8 +74,8 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d published no address", w.ID))
 	}
 
-	recordOf(s)       // on the session's goroutine: later pongs update it (hoard.go)
-	r.dead.shut(w.ID) // never answer for a live worker's port (deadport.go)
+	recordOf(s)       // on the session's goroutine: later pongs update it (dispatcher_hoard.go)
+	r.dead.shut(w.ID) // never answer for a live worker's port (dispatcher_deadport.go)
 	// STEP v3.2: a fresh ticket, a fresh proof key and the request go into the worker's slot; a ping says so.
 	seq := w.Begin()
 	ticket, key := wire.NewTicket(), wire.NewTicket()
@@ -99,12 +91,12 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		return s.Error(err)
 	}
 
-	// STEP v3.3: tell the client where its answer waits, and with which key the worker proves itself.
 	line := fmt.Sprintf("%s %s %d %s %s", wire.GOTO, gotoHost(where.Addr(), s.Conn().LocalAddr()), where.Port(), ticket, key)
 	srv.Tr.Step(3, "session %d: answer %s (worker#%d listens there, ticket valid %v)", s.ID, line, w.ID, *r.ttl)
 	g := &grant{s: s, where: netip.AddrPortFrom(gotoAddr(where.Addr(), s.Conn().LocalAddr()), where.Port()), ticket: ticket, issued: time.Now()}
 	r.hoard.add(g)
 	defer r.hoard.remove(g)
+	// STEP v3.3: tell the client where its answer waits, and with which key the worker proves itself.
 	if err := s.Reply(line); err != nil {
 		go cancelTicket(g.where, ticket)        // nobody will follow it
 		s.Go(func() { r.awaitDone(s, w, seq) }) // the worker comes back
@@ -143,7 +135,7 @@ func (r *redirect) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 // before the worker has read its ping, and be refused. The error is the
 // client's answer.
 // DOC: v3-ready-before-goto
-func (r *redirect) awaitReady(s *server.Session, w *proc.Handle, seq uint32) error {
+func (r *referrer) awaitReady(s *server.Session, w *proc.Handle, seq uint32) error {
 	rt := s.Server().Cfg.RequestTimeout
 	ctx, cancel := context.WithTimeout(context.Background(), rt)
 	m, err := w.Await(ctx)
@@ -171,7 +163,7 @@ func (r *redirect) awaitReady(s *server.Session, w *proc.Handle, seq uint32) err
 // The wait is bounded: past the ticket's lifetime it goes on only while
 // the worker's heartbeat shows progress; a worker that falls silent is
 // left busy, and its late pong is awaited in the background.
-func (r *redirect) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
+func (r *referrer) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 	srv := s.Server()
 	rt := srv.Cfg.RequestTimeout
 	stale := rt + srv.Cfg.Rate.Window // the longest a served client may go without a beat
@@ -203,7 +195,7 @@ func (r *redirect) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 }
 
 // done handles the final pong m of a request.
-func (r *redirect) done(s *server.Session, w *proc.Handle, seq uint32, m pingpong.Msg) {
+func (r *referrer) done(s *server.Session, w *proc.Handle, seq uint32, m pingpong.Msg) {
 	if m.Op != pingpong.PongDone {
 		s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "seq", seq, "op", m.Op)
 		w.Kill()
@@ -212,12 +204,12 @@ func (r *redirect) done(s *server.Session, w *proc.Handle, seq uint32, m pingpon
 	if rec, ok := s.State.(*record); ok {
 		ended(rec, m.Arg)
 	}
-	// STEP v3.5: the worker's pong: its request is over, it is idle again.
 	if m.Arg == pongServed {
 		s.Server().Tr.Step(5, "session %d: worker#%d pong: its client was served; worker#%d is idle again", s.ID, w.ID, w.ID)
 	} else {
 		s.Server().Tr.Step(5, "session %d: worker#%d pong: no answer delivered (ticket expired or transfer failed); idle again", s.ID, w.ID)
 	}
+	// STEP v3.5: the worker's final pong came: back to the pool, idle again.
 	s.Release(w)
 }
 
@@ -225,7 +217,7 @@ func (r *redirect) done(s *server.Session, w *proc.Handle, seq uint32, m pingpon
 // to take its ticket; its ticket was never given out, so it will expire,
 // and the worker's final pong brings it back to the pool.
 // DOC: v3-late-pong
-func (r *redirect) reclaim(s *server.Session, w *proc.Handle, seq uint32) {
+func (r *referrer) reclaim(s *server.Session, w *proc.Handle, seq uint32) {
 	if m, err := await(w, 0); err == nil && m.Op == pingpong.PongReady {
 		r.awaitDone(s, w, seq)
 	}

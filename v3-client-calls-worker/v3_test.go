@@ -1,7 +1,7 @@
-// v3_test.go runs the conformance suite against the real
-// v3-client-calls-worker binary, then v3's own end-to-end checks: the
-// client's trace, serve's flags, an answer that streams without growing
-// the worker's memory, and the worker's concurrent paths under -race.
+// v3's end-to-end test: the conformance suite against the real
+// v3-client-calls-worker binary, then v3's own checks: the client's
+// trace, serve's flags, an answer that streams without growing the
+// worker's memory, and the worker's concurrent paths under -race.
 
 package main
 
@@ -34,7 +34,7 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, bin, conformance.V3)
 }
 
-var d = conformance.V3
+var v3 = conformance.V3 // the raw driver of v3's protocol
 
 // askGoto sends line on s and returns the GOTO it must get.
 func askGoto(t testing.TB, s *conformance.Session, line string) conformance.Goto {
@@ -93,10 +93,10 @@ func TestLargeAnswerStreams(t *testing.T) {
 		t.Fatalf("workers %v, want one", workers)
 	}
 	before := vmHWM(t, workers[0])
-	s := d.Open(t, srv.Addr)
+	s := v3.Open(t, srv.Addr)
 	const n = 64 << 20
 	start := time.Now()
-	expectOK(t, d.Do(s, fmt.Sprintf("requetetype2 %d", n)), "requetetype2 64 MiB", n)
+	expectOK(t, v3.Do(s, fmt.Sprintf("requetetype2 %d", n)), "requetetype2 64 MiB", n)
 	took := time.Since(start)
 	after := vmHWM(t, workers[0])
 	t.Logf("64 MiB in %v (%.0f MB/s); worker peak RSS %d KiB before, %d KiB after", took.Round(time.Millisecond), n/took.Seconds()/1e6, before, after)
@@ -179,7 +179,7 @@ func TestRaceDetector(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := d.Open(t, srv.Addr)
+			s := v3.Open(t, srv.Addr)
 			for i := range 10 {
 				g := askGoto(t, s, "requetetype2 20000")
 				stranger := knock(t, s, g, "HELLO "+wire.NewTicket()+"\n")

@@ -1,9 +1,10 @@
-// worker.go demonstrates v3's worker process and its ticket desk: it
-// listens on its own port and publishes the address in its slot; a ping
-// says which single-use ticket to expect next, and with which key to
-// prove itself to the client who holds it; the worker pongs "ready",
-// waits for that client or for the ticket to expire, and pongs "done".
-// The connections themselves are door.go's.
+// A v3 worker process and its ticket desk: it listens on the port the
+// dispatcher opened for it (worker_listen.go) and publishes the address
+// in its slot; a ping says which single-use ticket to expect next, and
+// with which key to prove itself to the client who holds it; the worker
+// pongs "ready", waits for that client or for the ticket to expire, and
+// pongs "done". Who gets in is worker_door.go's; the answer,
+// worker_answer.go's.
 
 package main
 
@@ -16,9 +17,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"osps/common/cli"
 	"osps/common/pingpong"
 	"osps/common/proc"
+	"osps/common/service"
 	"osps/common/trace"
 	"osps/common/wire"
 )
@@ -32,6 +36,21 @@ func runWorker(args []string) int {
 			return open(c, tr, *f)
 		},
 	})
+}
+
+// workerFlags are the worker role's own flags, set by the dispatcher
+// (runServe's WorkerArgs), which decides their values.
+type workerFlags struct {
+	ttl       time.Duration
+	ioTimeout time.Duration
+	rate      service.Rate
+}
+
+func (f *workerFlags) register(fs *pflag.FlagSet) {
+	f.ttl, f.ioTimeout = defaultTicketTTL, 10*time.Second
+	fs.Var((*cli.PositiveDuration)(&f.ttl), "ticket-ttl", "how long a ticket waits for its client")
+	fs.Var((*cli.PositiveDuration)(&f.ioTimeout), "io-timeout", "bound on reading a client's request line")
+	f.rate.Register(fs)
 }
 
 // desk is the ticket desk of one v3 worker process: the port where its
@@ -48,6 +67,14 @@ type desk struct {
 	pending *pending // the ticket expected now, nil when none
 }
 
+// Arguments of the worker's final pong (PongDone), read by the
+// dispatcher (dispatcher.go's done, dispatcher_hoard.go's ended).
+const (
+	pongServed    = 0 // its client got the whole answer
+	pongFailed    = 1 // the client came, and the transfer failed
+	pongUnclaimed = 2 // nobody asked for the answer: the ticket expired, or was cancelled
+)
+
 // pending is one request whose client has not come yet.
 type pending struct {
 	ticket  string
@@ -59,73 +86,73 @@ type pending struct {
 }
 
 func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) error, func(), error) {
-	// STEP v3.0: take our listening socket from the dispatcher, and publish its address in the slot.
 	ln, err := inheritedListener(c)
 	if err != nil {
 		return nil, nil, err
 	}
 	addr := ln.Addr().(*net.TCPAddr).AddrPort()
+	// STEP v3.0: publish the address of our listening socket (the dispatcher's, fd 5) in the slot.
 	c.Slot.SetWorkerAddr(addr)
 	tr.Step(0, "attached segment %d, slot %d; listening on %s (socket from the dispatcher, fd 5), published in slot %d", c.Seg.ID(), c.ID, addr, c.ID)
-	w := &desk{
+	d := &desk{
 		c: c, tr: tr, f: f, ln: ln,
 		log: cli.NewLogger(false).With("role", "worker", "slot", c.ID, "pid", os.Getpid()),
 	}
 	accepting := make(chan struct{})
 	go func() {
 		defer close(accepting)
-		w.acceptLoop()
+		d.acceptLoop()
 	}()
 	closer := func() {
 		ln.Close()
 		<-accepting
 	}
-	return w.serve, closer, nil
+	return d.serve, closer, nil
 }
 
 // serve handles one ping: the main loop's part of a request. It returns
 // once the client was served or the ticket expired, after the pong.
-func (w *desk) serve(m pingpong.Msg) error {
+func (d *desk) serve(m pingpong.Msg) error {
 	if m.Op != pingpong.PingRequest {
 		return nil // nothing else is sent to a v3 worker
 	}
 	// STEP v3.2: the ping: a ticket, a proof key and a request wait in our slot.
-	p, err := w.expect()
+	p, err := d.expect()
 	if err != nil {
-		w.log.Error("slot holds no valid request", "err", err)
-		return w.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
+		d.log.Error("slot holds no valid request", "err", err)
+		return d.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
 	}
-	w.tr.Step(2, "ping: expect ticket %s for %q within %v (proof key %s); pong ready", p.ticket, p.req.String(), w.f.ttl, p.key)
+	d.tr.Step(2, "ping: expect ticket %s for %q within %v (proof key %s); pong ready", p.ticket, p.req.String(), d.f.ttl, p.key)
 	// The dispatcher sends GOTO only after this pong (DOC: v3-ready-before-goto).
-	if err := w.c.Pong(pingpong.Msg{Op: pingpong.PongReady, Seq: m.Seq}); err != nil {
+	if err := d.c.Pong(pingpong.Msg{Op: pingpong.PongReady, Seq: m.Seq}); err != nil {
 		return err
 	}
-	arg := w.wait(p)
+	arg := d.wait(p)
 	if arg == pongServed {
-		// STEP v3.5: the client has its answer: pong, idle again.
-		w.tr.Step(5, "connection closed, pong done: idle again")
+		d.tr.Step(5, "connection closed, pong done: idle again")
 	}
-	return w.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: arg})
+	// STEP v3.5: the request is over (served, failed or expired): pong done, idle again.
+	return d.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: arg})
 }
 
 // expect reads the request of the ping from the slot and makes it the
 // pending one.
-func (w *desk) expect() (*pending, error) {
-	line := w.c.Slot.Request()
+func (d *desk) expect() (*pending, error) {
+	line := d.c.Slot.Request()
 	req, err := wire.ParseRequest(line, math.MaxInt64)
 	if err != nil {
 		return nil, fmt.Errorf("request %q: %w", wire.Printable(line, 60), err)
 	}
 	p := &pending{
-		ticket: w.c.Slot.Ticket(), key: w.c.Slot.Proof(), req: req,
-		expires: time.Now().Add(w.f.ttl), claimed: make(chan struct{}), done: make(chan uint64, 1),
+		ticket: d.c.Slot.Ticket(), key: d.c.Slot.Proof(), req: req,
+		expires: time.Now().Add(d.f.ttl), claimed: make(chan struct{}), done: make(chan uint64, 1),
 	}
 	if !wire.ValidTicket(p.ticket) || !wire.ValidTicket(p.key) {
 		return nil, fmt.Errorf("no valid ticket and proof key")
 	}
-	w.mu.Lock()
-	w.pending = p
-	w.mu.Unlock()
+	d.mu.Lock()
+	d.pending = p
+	d.mu.Unlock()
 	return p, nil
 }
 
@@ -133,8 +160,8 @@ func (w *desk) expect() (*pending, error) {
 // unclaimed, and returns the final pong's argument. It beats the
 // heartbeat every proc.BeatEvery until p is claimed; from then on the
 // transfer beats it as it makes progress.
-func (w *desk) wait(p *pending) uint64 {
-	expire := time.NewTimer(w.f.ttl)
+func (d *desk) wait(p *pending) uint64 {
+	expire := time.NewTimer(d.f.ttl)
 	defer expire.Stop()
 	beat := time.NewTicker(proc.BeatEvery)
 	defer beat.Stop()
@@ -143,32 +170,32 @@ func (w *desk) wait(p *pending) uint64 {
 		select {
 		case arg := <-p.done:
 			if arg != pongServed {
-				w.tr.Step(5, "request failed or cancelled, pong done: idle again")
+				d.tr.Step(5, "request failed or cancelled, pong done: idle again")
 			}
 			return arg
 		case <-claimed:
 			beat.Stop()
 			beats, claimed = nil, nil
 		case <-expire.C:
-			if w.unclaim(p) {
-				// STEP v3.5: nobody came: the ticket expires, pong, idle again.
-				w.tr.Step(5, "ticket %s expired, no client within %v: pong, idle again", p.ticket, w.f.ttl)
+			if d.unclaim(p) {
+				// Nobody came: the ticket expires, unclaimed.
+				d.tr.Step(5, "ticket %s expired, no client within %v: pong, idle again", p.ticket, d.f.ttl)
 				return pongUnclaimed
 			}
 			// Claimed just in time: its transfer is bounded by the min-rate rule.
 		case <-beats:
-			w.c.Slot.Beat()
+			d.c.Slot.Beat()
 		}
 	}
 }
 
 // unclaim drops p if it is still pending, and reports whether it was.
-func (w *desk) unclaim(p *pending) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.pending != p {
+func (d *desk) unclaim(p *pending) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pending != p {
 		return false
 	}
-	w.pending = nil
+	d.pending = nil
 	return true
 }

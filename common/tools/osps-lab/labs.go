@@ -123,19 +123,19 @@ var All = []Lab{
 // claim takes the pending request for visitor v if ticket is its ticket
 // and it has not expired. A ticket is claimed at most once: single use.
 // From then on v is never dropped.
-func (w *desk) claim(ticket string, v *visitor) *pending {
+func (d *desk) claim(ticket string, v *visitor) *pending {
 	// TODO(lab v3-ticket): give the pending request to the holder of its
 	// ticket, once.
 	// Hints:
-	//   - w.mu guards w.pending: hold it (w.mu.Lock(); defer w.mu.Unlock()).
+	//   - d.mu guards d.pending: hold it (d.mu.Lock(); defer d.mu.Unlock()).
 	//   - Refuse (return nil) when nothing is pending, when it has expired
 	//     (time.Now().After(p.expires)), or when the ticket differs.
 	//   - Compare with subtle.ConstantTimeCompare, never with ==: why?
 	//     docs/v3-client-calls-worker.md, "Security: tickets against port stealing".
-	//   - Once the ticket matches, w.visitors.hold(v) marks the visitor as
+	//   - Once the ticket matches, d.visitors.hold(v) marks the visitor as
 	//     the ticket holder, never to be dropped (it returns false if v was
 	//     dropped just before: then refuse, the ticket stays pending).
-	//   - Single use: clear w.pending, close(p.claimed), return p.
+	//   - Single use: clear d.pending, close(p.claimed), return p.
 	_ = subtle.ConstantTimeCompare
 	return nil
 }
@@ -144,12 +144,12 @@ func (w *desk) claim(ticket string, v *visitor) *pending {
 		Pkg: "./v3-client-calls-worker",
 		Rules: []Rule{
 			{"only-its-ticket", "TestTicketClaim/OnlyItsTicket", "only the pending ticket, exactly, claims the request; a wrong one changes nothing"},
-			{"single-use", "TestTicketClaim/SingleUse", "a ticket claims once (w.pending cleared)"},
+			{"single-use", "TestTicketClaim/SingleUse", "a ticket claims once (d.pending cleared)"},
 			{"expiry", "TestTicketClaim/Expires", "an expired ticket claims nothing"},
-			{"held-visitor", "TestTicketClaim/HeldVisitor", "the claimer is held (w.visitors.hold); a dropped one leaves the ticket pending"},
+			{"held-visitor", "TestTicketClaim/HeldVisitor", "the claimer is held (d.visitors.hold); a dropped one leaves the ticket pending"},
 			{"wake-worker", "TestTicketClaim/WakesTheWorker", "a claim closes p.claimed: the worker goes on"},
 			{"constant-time", "TestClaimSource/ConstantTime", "the ticket compared in constant time (subtle.ConstantTimeCompare), never with == or a strings/bytes function"},
-			{"locked", "TestClaimSource/Locked", "w.mu held: w.pending is shared with the worker's other goroutines"},
+			{"locked", "TestClaimSource/Locked", "d.mu held: d.pending is shared with the worker's other goroutines"},
 		},
 	},
 }

@@ -1,7 +1,7 @@
-// strangers_test.go checks that strangers at a worker's door never push
-// out the client that holds its ticket: the table's rule in process, and
-// 256 silent connections plus wrong-ticket connections kept open against
-// the real binary, while an honest client is served.
+// Strangers at a worker's door never push out the client that holds its
+// ticket: the visitors table's rule in process, and 256 silent
+// connections plus wrong-ticket connections kept open against the real
+// binary, while an honest client is served.
 
 package main
 
@@ -61,7 +61,7 @@ func TestVisitorsDropOldestStranger(t *testing.T) {
 // an honest client is still served, every time.
 func TestStrangersDoNotPushOut(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "1")
-	s := d.Open(t, srv.Addr)
+	s := v3.Open(t, srv.Addr)
 	g := askGoto(t, s, "requetetype1")
 	if o := s.FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype1\n", "requetetype1"); o.Err != nil || o.Code != "" {
 		t.Fatalf("first request: %v", o)
@@ -85,7 +85,7 @@ func TestStrangersDoNotPushOut(t *testing.T) {
 		}
 	}
 	for i := range 10 {
-		o := d.Do(s, "requetetype2 1000")
+		o := v3.Do(s, "requetetype2 1000")
 		if o.Err != nil || o.Code != "" || o.N != 1000 {
 			t.Fatalf("honest request %d among 288 strangers: got %v, want OK 1000", i, o)
 		}
@@ -106,7 +106,7 @@ func BenchmarkStrangers(b *testing.B) {
 
 func benchStrangers(b *testing.B, rate int) {
 	srv := conformance.Start(b, bin, "--workers", "1")
-	s := d.Open(b, srv.Addr)
+	s := v3.Open(b, srv.Addr)
 	g := askGoto(b, s, "requetetype1")
 	if o := s.FollowGoto(g, "HELLO "+g.Ticket+"\nrequetetype1\n", "requetetype1"); o.Err != nil || o.Code != "" {
 		b.Fatalf("first request: %v", o)
@@ -125,7 +125,7 @@ func benchStrangers(b *testing.B, rate int) {
 	b.ResetTimer()
 	for range b.N {
 		t0 := time.Now()
-		if o := d.Do(s, "requetetype1"); o.Err != nil || o.Code != "" {
+		if o := v3.Do(s, "requetetype1"); o.Err != nil || o.Code != "" {
 			failed++ // pushed out: its ticket waits until it expires
 			continue
 		}

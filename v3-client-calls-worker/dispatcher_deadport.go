@@ -1,10 +1,10 @@
-// deadport.go demonstrates answering for a dead worker: the dispatcher
-// holds a copy of every worker's listening socket (ports.go), so a
-// connection to a dead worker's port completes in the kernel, and
-// nobody would ever answer it. While a slot has no live worker, the
-// dispatcher accepts on that socket itself, and answers each caller
-// "ERR worker-failed" and a close, at once; it stops before the slot's
-// next worker is given a request.
+// The dispatcher at a dead worker's port. It holds a copy of every
+// worker's listening socket (dispatcher_ports.go), so a connection to a
+// dead worker's port completes in the kernel, and nobody would ever
+// answer it. While a slot has no live worker, the dispatcher accepts on
+// that socket itself, and answers each caller "ERR worker-failed" and a
+// close, at once; it stops before the slot's next worker is given a
+// request.
 
 package main
 
@@ -60,7 +60,7 @@ type deadDoor struct {
 // a timeout, and an accept on it is bounded by SO_RCVTIMEO, blocking mode
 // or not.
 func newDeadDoors(files [][]*os.File) (*deadDoors, error) {
-	d := &deadDoors{slots: make(chan struct{}, deadAnswers)}
+	dead := &deadDoors{slots: make(chan struct{}, deadAnswers)}
 	for i, f := range files {
 		raw, err := f[0].SyscallConn()
 		if err != nil {
@@ -71,21 +71,21 @@ func newDeadDoors(files [][]*os.File) (*deadDoors, error) {
 		if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv) }); err != nil || serr != nil {
 			return nil, fmt.Errorf("worker %d's socket: SO_RCVTIMEO: %w", i, errors.Join(err, serr))
 		}
-		d.doors = append(d.doors, &deadDoor{id: i, raw: raw})
+		dead.doors = append(dead.doors, &deadDoor{id: i, raw: raw})
 	}
-	return d, nil
+	return dead, nil
 }
 
 // watch starts looking for dead workers (serve's Started hook).
-func (d *deadDoors) watch(srv *server.Server) {
-	d.pool, d.log = srv.Pool, srv.Log
+func (dead *deadDoors) watch(srv *server.Server) {
+	dead.pool, dead.log = srv.Pool, srv.Log
 	go func() {
 		for !srv.Draining() {
-			for i, w := range d.pool.Workers() {
+			for i, w := range dead.pool.Workers() {
 				if w == nil || !w.Alive() {
-					d.answerFor(i, w)
+					dead.answerFor(i, w)
 				} else {
-					d.shut(i)
+					dead.shut(i)
 				}
 			}
 			time.Sleep(deadEvery)
@@ -95,31 +95,31 @@ func (d *deadDoors) watch(srv *server.Server) {
 
 // answerFor opens slot i's door if w is still the slot's worker and is
 // dead (so that a successor, once started, is never answered for).
-func (d *deadDoors) answerFor(i int, w *proc.Handle) {
-	if d == nil || d.pool == nil || i >= len(d.doors) {
+func (dead *deadDoors) answerFor(i int, w *proc.Handle) {
+	if dead == nil || dead.pool == nil || i >= len(dead.doors) {
 		return
 	}
-	door := d.doors[i]
+	door := dead.doors[i]
 	door.mu.Lock()
 	defer door.mu.Unlock()
-	if door.done != nil || (w != nil && w.Alive()) || d.pool.Workers()[i] != w {
+	if door.done != nil || (w != nil && w.Alive()) || dead.pool.Workers()[i] != w {
 		return
 	}
-	d.log.Warn("worker's port answered by the dispatcher while the slot has no live worker", "worker", i)
+	dead.log.Warn("worker's port answered by the dispatcher while the slot has no live worker", "worker", i)
 	door.stop.Store(false)
 	door.done = make(chan struct{})
-	go d.serve(door, door.done)
+	go dead.serve(door, door.done)
 }
 
 // shut stops answering for slot i; it returns once the dispatcher no
 // longer accepts there (within about 2 × deadEvery). v3's Serve calls
 // it before it pings a worker, so that the worker's client is never
 // taken for a dead worker's.
-func (d *deadDoors) shut(i int) {
-	if d == nil || i >= len(d.doors) {
+func (dead *deadDoors) shut(i int) {
+	if dead == nil || i >= len(dead.doors) {
 		return
 	}
-	door := d.doors[i]
+	door := dead.doors[i]
 	door.mu.Lock()
 	defer door.mu.Unlock()
 	if door.done == nil {
@@ -132,12 +132,12 @@ func (d *deadDoors) shut(i int) {
 
 // serve accepts on door until shut: each caller gets ERR worker-failed.
 // DOC: v3-dead-port-answers
-func (d *deadDoors) serve(door *deadDoor, done chan struct{}) {
+func (dead *deadDoors) serve(door *deadDoor, done chan struct{}) {
 	defer close(done)
 	for !door.stop.Load() {
 		conn, err := door.accept()
 		if err != nil {
-			d.log.Debug("dead worker's port: accept", "worker", door.id, "err", err)
+			dead.log.Debug("dead worker's port: accept", "worker", door.id, "err", err)
 			time.Sleep(deadEvery)
 			continue
 		}
@@ -145,9 +145,9 @@ func (d *deadDoors) serve(door *deadDoor, done chan struct{}) {
 			continue // nobody came within deadEvery
 		}
 		select {
-		case d.slots <- struct{}{}:
+		case dead.slots <- struct{}{}:
 			go func() {
-				defer func() { <-d.slots }()
+				defer func() { <-dead.slots }()
 				_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 				_ = wire.WriteErr(conn, wire.Errorf(wire.CodeWorkerFailed, "worker %d is dead: nobody serves this port now; ask the dispatcher again", door.id))
 				wire.LingerClose(conn)

@@ -1,9 +1,9 @@
-// squat_test.go reproduces port stealing from the client's side: a
-// worker dies after its GOTO went out, and another process answers like a
-// worker where the client is sent. The dispatcher holds every worker's
-// port, so the dead worker's port itself cannot be taken (checked here);
-// the squatter listens elsewhere and the GOTO is bent towards it. The
-// client (the real binary, and the raw driver) must accept no byte of it,
+// Port stealing from the client's side, reproduced: a worker dies after
+// its GOTO went out, and another process answers like a worker where the
+// client is sent. The dispatcher holds every worker's port, so the dead
+// worker's port itself cannot be taken (checked here); the squatter
+// listens elsewhere and the GOTO is bent towards it. The client (the real
+// binary's demandProof, and the raw driver) must accept no byte of it,
 // and never hand it the ticket.
 
 package main
@@ -106,7 +106,7 @@ func killOnly(srv *conformance.Server) error {
 // is bent to, the GOTO followed.
 func TestSquatterRawDriver(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "1", "--watchdog", "--queue-timeout", "10s")
-	s := d.Open(t, srv.Addr)
+	s := v3.Open(t, srv.Addr)
 	g := askGoto(t, s, "requetetype1")
 	if err := killOnly(srv); err != nil {
 		t.Fatal(err)

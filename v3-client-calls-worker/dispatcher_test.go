@@ -1,6 +1,5 @@
-// goto_test.go checks where a GOTO points: a host the client can dial, a
-// port above the dispatcher's (the port rule itself, in process), a fresh
-// ticket and proof key per held worker.
+// Where the dispatcher's GOTO points: a host the client can dial, a port
+// above the dispatcher's, a fresh ticket and proof key per held worker.
 
 package main
 
@@ -25,7 +24,7 @@ func TestGotoPoints(t *testing.T) {
 	var gs []conformance.Goto
 	var ss []*conformance.Session
 	for range 4 { // each GOTO holds its worker: four GOTOs, four workers
-		s := d.Open(t, srv.Addr)
+		s := v3.Open(t, srv.Addr)
 		gs = append(gs, askGoto(t, s, "requetetype2 1000"))
 		ss = append(ss, s)
 	}
@@ -60,7 +59,7 @@ func TestGotoHostOtherLoopback(t *testing.T) {
 	if !strings.HasPrefix(srv.Addr, "127.0.0.5:") {
 		t.Fatalf("ready %s, want 127.0.0.5:<port>", srv.Addr)
 	}
-	s := d.Open(t, srv.Addr)
+	s := v3.Open(t, srv.Addr)
 	g := askGoto(t, s, "requetetype1")
 	if g.Host != "127.0.0.5" {
 		t.Fatalf("GOTO host %q, want 127.0.0.5", g.Host)
@@ -95,43 +94,5 @@ func TestGotoHostWildcard(t *testing.T) {
 		if got := gotoHost(netip.MustParseAddr(c.worker), c.local); got != c.want {
 			t.Errorf("gotoHost(%s, %v) = %q, want %q", c.worker, c.local, got, c.want)
 		}
-	}
-}
-
-// TestListenAbove: the worker's port rule, in process.
-func TestListenAbove(t *testing.T) {
-	for _, dp := range []int{1024, 40000, 65500} { // 65500: above most ephemeral ports, the walk upwards
-		ln, err := listen("127.0.0.1", dp, true, 3)
-		if err != nil {
-			t.Fatalf("any port above %d: %v", dp, err)
-		}
-		if p := ln.Addr().(*net.TCPAddr).Port; p <= dp {
-			t.Errorf("any port above %d: got %d", dp, p)
-		}
-		ln.Close()
-	}
-	if _, err := listen("127.0.0.1", 65534, false, 3); err == nil {
-		t.Errorf("dispatcher port 65534 + 1 + 3 is not a port: want an error")
-	}
-	// Fixed ports: dispatcher port + 1 + id. Find a base whose slot 2 is free.
-	for try := 0; ; try++ {
-		base, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dp := base.Addr().(*net.TCPAddr).Port
-		ln, err := listen("127.0.0.1", dp, false, 2)
-		base.Close()
-		if err != nil {
-			if try < 100 {
-				continue // that port happened to be taken (other tests' connections use ephemeral ports next to it)
-			}
-			t.Fatal(err)
-		}
-		if p := ln.Addr().(*net.TCPAddr).Port; p != dp+3 {
-			t.Errorf("worker 2 of a dispatcher on %d listens on %d, want %d", dp, p, dp+3)
-		}
-		ln.Close()
-		return
 	}
 }

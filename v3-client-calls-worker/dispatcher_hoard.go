@@ -1,4 +1,4 @@
-// hoard.go demonstrates how v3's dispatcher keeps sessions that ask for
+// The dispatcher against hoarding: it keeps sessions that ask for
 // tickets and never use them from holding every worker: a GOTO nobody
 // has followed for claimGrace is cancelled as soon as another request
 // waits for a worker, and a session whose tickets expired unclaimed
@@ -18,13 +18,6 @@ import (
 
 	"osps/common/server"
 	"osps/common/wire"
-)
-
-// Arguments of a v3 worker's final pong (PongDone).
-const (
-	pongServed    = 0 // its client got the whole answer
-	pongFailed    = 1 // the client came, and the transfer failed
-	pongUnclaimed = 2 // nobody asked for the answer: the ticket expired, or was cancelled
 )
 
 // maxUnclaimed is how many tickets in a row a session may leave

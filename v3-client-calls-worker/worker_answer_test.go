@@ -1,7 +1,6 @@
-// transfer_test.go checks the bounds of v3's transfer: a client that
-// stops reading is cut by the min-rate rule and its worker comes back,
-// and a transfer that makes no progress stops the heartbeat, so the
-// watchdog sees it.
+// The bounds of a worker's answer: a client that stops reading is cut by
+// the min-rate rule and its worker comes back, and a transfer that makes
+// no progress stops the heartbeat, so the watchdog sees it.
 
 package main
 
@@ -56,15 +55,15 @@ func waitSlot(t *testing.T, addr, what string, ok func(conformance.Slot) bool) c
 // is idle again and serves the next client.
 func TestStalledReaderCut(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "1", "--min-rate", "65536", "--rate-window", "1s")
-	s := d.Open(t, srv.Addr)
+	s := v3.Open(t, srv.Addr)
 	const line = "requetetype2 67108864"
 	stall(t, s, askGoto(t, s, line), line)
 	waitSlot(t, srv.Addr, "idle again", func(sl conformance.Slot) bool { return sl.State == "idle" })
 	if !strings.Contains(srv.Log(), "answer cut") {
 		t.Errorf("the worker is idle again, but its log does not say the answer was cut:\n%s", srv.Log())
 	}
-	other := d.Open(t, srv.Addr)
-	expectOK(t, d.Do(other, "requetetype2 1000"), "requetetype2 1000 after the cut", 1000)
+	other := v3.Open(t, srv.Addr)
+	expectOK(t, v3.Do(other, "requetetype2 1000"), "requetetype2 1000 after the cut", 1000)
 }
 
 // TestStalledTransferSeenByWatchdog: with a min-rate window far longer
@@ -74,7 +73,7 @@ func TestStalledTransferSeenByWatchdog(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "1", "--min-rate", "1", "--rate-window", "10m",
 		"--watchdog", "--hang-timeout", "1s")
 	victim := conformance.Stats(t, srv.Addr)[0]
-	s := d.Open(t, srv.Addr)
+	s := v3.Open(t, srv.Addr)
 	const line = "requetetype2 67108864"
 	stall(t, s, askGoto(t, s, line), line)
 	waitSlot(t, srv.Addr, "replaced", func(sl conformance.Slot) bool {

@@ -1,28 +1,23 @@
-// strangers.go demonstrates how a v3 worker keeps strangers from pushing
-// out the client that holds its ticket: it holds at most maxConns
-// connections, and when a new one comes while the table is full, it drops
-// the oldest connection that has not claimed the ticket, never the one
-// that has (the table is common/server's, which v2's call-back listener
-// uses too). Each line before the claim must come within
-// firstLineTimeout, far below the ticket's lifetime, so a silent
-// stranger leaves soon anyway.
+// The table of a v3 worker's visitors, the connections open to its port:
+// the client that claims the ticket, and strangers (every visitor that
+// has not). It holds at most maxConns, and when a new one comes while
+// the table is full, it drops the oldest stranger, never the ticket's
+// holder, so strangers cannot push the client out (the table itself is
+// common/server's, which v2's call-back listener uses too). A silent
+// stranger leaves soon anyway: each line before the claim must come
+// within firstLineTimeout (worker_door.go), far below the ticket's
+// lifetime.
 
 package main
 
 import (
 	"net"
-	"time"
 
 	"osps/common/server"
 )
 
 // maxConns bounds the connections a worker holds at once.
 const maxConns = 256
-
-// firstLineTimeout bounds the wait for each line a caller sends before
-// it claims the ticket (PROVE, HELLO): a client that holds a GOTO sends
-// them at once; only a stranger is slower.
-const firstLineTimeout = time.Second
 
 // visitor is one open connection to the worker's port.
 type visitor = server.Visitor

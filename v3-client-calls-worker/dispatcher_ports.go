@@ -1,9 +1,9 @@
-// ports.go demonstrates where a v3 worker listens, and who holds the
-// port: the dispatcher opens each worker's listening socket itself (its
-// own port + 1 + the slot, or with --port 0 any free port above its own)
-// and hands it to the worker as an inherited descriptor, like the pipes.
-// It keeps its copy across respawns, so a worker's port is never free for
-// another process. Also the worker role's own flags.
+// The dispatcher's plan of its workers' ports. It opens every worker's
+// listening socket itself, before it starts the workers, and hands each
+// its socket as an inherited descriptor, like its pipes (the worker's
+// side is worker_listen.go). It keeps its own copy for the whole run, so
+// a worker's port is never free for another process to take, not even
+// between a worker's death and its respawn.
 
 package main
 
@@ -14,43 +14,19 @@ import (
 	"os"
 	"strconv"
 	"syscall"
-	"time"
-
-	"github.com/spf13/pflag"
-
-	"osps/common/cli"
-	"osps/common/proc"
-	"osps/common/service"
 )
-
-// workerFlags are the worker role's own flags, set by the dispatcher
-// (runServe's WorkerArgs).
-type workerFlags struct {
-	ttl       time.Duration
-	ioTimeout time.Duration
-	rate      service.Rate
-}
-
-func (f *workerFlags) register(fs *pflag.FlagSet) {
-	f.ttl, f.ioTimeout = defaultTicketTTL, 10*time.Second
-	fs.Var((*cli.PositiveDuration)(&f.ttl), "ticket-ttl", "how long a ticket waits for its client")
-	fs.Var((*cli.PositiveDuration)(&f.ioTimeout), "io-timeout", "bound on reading a client's request line")
-	f.rate.Register(fs)
-}
 
 // openPorts is serve's WorkerFiles: one listening socket per worker slot,
 // opened by the dispatcher, which keeps it for the whole run.
 // DOC: v3-dispatcher-holds-ports
-func openPorts(d *net.TCPAddr, workers int, anyPort bool) ([][]*os.File, error) {
+func openPorts(dispatcher *net.TCPAddr, workers int, anyPort bool) ([][]*os.File, error) {
 	files := make([][]*os.File, 0, workers)
 	fail := func(err error) ([][]*os.File, error) {
-		for _, f := range files {
-			f[0].Close()
-		}
+		closeAll(files)
 		return nil, err
 	}
 	for i := range workers {
-		ln, err := listen(d.IP.String(), d.Port, anyPort, i)
+		ln, err := listen(dispatcher.IP.String(), dispatcher.Port, anyPort, i)
 		if err != nil {
 			return fail(fmt.Errorf("worker %d: %w", i, err))
 		}
@@ -64,24 +40,18 @@ func openPorts(d *net.TCPAddr, workers int, anyPort bool) ([][]*os.File, error) 
 	return files, nil
 }
 
-// inheritedListener is the worker's side of openPorts: its listening
-// socket, inherited as fd 5.
-func inheritedListener(c *proc.Self) (net.Listener, error) {
-	f := c.ExtraFile(0, "listener")
-	if f == nil {
-		return nil, errors.New("no listening socket as fd 5 (is this worker started by serve?)")
+// closeAll closes the dispatcher's copies of the workers' sockets.
+func closeAll(files [][]*os.File) {
+	for _, f := range files {
+		f[0].Close()
 	}
-	defer f.Close() // FileListener made its own copy
-	ln, err := net.FileListener(f)
-	if err != nil {
-		return nil, fmt.Errorf("fd 5 is not a listening socket: %w", err)
-	}
-	return ln, nil
 }
 
-// listen opens worker id's port: dispatcher port + 1 + id, or with
-// anyPort a port the kernel picks, as long as it is above the
-// dispatcher's (docs/protocol.md: port > dispatcher port).
+// listen opens worker id's port. The rule is decided here: the
+// dispatcher's port + 1 + id, so the workers 0 to 3 of a dispatcher on
+// 2222 listen on 2223 to 2226. With anyPort (serve --port 0, the tests),
+// any port the kernel picks, as long as it is above the dispatcher's
+// (docs/protocol.md: a worker's port is above the dispatcher's).
 func listen(host string, dispatcherPort int, anyPort bool, id int) (net.Listener, error) {
 	want := dispatcherPort + 1 + id
 	if !anyPort {
