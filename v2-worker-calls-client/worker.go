@@ -31,19 +31,19 @@ import (
 func runWorker(args []string) int {
 	callback := defaultCallbackTimeout
 	var rate service.Rate
-	return proc.RunChild(args, proc.ChildRole{
+	return proc.RunWorker(args, proc.WorkerRole{
 		Variant: "v2",
 		Flags: func(fs *pflag.FlagSet) {
 			fs.Var((*cli.PositiveDuration)(&callback), "callback-timeout", "bound on dialing the client and reading its request line")
 			rate.Register(fs)
 		},
-		Open: func(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+		Open: func(c *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
 			if err := rate.Check(); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
 			w := &caller{c: c, tr: tr, callback: callback, rate: rate}
-			return w.serve, nil, nil
+			return proc.PingFunc(w.serve), nil
 		},
 	})
 }

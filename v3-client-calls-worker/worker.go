@@ -25,10 +25,10 @@ import (
 
 func runWorker(args []string) int {
 	f := &workerFlags{}
-	return proc.RunChild(args, proc.ChildRole{
+	return proc.RunWorker(args, proc.WorkerRole{
 		Variant: "v3",
 		Flags:   f.register,
-		Open: func(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+		Open: func(c *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
 			return open(c, tr, *f)
 		},
 	})
@@ -42,7 +42,8 @@ type desk struct {
 	log      *slog.Logger
 	f        workerFlags
 	ln       net.Listener
-	visitors visitors // the open connections to ln
+	visitors visitors      // the open connections to ln
+	accepted chan struct{} // closed once the accept loop is over
 
 	mu      sync.Mutex
 	pending *pending // the ticket expected now, nil when none
@@ -58,34 +59,36 @@ type pending struct {
 	done    chan uint64   // once claimed: how it ended (pongServed, pongFailed, pongUnclaimed)
 }
 
-func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) error, func(), error) {
+func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (proc.PingServer, error) {
 	// STEP v3.0: take our listening socket from the dispatcher, and publish its address in the slot.
 	ln, err := inheritedListener(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	addr := ln.Addr().(*net.TCPAddr).AddrPort()
 	c.Slot.SetWorkerAddr(addr)
 	tr.Step(0, "attached segment %d, slot %d; listening on %s (socket from the dispatcher, fd 5), published in slot %d", c.Seg.ID(), c.ID, addr, c.ID)
 	w := &desk{
-		c: c, tr: tr, f: f, ln: ln,
+		c: c, tr: tr, f: f, ln: ln, accepted: make(chan struct{}),
 		log: cli.NewLogger(false).With("role", "worker", "slot", c.ID, "pid", os.Getpid()),
 	}
-	accepting := make(chan struct{})
 	go func() {
-		defer close(accepting)
+		defer close(w.accepted)
 		w.acceptLoop()
 	}()
-	closer := func() {
-		ln.Close()
-		<-accepting
-	}
-	return w.serve, closer, nil
+	return w, nil
 }
 
-// serve handles one ping: the main loop's part of a request. It returns
+// Close closes the listener and waits for the accept loop to end.
+func (w *desk) Close() error {
+	err := w.ln.Close()
+	<-w.accepted
+	return err
+}
+
+// ServePing handles one ping: the main loop's part of a request. It returns
 // once the client was served or the ticket expired, after the pong.
-func (w *desk) serve(m pingpong.Msg) error {
+func (w *desk) ServePing(m pingpong.Msg) error {
 	if m.Op != pingpong.PingRequest {
 		return nil // nothing else is sent to a v3 worker
 	}

@@ -1,5 +1,5 @@
-// childmain.go demonstrates the worker role's main loop, the same in
-// every variant: attach, say ready, then wait for pings until the
+// The worker role's main loop, the same in every variant: attach, open
+// the variant's PingServer, say ready, then serve pings until the
 // dispatcher closes the ping pipe.
 
 package proc
@@ -17,23 +17,42 @@ import (
 	"osps/common/trace"
 )
 
-// ChildRole is a variant's worker: Open runs once after the segment is
-// attached (v3 listens and publishes its address there) and returns the
-// function that serves one ping, and what to close at exit.
-type ChildRole struct {
+// PingServer is the seam between common code and a variant's worker:
+// the main loop hands it every ping it reads, and closes it at exit.
+// A ping that is not for it (a late one of a request already over) it
+// ignores. An error from ServePing ends the worker.
+type PingServer interface {
+	ServePing(m pingpong.Msg) error
+	Close() error
+}
+
+// PingFunc is a PingServer made of one function, with nothing to close
+// (as http.HandlerFunc is a handler made of one function).
+type PingFunc func(m pingpong.Msg) error
+
+// ServePing calls f(m).
+func (f PingFunc) ServePing(m pingpong.Msg) error { return f(m) }
+
+// Close does nothing.
+func (PingFunc) Close() error { return nil }
+
+// WorkerRole is a variant's worker: Open runs once after the segment is
+// attached (v3 listens and publishes its address there) and returns what
+// serves the pings.
+type WorkerRole struct {
 	Variant string
 	// Flags adds the variant's own worker flags (may be nil).
 	Flags func(fs *pflag.FlagSet)
-	Open  func(c *Self, tr *trace.Tracer) (serve func(pingpong.Msg) error, closer func(), err error)
+	Open  func(self *Self, tr *trace.Tracer) (PingServer, error)
 	// PollWait makes Next wait for pings in a raw ppoll(2) rather than
 	// in the runtime's poller: fewer system calls per request, for a
 	// worker whose one goroutine does all the work (v1's; see pollIn).
 	PollWait bool
 }
 
-// RunChild is the body of the internal `worker` role.
-func RunChild(args []string, role ChildRole) int {
-	var f ChildFlags
+// RunWorker is the body of the internal `worker` role.
+func RunWorker(args []string, role WorkerRole) int {
+	var f WorkerFlags
 	fs := pflag.NewFlagSet("worker", pflag.ContinueOnError)
 	f.Register(fs)
 	if role.Flags != nil {
@@ -43,55 +62,57 @@ func RunChild(args []string, role ChildRole) int {
 		return st
 	}
 	log := cli.NewLogger(false).With("role", "worker", "slot", f.Slot, "pid", os.Getpid())
-	if err := runChild(f, role, log); err != nil {
+	if err := runWorker(f, role, log); err != nil {
 		log.Error("worker stops", "err", err)
 		return 1
 	}
 	return 0
 }
 
-func runChild(f ChildFlags, role ChildRole, log *slog.Logger) error {
+func runWorker(f WorkerFlags, role WorkerRole, log *slog.Logger) error {
 	chaos, err := ParseChaos(f.Chaos)
 	if err != nil {
 		return err
 	}
-	c, err := Attach(f)
+	self, err := Attach(f)
 	if err != nil {
 		return err
 	}
-	c.poll = role.PollWait
+	self.poll = role.PollWait
 	defer func() {
-		if err := c.Close(); err != nil {
+		if err := self.Close(); err != nil {
 			log.Warn("at exit", "err", err)
 		}
 	}()
-	tr := trace.New(f.Trace, role.Variant, fmt.Sprintf("worker#%d", c.ID))
-	serve, closer, err := role.Open(c, tr)
+	tr := trace.New(f.Trace, role.Variant, fmt.Sprintf("worker#%d", self.ID))
+	srv, err := role.Open(self, tr)
 	if err != nil {
-		return fmt.Errorf("worker %d: %w", c.ID, err)
+		return fmt.Errorf("worker %d: %w", self.ID, err)
 	}
-	if closer != nil {
-		defer closer()
-	}
-	if err := c.Ready(); err != nil {
+	defer func() {
+		if err := srv.Close(); err != nil {
+			log.Warn("at exit", "err", err)
+		}
+	}()
+	if err := self.Ready(); err != nil {
 		return err
 	}
 	for {
-		m, err := c.Next()
+		m, err := self.Next()
 		if errors.Is(err, pingpong.ErrPeerGone) {
 			return nil // DOC: worker-ping-eof: the dispatcher is gone (or stops us): exit
 		}
 		if err != nil {
 			return err
 		}
-		if m.Op == pingpong.PingRequest && chaos.strike(c.ID, c.Slot.Restarts(), log) { // DOC: chaos-strike
+		if m.Op == pingpong.PingRequest && chaos.strike(self.ID, self.Slot.Restarts(), log) { // DOC: chaos-strike
 			// A lie: a chunk longer than any slot, in place of the answer.
-			if err := c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(len(c.Slot.Data())) + 1}); err != nil {
+			if err := self.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(len(self.Slot.Data())) + 1}); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := serve(m); err != nil {
+		if err := srv.ServePing(m); err != nil {
 			if errors.Is(err, pingpong.ErrPeerGone) {
 				return nil
 			}

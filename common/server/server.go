@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	s.Tr.Step(0, "creating the shared-memory segment and starting %d %s", cfg.Workers, workers)
 	pool, err := proc.Start(proc.Config{
 		Exe: exe, Role: role, Workers: cfg.Workers, SlotSize: cfg.SlotSize, Log: log,
-		Child:    proc.ChildFlags{Heartbeat: cfg.ChildHeartbeat(), Trace: cfg.Trace, Chaos: cfg.Chaos},
+		Worker:   proc.WorkerFlags{Heartbeat: cfg.WorkerHeartbeat(), Trace: cfg.Trace, Chaos: cfg.Chaos},
 		Watchdog: proc.Watchdog{Enabled: cfg.Watchdog, HangTimeout: cfg.HangTimeout},
 		LIFO:     cfg.LIFO,
 		Files:    slotFiles(files),
