@@ -19,7 +19,6 @@ import (
 	"os"
 	"time"
 
-	"osps/common/server"
 	"osps/common/service"
 	"osps/common/wire"
 )
@@ -30,7 +29,7 @@ import (
 // (strangers.go).
 // DOC: v3-accept-always
 func (w *desk) acceptLoop() {
-	server.AcceptLoop(w.ln, w.log, func(conn net.Conn) {
+	wire.AcceptLoop(w.ln, w.log, func(conn net.Conn) {
 		v, dropped := w.visitors.admit(conn)
 		if dropped != "" {
 			w.tr.Step(4, "%d connections open: the oldest stranger, %s, is dropped", maxConns, dropped)

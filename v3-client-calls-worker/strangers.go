@@ -2,7 +2,7 @@
 // out the client that holds its ticket: it holds at most maxConns
 // connections, and when a new one comes while the table is full, it drops
 // the oldest connection that has not claimed the ticket, never the one
-// that has (the table is common/server's, which v2's call-back listener
+// that has (the table is common/wire's, which v2's call-back listener
 // uses too). Each line before the claim must come within
 // firstLineTimeout, far below the ticket's lifetime, so a silent
 // stranger leaves soon anyway.
@@ -13,7 +13,7 @@ import (
 	"net"
 	"time"
 
-	"osps/common/server"
+	"osps/common/wire"
 )
 
 // maxConns bounds the connections a worker holds at once.
@@ -25,11 +25,11 @@ const maxConns = 256
 const firstLineTimeout = time.Second
 
 // visitor is one open connection to the worker's port.
-type visitor = server.Visitor
+type visitor = wire.Visitor
 
 // visitors is the table of a worker's open connections, oldest first.
 type visitors struct {
-	t server.Table
+	t wire.Table
 }
 
 // admit adds conn to the table. When the table is full, the oldest

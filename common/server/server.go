@@ -149,7 +149,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	acceptDone := make(chan struct{})
 	go func() {
 		defer close(acceptDone)
-		AcceptLoop(s.ln, log, s.accept)
+		wire.AcceptLoop(s.ln, log, s.accept)
 	}()
 	<-ctx.Done()
 	s.shutdown()
