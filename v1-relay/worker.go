@@ -37,7 +37,7 @@ func serveRequest(c *proc.Self, tr *trace.Tracer, m pingpong.Msg) error {
 		return c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq})
 	}
 	served := c.Slot.AddServed()
-	src := service.Reply(req, c.ID, c.Pid, served)
+	src := service.PayloadFor(req, c.ID, c.Pid, served)
 	c.Slot.SetReplyOK(src.Len())
 	// LAB v1-chunks: begin
 	data := c.Slot.Data()

@@ -119,7 +119,7 @@ func (w *caller) callBack() error {
 	w.tr.Step(4, "the client proved itself (HELLO <mac>) and sent %q", got.String())
 
 	// STEP v2.5: answer OK <n> and the payload, then close.
-	src := service.Reply(want, w.c.ID, os.Getpid(), slot.AddServed())
+	src := service.PayloadFor(want, w.c.ID, os.Getpid(), slot.AddServed())
 	w.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
 	// The min-rate rule, as in every variant: the answer goes on while
 	// the client reads at least --min-rate bytes per second over each

@@ -152,7 +152,7 @@ func (w *desk) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) u
 	}
 	// STEP v3.5: the answer goes straight from this process to the client, under the min-rate rule.
 	_ = conn.SetDeadline(time.Time{})
-	src := service.Reply(req, w.c.ID, os.Getpid(), w.c.Slot.AddServed())
+	src := service.PayloadFor(req, w.c.ID, os.Getpid(), w.c.Slot.AddServed())
 	w.tr.Step(5, "answer OK %d straight to the client %s, then close", src.Len(), peer)
 	out := w.f.rate.Writer(conn, func(int) { w.c.Slot.Beat() }) // DOC: v3-beat-on-progress
 	if err := service.Answer(out, src, nil); err != nil {
