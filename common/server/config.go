@@ -1,5 +1,5 @@
-// config.go demonstrates one command line for the three dispatchers:
-// every flag of `serve` is declared here once.
+// The dispatcher's command line, one for the three variants: every flag
+// of `serve` is declared and checked here once.
 
 package server
 

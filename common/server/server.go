@@ -1,7 +1,7 @@
-// server.go demonstrates the dispatcher's life: listen, start the
-// workers, say "ready", accept sessions, and on SIGINT/SIGTERM drain:
-// stop accepting, let requests in flight finish within --grace, stop and
-// reap the workers, let the kernel free the segment, exit 0.
+// The dispatcher's life: listen, start the workers, say "ready", accept
+// sessions, and on SIGINT/SIGTERM drain: stop accepting, let requests in
+// flight finish within --grace, stop and reap the workers, let the
+// kernel free the segment, exit 0.
 
 package server
 
