@@ -42,9 +42,7 @@ func (relay) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 
 	var n, sent int64
 	for first := true; ; first = false {
-		ctx, cancel := context.WithTimeout(context.Background(), srv.Cfg.RequestTimeout)
-		m, err := w.Await(ctx)
-		cancel()
+		m, err := w.Await(srv.Cfg.RequestTimeout)
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
 				s.Go(func() { reclaim(s, w, first, n, sent) })
@@ -120,7 +118,7 @@ func relayChunk(s *server.Session, w *proc.Handle, first bool, n, sent, k int64)
 // DOC: v1-late-pong
 func reclaim(s *server.Session, w *proc.Handle, first bool, n, sent int64) {
 	for {
-		m, err := w.Await(context.Background())
+		m, err := w.Await(0)
 		if err != nil {
 			return // died, or the server stopped it
 		}
@@ -166,8 +164,6 @@ func abort(w *proc.Handle, cfg server.Config) bool {
 	if w.Ping(pingpong.PingAbort, 0) != nil {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.RequestTimeout)
-	defer cancel()
-	m, err := w.Await(ctx)
+	m, err := w.Await(cfg.RequestTimeout)
 	return err == nil && m.Op == pingpong.PongDone
 }

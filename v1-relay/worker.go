@@ -15,13 +15,13 @@ import (
 )
 
 func runWorker(args []string) int {
-	// Its one goroutine waits for each ping in ppoll(2) (proc.ChildRole.PollWait).
-	return proc.RunChild(args, proc.ChildRole{Variant: "v1", Open: openWorker, PollWait: true})
+	// Its one goroutine waits for each ping in ppoll(2) (proc.WorkerRole.PollWait).
+	return proc.RunWorker(args, proc.WorkerRole{Variant: "v1", Open: openWorker, PollWait: true})
 }
 
-func openWorker(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+func openWorker(c *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
 	tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
-	return func(m pingpong.Msg) error { return serveRequest(c, tr, m) }, nil, nil
+	return proc.PingFunc(func(m pingpong.Msg) error { return serveRequest(c, tr, m) }), nil
 }
 
 func serveRequest(c *proc.Self, tr *trace.Tracer, m pingpong.Msg) error {
@@ -37,7 +37,7 @@ func serveRequest(c *proc.Self, tr *trace.Tracer, m pingpong.Msg) error {
 		return c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq})
 	}
 	served := c.Slot.AddServed()
-	src := service.Reply(req, c.ID, c.Pid, served)
+	src := service.PayloadFor(req, c.ID, c.Pid, served)
 	c.Slot.SetReplyOK(src.Len())
 	// LAB v1-chunks: begin
 	data := c.Slot.Data()

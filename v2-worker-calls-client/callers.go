@@ -2,7 +2,7 @@
 // door takes clients: it accepts every connection at once, each on its
 // own goroutine, gives each helloTimeout for its HELLO line, and holds
 // at most maxCallers at a time (past it the oldest stranger is pushed
-// out, common/server's Table). Strangers that send half a line, or
+// out, common/wire's Table). Strangers that send half a line, or
 // nothing, cannot keep the real worker waiting behind them.
 
 package main
@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"osps/common/client"
-	"osps/common/server"
 	"osps/common/wire"
 )
 
@@ -38,7 +37,7 @@ type callback struct {
 // within helloTimeout, is closed, and the wait goes on.
 // DOC: v2-ticket-check
 func awaitCallBack(c *client.Client, ln *net.TCPListener, ticket string, deadline time.Time) (net.Conn, *bufio.Reader, error) {
-	var table server.Table
+	var table wire.Table
 	var wg sync.WaitGroup
 	found := make(chan callback, 1)
 	acceptErr := make(chan error, 1)
@@ -81,7 +80,7 @@ func awaitCallBack(c *client.Client, ln *net.TCPListener, ticket string, deadlin
 // checkCaller reads the first line of visitor v: HELLO with our ticket
 // hands the connection over (once); anything else, or nothing in time,
 // closes it.
-func checkCaller(c *client.Client, table *server.Table, v *server.Visitor, ticket string, deadline time.Time, found chan<- callback) {
+func checkCaller(c *client.Client, table *wire.Table, v *wire.Visitor, ticket string, deadline time.Time, found chan<- callback) {
 	conn := v.Conn
 	hd := time.Now().Add(helloTimeout)
 	if !deadline.IsZero() && deadline.Before(hd) {

@@ -9,7 +9,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -97,9 +96,7 @@ func (h *callBack) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 // request's last line on the session: DONE <ticket>, or ERR.
 func (h *callBack) finish(s *server.Session, w *proc.Handle, ticket string, wait time.Duration) error {
 	srv := s.Server()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	m, err := w.Await(ctx)
-	cancel()
+	m, err := w.Await(wait)
 	switch {
 	case err == nil && m.Op == pingpong.PongDone && m.Arg == 0:
 		srv.Tr.Step(6, "session %d: worker#%d ponged: its client was served; answer DONE %s; worker#%d is idle again", s.ID, w.ID, ticket, w.ID)
@@ -165,7 +162,7 @@ func slotError(w *proc.Handle) *wire.Error {
 // DOC: v2-late-pong
 func reclaim(s *server.Session, w *proc.Handle) {
 	for {
-		m, err := w.Await(context.Background())
+		m, err := w.Await(0)
 		if err != nil {
 			return
 		}

@@ -31,19 +31,19 @@ import (
 func runWorker(args []string) int {
 	callback := defaultCallbackTimeout
 	var rate service.Rate
-	return proc.RunChild(args, proc.ChildRole{
+	return proc.RunWorker(args, proc.WorkerRole{
 		Variant: "v2",
 		Flags: func(fs *pflag.FlagSet) {
 			fs.Var((*cli.PositiveDuration)(&callback), "callback-timeout", "bound on dialing the client and reading its request line")
 			rate.Register(fs)
 		},
-		Open: func(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+		Open: func(c *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
 			if err := rate.Check(); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
 			w := &caller{c: c, tr: tr, callback: callback, rate: rate}
-			return w.serve, nil, nil
+			return proc.PingFunc(w.serve), nil
 		},
 	})
 }
@@ -119,7 +119,7 @@ func (w *caller) callBack() error {
 	w.tr.Step(4, "the client proved itself (HELLO <mac>) and sent %q", got.String())
 
 	// STEP v2.5: answer OK <n> and the payload, then close.
-	src := service.Reply(want, w.c.ID, os.Getpid(), slot.AddServed())
+	src := service.PayloadFor(want, w.c.ID, os.Getpid(), slot.AddServed())
 	w.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
 	// The min-rate rule, as in every variant: the answer goes on while
 	// the client reads at least --min-rate bytes per second over each

@@ -137,9 +137,7 @@ func (r *referrer) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 // DOC: v3-ready-before-goto
 func (r *referrer) awaitReady(s *server.Session, w *proc.Handle, seq uint32) error {
 	rt := s.Server().Cfg.RequestTimeout
-	ctx, cancel := context.WithTimeout(context.Background(), rt)
-	m, err := w.Await(ctx)
-	cancel()
+	m, err := w.Await(rt)
 	switch {
 	case err == nil && m.Op == pingpong.PongReady:
 		return nil
@@ -168,7 +166,7 @@ func (r *referrer) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 	rt := srv.Cfg.RequestTimeout
 	stale := rt + srv.Cfg.Rate.Window // the longest a served client may go without a beat
 	for wait := *r.ttl + rt; ; wait = rt {
-		m, err := await(w, wait)
+		m, err := w.Await(wait)
 		switch {
 		case err == nil:
 			r.done(s, w, seq, m)
@@ -185,7 +183,7 @@ func (r *referrer) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 			// was only slow, its pong still brings it back.
 			s.Log.Warn("worker silent: left busy until it pongs", "worker", w.ID, "seq", seq, "last_beat", w.Slot.Heartbeat())
 			s.Go(func() {
-				if m, err := await(w, 0); err == nil {
+				if m, err := w.Await(0); err == nil {
 					r.done(s, w, seq, m)
 				}
 			})
@@ -218,20 +216,9 @@ func (r *referrer) done(s *server.Session, w *proc.Handle, seq uint32, m pingpon
 // and the worker's final pong brings it back to the pool.
 // DOC: v3-late-pong
 func (r *referrer) reclaim(s *server.Session, w *proc.Handle, seq uint32) {
-	if m, err := await(w, 0); err == nil && m.Op == pingpong.PongReady {
+	if m, err := w.Await(0); err == nil && m.Op == pingpong.PongReady {
 		r.awaitDone(s, w, seq)
 	}
-}
-
-// await is w.Await bounded by d; d <= 0 waits until the worker pongs or
-// dies (the server's shutdown stops every worker, so it always ends).
-func await(w *proc.Handle, d time.Duration) (pingpong.Msg, error) {
-	ctx, cancel := context.Background(), context.CancelFunc(func() {})
-	if d > 0 {
-		ctx, cancel = context.WithTimeout(ctx, d)
-	}
-	defer cancel()
-	return w.Await(ctx)
 }
 
 // gotoAddr is gotoHost as an address.

@@ -29,10 +29,10 @@ import (
 
 func runWorker(args []string) int {
 	f := &workerFlags{}
-	return proc.RunChild(args, proc.ChildRole{
+	return proc.RunWorker(args, proc.WorkerRole{
 		Variant: "v3",
 		Flags:   f.register,
-		Open: func(c *proc.Self, tr *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
+		Open: func(c *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
 			return open(c, tr, *f)
 		},
 	})
@@ -61,7 +61,8 @@ type desk struct {
 	log      *slog.Logger
 	f        workerFlags
 	ln       net.Listener
-	visitors visitors // the open connections to ln
+	visitors visitors      // the open connections to ln
+	accepted chan struct{} // closed once the accept loop is over
 
 	mu      sync.Mutex
 	pending *pending // the ticket expected now, nil when none
@@ -85,34 +86,36 @@ type pending struct {
 	done    chan uint64   // once claimed: how it ended (pongServed, pongFailed, pongUnclaimed)
 }
 
-func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (func(pingpong.Msg) error, func(), error) {
+func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (proc.PingServer, error) {
 	ln, err := inheritedListener(c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	addr := ln.Addr().(*net.TCPAddr).AddrPort()
 	// STEP v3.0: publish the address of our listening socket (the dispatcher's, fd 5) in the slot.
 	c.Slot.SetWorkerAddr(addr)
 	tr.Step(0, "attached segment %d, slot %d; listening on %s (socket from the dispatcher, fd 5), published in slot %d", c.Seg.ID(), c.ID, addr, c.ID)
 	d := &desk{
-		c: c, tr: tr, f: f, ln: ln,
+		c: c, tr: tr, f: f, ln: ln, accepted: make(chan struct{}),
 		log: cli.NewLogger(false).With("role", "worker", "slot", c.ID, "pid", os.Getpid()),
 	}
-	accepting := make(chan struct{})
 	go func() {
-		defer close(accepting)
+		defer close(d.accepted)
 		d.acceptLoop()
 	}()
-	closer := func() {
-		ln.Close()
-		<-accepting
-	}
-	return d.serve, closer, nil
+	return d, nil
 }
 
-// serve handles one ping: the main loop's part of a request. It returns
+// Close closes the listener and waits for the accept loop to end.
+func (d *desk) Close() error {
+	err := d.ln.Close()
+	<-d.accepted
+	return err
+}
+
+// ServePing handles one ping: the main loop's part of a request. It returns
 // once the client was served or the ticket expired, after the pong.
-func (d *desk) serve(m pingpong.Msg) error {
+func (d *desk) ServePing(m pingpong.Msg) error {
 	if m.Op != pingpong.PingRequest {
 		return nil // nothing else is sent to a v3 worker
 	}

@@ -16,7 +16,6 @@ import (
 	"net"
 	"time"
 
-	"osps/common/server"
 	"osps/common/wire"
 )
 
@@ -26,7 +25,7 @@ import (
 // (worker_visitors.go).
 // DOC: v3-accept-always
 func (d *desk) acceptLoop() {
-	server.AcceptLoop(d.ln, d.log, func(conn net.Conn) {
+	wire.AcceptLoop(d.ln, d.log, func(conn net.Conn) {
 		v, dropped := d.visitors.admit(conn)
 		if dropped != "" {
 			d.tr.Step(4, "%d connections open: the oldest stranger, %s, is dropped", maxConns, dropped)

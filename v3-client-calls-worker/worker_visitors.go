@@ -3,7 +3,7 @@
 // has not). It holds at most maxConns, and when a new one comes while
 // the table is full, it drops the oldest stranger, never the ticket's
 // holder, so strangers cannot push the client out (the table itself is
-// common/server's, which v2's call-back listener uses too). A silent
+// common/wire's, which v2's call-back listener uses too). A silent
 // stranger leaves soon anyway: each line before the claim must come
 // within firstLineTimeout (worker_door.go), far below the ticket's
 // lifetime.
@@ -13,18 +13,18 @@ package main
 import (
 	"net"
 
-	"osps/common/server"
+	"osps/common/wire"
 )
 
 // maxConns bounds the connections a worker holds at once.
 const maxConns = 256
 
 // visitor is one open connection to the worker's port.
-type visitor = server.Visitor
+type visitor = wire.Visitor
 
 // visitors is the table of a worker's open connections, oldest first.
 type visitors struct {
-	t server.Table
+	t wire.Table
 }
 
 // admit adds conn to the table. When the table is full, the oldest

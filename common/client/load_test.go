@@ -154,7 +154,7 @@ func (f *fake) session(c net.Conn) {
 			continue
 		}
 		n := f.served.Add(1)
-		src := service.Reply(req, 0, 1, uint64(n))
+		src := service.PayloadFor(req, 0, 1, uint64(n))
 		buf := make([]byte, src.Len())
 		src.Fill(buf)
 		if req.Type == wire.Type2 && f.corrupt > 0 && n%f.corrupt == 0 && len(buf) > 100 {

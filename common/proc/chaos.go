@@ -1,8 +1,8 @@
-// chaos.go demonstrates server-side fault injection for labs and tests:
-// with --chaos crash=P,hang=P,lie=P,seed=S a worker kills itself, stops
-// making progress, or breaks the pipe protocol, on that fraction of its
-// requests, reproducibly. It is
-// a flag of `serve`, handed to the workers: nothing on the wire reaches it.
+// Server-side fault injection for labs and tests, on both sides: the
+// dispatcher checks --chaos crash=P,hang=P,lie=P,seed=S and hands it to
+// its workers, and a worker then kills itself, stops making progress, or
+// breaks the pipe protocol, on that fraction of its requests,
+// reproducibly. Nothing on the wire reaches it.
 
 package proc
 

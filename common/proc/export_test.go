@@ -1,4 +1,4 @@
-// export_test.go holds accessors that only the tests need.
+// Accessors of Handle that only the tests need.
 
 package proc
 

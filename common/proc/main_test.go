@@ -1,7 +1,7 @@
 // main_test.go demonstrates the helper-process pattern of Go's os/exec
 // tests: the test binary re-executes itself, and when it finds
 // OSPS_TEST_CHILD=1 in its environment it is not a test run but a tiny
-// worker (RunChild with a test role), started by the pool under test.
+// worker (RunWorker with a test role), started by the pool under test.
 // The helpers below look at what the tests leave in the system: child
 // processes (zombies included) and shared-memory segments.
 
@@ -30,7 +30,7 @@ const childEnv = "OSPS_TEST_CHILD"
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "1" {
 		// os.Args: test binary, "worker", then the worker's flags.
-		os.Exit(RunChild(os.Args[2:], testRole))
+		os.Exit(RunWorker(os.Args[2:], testRole))
 	}
 	code := m.Run()
 	if kids := children(); len(kids) > 0 {
@@ -57,55 +57,60 @@ var mode string
 //	stubborn     serve, but do not exit when the dispatcher closes the pipe
 //	hang         say ready, then hang on the first request (no pong, no heartbeat)
 //	files        write "slot <i>" into the one extra file it inherited (fd 5), then serve
-var testRole = ChildRole{
+var testRole = WorkerRole{
 	Variant: "vt",
 	Flags:   func(fs *pflag.FlagSet) { fs.StringVar(&mode, "mode", "serve", "what the test worker does") },
-	Open: func(c *Self, _ *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
-		serve := func(m pingpong.Msg) error {
+	Open: func(c *Self, _ *trace.Tracer) (PingServer, error) {
+		serve := PingFunc(func(m pingpong.Msg) error {
 			if m.Op != pingpong.PingRequest {
 				return nil
 			}
 			c.Slot.AddServed()
 			return c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: m.Arg + 1})
-		}
+		})
 		switch mode {
 		case "serve":
-			return serve, nil, nil
+			return serve, nil
 		case "fail":
-			return nil, nil, errors.New("test worker fails on purpose")
+			return nil, errors.New("test worker fails on purpose")
 		case "fail-slot-1":
 			if c.ID == 1 {
-				return nil, nil, errors.New("test worker in slot 1 fails on purpose")
+				return nil, errors.New("test worker in slot 1 fails on purpose")
 			}
-			return serve, nil, nil
+			return serve, nil
 		case "files":
 			f := c.ExtraFile(0, "extra")
 			if f == nil || c.ExtraFile(1, "none") != nil {
-				return nil, nil, errors.New("want exactly one extra file, fd 5")
+				return nil, errors.New("want exactly one extra file, fd 5")
 			}
 			defer f.Close()
 			if _, err := fmt.Fprintf(f, "slot %d\n", c.ID); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			return serve, nil, nil
+			return serve, nil
 		case "silent":
 			time.Sleep(time.Hour) // the pool kills it after ReadyTimeout
 		case "chatty":
 			_ = c.Pong(pingpong.Msg{Op: pingpong.PongDone})
 			time.Sleep(time.Hour)
 		case "stubborn":
-			return serve, func() { time.Sleep(time.Hour) }, nil
+			return stubborn{serve}, nil
 		case "hang":
-			return func(m pingpong.Msg) error {
+			return PingFunc(func(m pingpong.Msg) error {
 				if m.Op == pingpong.PingRequest {
 					time.Sleep(time.Hour) // the watchdog's SIGTERM ends it
 				}
 				return nil
-			}, nil, nil
+			}), nil
 		}
-		return nil, nil, fmt.Errorf("unknown test mode %q", mode)
+		return nil, fmt.Errorf("unknown test mode %q", mode)
 	},
 }
+
+// stubborn serves, but does not exit when the dispatcher closes the pipe.
+type stubborn struct{ PingFunc }
+
+func (stubborn) Close() error { time.Sleep(time.Hour); return nil }
 
 // testConfig is a pool of n test workers in the given mode.
 func testConfig(t *testing.T, n int, mode string) Config {
@@ -121,7 +126,7 @@ func testConfig(t *testing.T, n int, mode string) Config {
 	return Config{
 		Exe:          exe,
 		Role:         []string{"worker", "--mode", mode},
-		Child:        ChildFlags{Heartbeat: 20 * time.Millisecond},
+		Worker:       WorkerFlags{Heartbeat: 20 * time.Millisecond},
 		Workers:      n,
 		SlotSize:     4096,
 		ReadyTimeout: 10 * time.Second,

@@ -1,6 +1,6 @@
-// rawpipe.go demonstrates reading and writing a pipe without the Go
-// runtime's bookkeeping of a system call that may block. The ping and
-// pong pipes are non-blocking: read(2) and write(2) on them return at
+// Reading and writing a pipe, on both sides, without the Go runtime's
+// bookkeeping of a system call that may block. The ping and pong pipes
+// are non-blocking: read(2) and write(2) on them return at
 // once (with EAGAIN when there is nothing to read or no room), and the
 // runtime's poller (epoll) does the waiting. So they are made as raw
 // system calls, which do not tell the runtime "this thread may block":
@@ -84,7 +84,7 @@ func (p rawPipe) do(trap uintptr, b []byte) (int, error) {
 // The price: the thread holds its P while it sleeps, so the process's
 // other goroutines have GOMAXPROCS-1 processors meanwhile (until sysmon
 // preempts this one, within 10 ms). Only a worker with nothing else to
-// run waits this way (ChildRole.PollWait: v1's).
+// run waits this way (WorkerRole.PollWait: v1's).
 func pollIn(fd int, timeout time.Duration) (bool, error) {
 	pfd := unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
 	ts := unix.NsecToTimespec(int64(timeout))

@@ -1,6 +1,6 @@
-// rawpipe_test.go checks the raw pipe reads and writes against a real
-// pipe: records through, waiting while empty, a read deadline, and end
-// of file once the write end is closed.
+// Tests of the raw pipe reads and writes against a real pipe: records
+// through, waiting while empty, a read deadline, and end of file once
+// the write end is closed.
 
 package proc
 

@@ -1,5 +1,5 @@
-// config.go demonstrates one command line for the three dispatchers:
-// every flag of `serve` is declared here once.
+// The dispatcher's command line, one for the three variants: every flag
+// of `serve` is declared and checked here once.
 
 package server
 
@@ -136,10 +136,10 @@ func (c *Config) AnswerTime(n int64) time.Duration {
 	return c.Rate.Window + time.Duration(float64(n)/float64(rate)*float64(time.Second)).Round(time.Millisecond)
 }
 
-// ChildHeartbeat is how often an idle worker beats: --heartbeat, but at
+// WorkerHeartbeat is how often an idle worker beats: --heartbeat, but at
 // least four times per --hang-timeout, so that an idle worker is never
 // taken for a hung one.
-func (c *Config) ChildHeartbeat() time.Duration {
+func (c *Config) WorkerHeartbeat() time.Duration {
 	if c.Watchdog {
 		return min(c.Heartbeat, c.HangTimeout/4)
 	}

@@ -1,4 +1,4 @@
-// config_test.go checks the arithmetic of the limits: how long the
+// Tests of the arithmetic of the limits: how long the
 // min-rate rule lets an answer take, and the session cap against the
 // open-file limit.
 

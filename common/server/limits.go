@@ -1,9 +1,8 @@
-// limits.go demonstrates sizing a server's cap on sessions from its
-// open-file limit, as nginx (worker_connections), PostgreSQL
-// (max_connections) and memcached (-c) cap theirs: each session holds
-// one descriptor, and a reserve is kept for what the dispatcher itself
-// needs, so that a respawn never fails for lack of a descriptor however
-// many clients connect.
+// The dispatcher's cap on sessions, sized from its open-file limit, as
+// nginx (worker_connections), PostgreSQL (max_connections) and memcached
+// (-c) cap theirs: each session holds one descriptor, and a reserve is
+// kept for what the dispatcher itself needs, so that a respawn never
+// fails for lack of a descriptor however many clients connect.
 
 package server
 

@@ -1,5 +1,5 @@
-// main.go demonstrates the `serve` role's outer shell: flags, signals
-// (SIGINT/SIGTERM start the drain), and the exit status.
+// The `serve` role's outer shell: flags, signals (SIGINT/SIGTERM start
+// the drain), and the exit status.
 
 package server
 

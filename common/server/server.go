@@ -1,7 +1,7 @@
-// server.go demonstrates the dispatcher's life: listen, start the
-// workers, say "ready", accept sessions, and on SIGINT/SIGTERM drain:
-// stop accepting, let requests in flight finish within --grace, stop and
-// reap the workers, let the kernel free the segment, exit 0.
+// The dispatcher's life: listen, start the workers, say "ready", accept
+// sessions, and on SIGINT/SIGTERM drain: stop accepting, let requests in
+// flight finish within --grace, stop and reap the workers, let the
+// kernel free the segment, exit 0.
 
 package server
 
@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	s.Tr.Step(0, "creating the shared-memory segment and starting %d %s", cfg.Workers, workers)
 	pool, err := proc.Start(proc.Config{
 		Exe: exe, Role: role, Workers: cfg.Workers, SlotSize: cfg.SlotSize, Log: log,
-		Child:    proc.ChildFlags{Heartbeat: cfg.ChildHeartbeat(), Trace: cfg.Trace, Chaos: cfg.Chaos},
+		Worker:   proc.WorkerFlags{Heartbeat: cfg.WorkerHeartbeat(), Trace: cfg.Trace, Chaos: cfg.Chaos},
 		Watchdog: proc.Watchdog{Enabled: cfg.Watchdog, HangTimeout: cfg.HangTimeout},
 		LIFO:     cfg.LIFO,
 		Files:    slotFiles(files),
@@ -149,7 +149,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	acceptDone := make(chan struct{})
 	go func() {
 		defer close(acceptDone)
-		AcceptLoop(s.ln, log, s.accept)
+		wire.AcceptLoop(s.ln, log, s.accept)
 	}()
 	<-ctx.Done()
 	s.shutdown()

@@ -1,8 +1,8 @@
-// session.go demonstrates one client session on the dispatcher: read a
-// line, answer it, back to reading (step 6 of the assignment: "back to
-// step 2"), until QUIT, end of file, a line too long, or a client that
-// stays silent too long; and every answer written under the min-rate
-// rule, so that a client that stops reading holds nothing for long.
+// One client session on the dispatcher: read a line, answer it, back to
+// reading (step 6 of the assignment: "back to step 2"), until QUIT, end
+// of file, a line too long, or a client that stays silent too long; and
+// every answer written under the min-rate rule, so that a client that
+// stops reading holds nothing for long.
 
 package server
 
@@ -88,8 +88,9 @@ func (s *Session) Flush() error {
 	return nil
 }
 
-// Reply writes one line to the client as an answer of its own, and
-// flushes it.
+// Reply writes one reply line (wire.Reply: BYE, WAIT, DONE, GOTO, or an
+// ERR line a worker left in its slot) to the client as an answer of its
+// own, and flushes it.
 func (s *Session) Reply(line string) error {
 	s.StartAnswer()
 	if _, err := s.w.WriteString(line + "\n"); err != nil {

@@ -1,7 +1,7 @@
-// sessions.go demonstrates keeping a table of sessions that no stranger
-// can fill for good: past --max-sessions a newcomer pushes out the
-// session idle the longest (never one with a request in flight), as a
-// v3 worker's door drops its oldest stranger; a peer may be held to
+// The dispatcher's table of sessions, which no stranger can fill for
+// good: past --max-sessions a newcomer pushes out the session idle the
+// longest (never one with a request in flight), as a v3 worker's door
+// drops its oldest stranger; a peer may be held to
 // --max-sessions-per-peer; and once a flood of sessions has gone, the
 // memory it took is given back to the system.
 

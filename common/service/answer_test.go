@@ -1,4 +1,4 @@
-// answer_test.go checks a streamed reply: exactly "OK <n>\n" and n bytes,
+// Tests of a streamed answer: exactly "OK <n>\n" and n bytes,
 // progress reported piece by piece, write errors passed back with
 // context, and memory that does not grow with n (BenchmarkAnswer64MiB).
 
@@ -20,8 +20,8 @@ func TestAnswerType2(t *testing.T) {
 	for _, n := range []int64{0, 1, service.ChunkSize - 1, service.ChunkSize, service.ChunkSize + 1, 200000} {
 		var out bytes.Buffer
 		var progress []int64
-		src := service.Reply(wire.Request{Type: wire.Type2, N: n}, 0, 1, 1)
-		if err := service.Answer(&out, src, func(sent int64) { progress = append(progress, sent) }); err != nil {
+		payload := service.PayloadFor(wire.Request{Type: wire.Type2, N: n}, 0, 1, 1)
+		if err := service.Answer(&out, payload, func(sent int64) { progress = append(progress, sent) }); err != nil {
 			t.Fatalf("n %d: Answer: %v", n, err)
 		}
 		header := fmt.Sprintf("OK %d\n", n)
@@ -29,11 +29,11 @@ func TestAnswerType2(t *testing.T) {
 		if !bytes.HasPrefix(got, []byte(header)) {
 			t.Fatalf("n %d: reply starts %.20q, want %q", n, got, header)
 		}
-		payload := got[len(header):]
-		if int64(len(payload)) != n {
-			t.Fatalf("n %d: %d payload bytes after the header, want exactly n", n, len(payload))
+		body := got[len(header):]
+		if int64(len(body)) != n {
+			t.Fatalf("n %d: %d payload bytes after the header, want exactly n", n, len(body))
 		}
-		if err := wire.CheckPattern(payload, 0); err != nil {
+		if err := wire.CheckPattern(body, 0); err != nil {
 			t.Fatalf("n %d: %v", n, err)
 		}
 		// Progress: one call per piece, growing, ending at n.
@@ -54,8 +54,8 @@ func TestAnswerType2(t *testing.T) {
 
 func TestAnswerType1(t *testing.T) {
 	var out bytes.Buffer
-	src := service.Reply(wire.Request{Type: wire.Type1}, 2, 999, 41)
-	if err := service.Answer(&out, src, nil); err != nil {
+	payload := service.PayloadFor(wire.Request{Type: wire.Type1}, 2, 999, 41)
+	if err := service.Answer(&out, payload, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := out.String(), "OK 27\nworker=2 pid=999 served=41\n"; got != want {
@@ -83,8 +83,8 @@ func TestAnswerWriteError(t *testing.T) {
 	reset := errors.New("connection reset by peer")
 	for _, limit := range []int{0, 5, service.ChunkSize, 3*service.ChunkSize + 17} {
 		w := &failAfter{limit: limit, err: reset}
-		src := service.Reply(wire.Request{Type: wire.Type2, N: 10 * service.ChunkSize}, 0, 1, 1)
-		err := service.Answer(w, src, nil)
+		payload := service.PayloadFor(wire.Request{Type: wire.Type2, N: 10 * service.ChunkSize}, 0, 1, 1)
+		err := service.Answer(w, payload, nil)
 		if !errors.Is(err, reset) {
 			t.Errorf("peer gone after %d bytes: Answer = %v, want it to wrap %v", limit, err, reset)
 		}
@@ -101,8 +101,8 @@ func TestAnswerMemoryFlat(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		src := service.Reply(wire.Request{Type: wire.Type2, N: n}, 0, 1, 1)
-		if err := service.Answer(io.Discard, src, nil); err != nil {
+		payload := service.PayloadFor(wire.Request{Type: wire.Type2, N: n}, 0, 1, 1)
+		if err := service.Answer(io.Discard, payload, nil); err != nil {
 			t.Fatal(err)
 		}
 		runtime.ReadMemStats(&after)
@@ -134,8 +134,8 @@ func benchmarkAnswer(b *testing.B, n int64) {
 	b.ReportAllocs()
 	b.SetBytes(n)
 	for b.Loop() {
-		src := service.Reply(wire.Request{Type: wire.Type2, N: n}, 0, 1, 1)
-		if err := service.Answer(io.Discard, src, nil); err != nil {
+		payload := service.PayloadFor(wire.Request{Type: wire.Type2, N: n}, 0, 1, 1)
+		if err := service.Answer(io.Discard, payload, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

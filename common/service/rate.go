@@ -1,7 +1,6 @@
-// rate.go demonstrates one rule for slow readers, the same in the three
-// variants: an answer goes on while the client takes at least MinRate
-// bytes per second, with one window of slack, and is cut when it falls
-// further behind. It is judged on what the client's TCP acknowledged.
+// One rule for slow readers, the same in the three variants: an answer
+// goes on while the client takes at least MinRate bytes per second, with
+// one window of slack, and is cut when it falls further behind. It is judged on what the client's TCP acknowledged.
 // A steady slow reader gets every byte; a reader that stalls frees its
 // worker within one window (nginx's send_timeout and Apache's
 // mod_reqtimeout MinRate follow the same idea).

@@ -1,4 +1,4 @@
-// rate_test.go checks the min-rate rule: a reader above the rate gets
+// Tests of the min-rate rule: a reader above the rate gets
 // every byte, a reader that stops is cut within about one window.
 
 package service

@@ -5,6 +5,7 @@
 //
 // Nothing here touches a process, a pipe or shared memory: it is the
 // protocol itself, down to how a connection ends without losing its last
-// reply (LingerClose), and every parser survives any input (see
-// FuzzParseRequest).
+// reply (LingerClose) and how a listener that strangers can reach accepts
+// and holds its connections (AcceptLoop, Table), and every parser
+// survives any input (see FuzzParseRequest).
 package wire

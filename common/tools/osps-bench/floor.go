@@ -28,7 +28,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/cli"
-	dispatcher "osps/common/server"
 	"osps/common/service"
 	"osps/common/wire"
 )
@@ -92,7 +91,7 @@ func (f *floor) serve(ctx context.Context) {
 		<-ctx.Done()
 		f.ln.Close()
 	}()
-	dispatcher.AcceptLoop(f.ln, f.log, func(conn net.Conn) {
+	wire.AcceptLoop(f.ln, f.log, func(conn net.Conn) {
 		f.mu.Lock()
 		f.conns[conn] = struct{}{}
 		f.mu.Unlock()
@@ -204,7 +203,7 @@ func (s *floorSession) answer(line []byte) error {
 		return s.flush()
 	}
 	// DOC: floor-answer: the same service as the workers, no process in between.
-	src := service.Reply(req, s.f.id, os.Getpid(), s.f.served.Add(1))
+	src := service.PayloadFor(req, s.f.id, os.Getpid(), s.f.served.Add(1))
 	_ = wire.WriteOK(s.w, src.Len())
 	for src.Left() > 0 {
 		sent := src.Len() - src.Left()

@@ -488,10 +488,10 @@ const procWorkerRole = "proc-worker"
 // segment attached, a read deadline per ping for the heartbeat), with a
 // pong for each ping.
 func runProcWorker(args []string) int {
-	return proc.RunChild(args, proc.ChildRole{Variant: "bench", Open: func(c *proc.Self, _ *trace.Tracer) (func(pingpong.Msg) error, func(), error) {
-		return func(m pingpong.Msg) error {
-			return c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq})
-		}, nil, nil
+	return proc.RunWorker(args, proc.WorkerRole{Variant: "bench", Open: func(self *proc.Self, _ *trace.Tracer) (proc.PingServer, error) {
+		return proc.PingFunc(func(m pingpong.Msg) error {
+			return self.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq})
+		}), nil
 	}})
 }
 
@@ -506,9 +506,9 @@ func startProcPool(workers int, lifo bool) (*procPool, error) {
 	}
 	pool, err := proc.Start(proc.Config{
 		Exe: exe, Role: []string{procWorkerRole}, Workers: workers, SlotSize: shm.MinSlotSize,
-		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Child: proc.ChildFlags{Heartbeat: time.Second},
-		LIFO:  lifo,
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Worker: proc.WorkerFlags{Heartbeat: time.Second},
+		LIFO:   lifo,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start %d pong workers: %w", workers, err)
@@ -560,9 +560,7 @@ func (p *procPool) roundTrip(w *proc.Handle, op pingpong.Op) error {
 	if err := w.Ping(op, 0); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	defer cancel()
-	if _, err := w.Await(ctx); err != nil {
+	if _, err := w.Await(ioTimeout); err != nil {
 		return fmt.Errorf("pong: %w", err)
 	}
 	return nil

@@ -1,17 +1,45 @@
-// table.go demonstrates a listener's table of the connections it holds
-// while it waits for the one caller it expects among strangers (a v3
-// worker's door, v2's call-back listener): at most Max at once; past it,
-// a newcomer pushes out the oldest connection not yet holding the
-// expected secret, never the one that holds it, so strangers can
-// neither fill the table nor push out the caller who matters.
+// What a listener that strangers can reach does with its connections,
+// on whichever side it listens (the dispatcher, a v3 worker's door, v2's
+// client waiting for its call-back, the bench's floor server): an accept
+// loop that survives its errors, and a bounded table of the connections
+// held, where strangers cannot push out the caller that matters. Both
+// are here, in the protocol's package, so that neither side imports the
+// other's to listen.
 
-package server
+package wire
 
 import (
+	"errors"
+	"log/slog"
 	"net"
 	"slices"
 	"sync"
+	"time"
 )
+
+// acceptPause is how long AcceptLoop waits after a failed accept.
+const acceptPause = 50 * time.Millisecond
+
+// AcceptLoop calls handle for each connection ln accepts, until ln is
+// closed. A failed accept (a full descriptor table, EMFILE, or a
+// connection reset before it was accepted) makes the loop pause and try
+// again: it never spins, and never stops serving. handle runs on the
+// loop's goroutine: it must return soon (start a goroutine for the
+// session).
+func AcceptLoop(ln net.Listener, log *slog.Logger, handle func(net.Conn)) {
+	for {
+		conn, err := ln.Accept()
+		if err == nil {
+			handle(conn)
+			continue
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		log.Error("accept failed: retrying", "err", err, "pause", acceptPause)
+		time.Sleep(acceptPause)
+	}
+}
 
 // Visitor is one connection in a Table.
 type Visitor struct {
@@ -19,7 +47,12 @@ type Visitor struct {
 	held bool // it presented the expected secret: never pushed out
 }
 
-// Table is the connections a listener holds, oldest first.
+// Table is the connections a listener holds, oldest first, while it
+// waits for the one caller it expects among strangers: at most max at
+// once (Admit); past it, a newcomer pushes out the oldest connection not
+// yet holding the expected secret, never the one that holds it, so
+// strangers can neither fill the table nor push out the caller who
+// matters.
 type Table struct {
 	mu   sync.Mutex
 	open []*Visitor

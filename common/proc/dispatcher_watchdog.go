@@ -1,5 +1,5 @@
-// watchdog.go demonstrates supervision, the part of the seed "with a
-// watchdog": a dead worker is replaced at once (nginx, PostgreSQL), a
+// The dispatcher's supervision of its workers, the part of the seed
+// "with a watchdog": a dead worker is replaced at once (nginx, PostgreSQL), a
 // worker whose heartbeat stops is killed and replaced (gunicorn's worker
 // timeout), and a slot whose worker keeps dying right after it starts is
 // restarted ever more slowly (systemd's start-rate limit) instead of

@@ -1,6 +1,7 @@
-// child.go demonstrates the worker's side of start-up: inherited pipe
-// ends as fds 3 and 4, a segment attached by id, and noticing the
-// dispatcher's death as end of file on the ping pipe.
+// A worker process's view of itself (proc.Self) and its start-up: its
+// flags, the pipe ends it inherited as fds 3 and 4, the segment attached
+// by id; then waiting for pings, where the dispatcher's death shows as
+// end of file on the ping pipe.
 
 package proc
 
@@ -35,15 +36,15 @@ const (
 // ExtraFile is the i-th file the dispatcher handed this worker beyond its
 // pipes (Config.Files), fd 5 + i, or nil if it handed fewer (--extra-files).
 // The caller owns it.
-func (c *Self) ExtraFile(i int, name string) *os.File {
-	if i < 0 || i >= c.extra {
+func (s *Self) ExtraFile(i int, name string) *os.File {
+	if i < 0 || i >= s.extra {
 		return nil
 	}
 	return os.NewFile(uintptr(extraFD+i), name)
 }
 
-// ChildFlags are the command-line flags of the internal worker role.
-type ChildFlags struct {
+// WorkerFlags are the command-line flags of the internal worker role.
+type WorkerFlags struct {
 	ShmID     int
 	Slot      int
 	Heartbeat time.Duration
@@ -53,25 +54,25 @@ type ChildFlags struct {
 }
 
 // Register adds the worker role's flags to fs.
-func (c *ChildFlags) Register(fs *pflag.FlagSet) {
-	fs.IntVar(&c.ShmID, "shm-id", -1, "System V shared memory id to attach")
-	fs.IntVar(&c.Slot, "slot", -1, "this worker's slot number")
-	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "beat the slot's heartbeat at least this often while idle")
-	fs.BoolVar(&c.Trace, "trace", false, "print one line per protocol step on stderr")
-	fs.StringVar(&c.Chaos, "chaos", "", "fault injection: crash=P,hang=P,lie=P,seed=S")
-	fs.IntVar(&c.Extra, "extra-files", 0, "files inherited after the two pipes, as fds 5, 6, ...")
+func (f *WorkerFlags) Register(fs *pflag.FlagSet) {
+	fs.IntVar(&f.ShmID, "shm-id", -1, "System V shared memory id to attach")
+	fs.IntVar(&f.Slot, "slot", -1, "this worker's slot number")
+	fs.DurationVar(&f.Heartbeat, "heartbeat", time.Second, "beat the slot's heartbeat at least this often while idle")
+	fs.BoolVar(&f.Trace, "trace", false, "print one line per protocol step on stderr")
+	fs.StringVar(&f.Chaos, "chaos", "", "fault injection: crash=P,hang=P,lie=P,seed=S")
+	fs.IntVar(&f.Extra, "extra-files", 0, "files inherited after the two pipes, as fds 5, 6, ...")
 }
 
-func (c *ChildFlags) args() []string {
-	a := []string{"--shm-id", strconv.Itoa(c.ShmID), "--slot", strconv.Itoa(c.Slot), "--heartbeat", c.Heartbeat.String()}
-	if c.Trace {
+func (f *WorkerFlags) args() []string {
+	a := []string{"--shm-id", strconv.Itoa(f.ShmID), "--slot", strconv.Itoa(f.Slot), "--heartbeat", f.Heartbeat.String()}
+	if f.Trace {
 		a = append(a, "--trace")
 	}
-	if c.Chaos != "" {
-		a = append(a, "--chaos", c.Chaos)
+	if f.Chaos != "" {
+		a = append(a, "--chaos", f.Chaos)
 	}
-	if c.Extra > 0 {
-		a = append(a, "--extra-files", strconv.Itoa(c.Extra))
+	if f.Extra > 0 {
+		a = append(a, "--extra-files", strconv.Itoa(f.Extra))
 	}
 	return a
 }
@@ -87,7 +88,7 @@ type Self struct {
 	pong  *os.File
 	beat  time.Duration
 	extra int       // ExtraFile's count
-	poll  bool      // Next waits in a raw ppoll(2) (ChildRole.PollWait), not in the runtime's poller
+	poll  bool      // Next waits in a raw ppoll(2) (WorkerRole.PollWait), not in the runtime's poller
 	poked time.Time // the last wait in the runtime's poller (pollTurn)
 }
 
@@ -102,7 +103,7 @@ const pollTurn = 8 * time.Millisecond
 
 // Attach is the worker's start-up: it takes fds 3 and 4, attaches the
 // segment and checks its slot number. It does not yet say ready (Ready).
-func Attach(f ChildFlags) (*Self, error) {
+func Attach(f WorkerFlags) (*Self, error) {
 	if f.ShmID < 0 || f.Slot < 0 {
 		return nil, errors.New("worker is an internal role: it needs --shm-id and --slot from its dispatcher")
 	}
@@ -138,34 +139,34 @@ func Attach(f ChildFlags) (*Self, error) {
 	if beat <= 0 {
 		beat = time.Second
 	}
-	c := &Self{ID: f.Slot, Pid: os.Getpid(), Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat, extra: f.Extra}
-	c.Slot.Beat()
-	return c, nil
+	s := &Self{ID: f.Slot, Pid: os.Getpid(), Seg: seg, Slot: seg.Slot(f.Slot), ping: ping, pong: pong, beat: beat, extra: f.Extra}
+	s.Slot.Beat()
+	return s, nil
 }
 
 // Ready tells the dispatcher that this worker can take pings.
-func (c *Self) Ready() error {
-	return c.Pong(pingpong.Msg{Op: pingpong.PongReady, Arg: uint64(c.Pid)})
+func (s *Self) Ready() error {
+	return s.Pong(pingpong.Msg{Op: pingpong.PongReady, Arg: uint64(s.Pid)})
 }
 
 // Next waits for the next ping, beating the slot's heartbeat while it
 // waits. It returns pingpong.ErrPeerGone when the dispatcher is gone.
-func (c *Self) Next() (pingpong.Msg, error) {
-	if c.poll && time.Since(c.poked) < pollTurn {
-		return c.nextPolled()
+func (s *Self) Next() (pingpong.Msg, error) {
+	if s.poll && time.Since(s.poked) < pollTurn {
+		return s.nextPolled()
 	}
-	c.poked = time.Now()
+	s.poked = time.Now()
 	for {
-		c.Slot.Beat() // DOC: heartbeat: at least every --heartbeat while idle
-		if err := c.ping.SetReadDeadline(time.Now().Add(c.beat)); err != nil {
+		s.Slot.Beat() // DOC: heartbeat: at least every --heartbeat while idle
+		if err := s.ping.SetReadDeadline(time.Now().Add(s.beat)); err != nil {
 			return pingpong.Msg{}, fmt.Errorf("ping deadline: %w", err)
 		}
-		m, err := pingpong.Recv(rawPipe{c.ping})
+		m, err := pingpong.Recv(rawPipe{s.ping})
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			continue
 		}
-		if c.poll { // nextPolled's reads must not meet this deadline
-			_ = c.ping.SetReadDeadline(time.Time{})
+		if s.poll { // nextPolled's reads must not meet this deadline
+			_ = s.ping.SetReadDeadline(time.Time{})
 		}
 		return m, err
 	}
@@ -175,21 +176,21 @@ func (c *Self) Next() (pingpong.Msg, error) {
 // ping one ppoll and one read, where the runtime's poller makes a read
 // that fails (EAGAIN) and two epoll_pwait besides (docs/comparison.md,
 // "What the Go runtime adds").
-func (c *Self) nextPolled() (pingpong.Msg, error) {
+func (s *Self) nextPolled() (pingpong.Msg, error) {
 	for {
-		c.Slot.Beat() // the heartbeat, as in Next: pollTurn is far below any --heartbeat
-		left := pollTurn - time.Since(c.poked)
+		s.Slot.Beat() // the heartbeat, as in Next: pollTurn is far below any --heartbeat
+		left := pollTurn - time.Since(s.poked)
 		if left <= 0 {
-			return c.Next() // the turn of the runtime's poller
+			return s.Next() // the turn of the runtime's poller
 		}
 		ready, err := pollIn(pingFD, left)
 		if err != nil {
 			return pingpong.Msg{}, err
 		}
 		if ready { // a record, or end of file: the read does not wait
-			m, err := pingpong.Recv(rawPipe{c.ping})
+			m, err := pingpong.Recv(rawPipe{s.ping})
 			if errors.Is(err, os.ErrDeadlineExceeded) { // Next's, left over
-				_ = c.ping.SetReadDeadline(time.Time{})
+				_ = s.ping.SetReadDeadline(time.Time{})
 				continue
 			}
 			return m, err
@@ -198,14 +199,14 @@ func (c *Self) nextPolled() (pingpong.Msg, error) {
 }
 
 // Pong sends one pong record to the dispatcher.
-func (c *Self) Pong(m pingpong.Msg) error {
-	c.Slot.Beat()
-	return pingpong.Send(rawPipe{c.pong}, m)
+func (s *Self) Pong(m pingpong.Msg) error {
+	s.Slot.Beat()
+	return pingpong.Send(rawPipe{s.pong}, m)
 }
 
 // Close detaches the segment and closes the pipes.
-func (c *Self) Close() error {
-	c.ping.Close()
-	c.pong.Close()
-	return c.Seg.Detach()
+func (s *Self) Close() error {
+	s.ping.Close()
+	s.pong.Close()
+	return s.Seg.Detach()
 }

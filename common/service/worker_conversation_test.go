@@ -1,3 +1,7 @@
+// Tests of the worker's side of a direct conversation: the request line
+// must be the one the dispatcher checked, a silent client times out, and
+// a write nobody reads ends at its deadline.
+
 package service
 
 import (

@@ -1,6 +1,6 @@
-// pool.go demonstrates the dispatcher's pool of workers: start N
-// processes on one segment, hand an idle one to each request (waiting a
-// bounded time), take it back, and at the end stop and reap them all.
+// The dispatcher's pool of workers: start N processes on one segment,
+// hand an idle one to each request (waiting a bounded time), take it
+// back, and at the end stop and reap them all.
 
 package proc
 
@@ -23,8 +23,8 @@ var ErrClosing = errors.New("pool is shutting down")
 // Config says how to start the pool's workers.
 type Config struct {
 	Exe          string        // the binary to re-execute (os.Executable)
-	Role         []string      // its arguments before the child flags: "worker", variant flags...
-	Child        ChildFlags    // heartbeat, trace; ShmID and Slot are set per worker
+	Role         []string      // its arguments before the WorkerFlags: "worker", variant flags...
+	Worker       WorkerFlags   // heartbeat, trace; ShmID and Slot are set per worker
 	Workers      int           // number of workers (slots)
 	SlotSize     int           // data area of each slot
 	ReadyTimeout time.Duration // how long a worker may take to say ready
@@ -115,9 +115,9 @@ func (p *Pool) startWorker(i int) (*Handle, error) {
 	if p.cfg.Files != nil {
 		extra = p.cfg.Files(i)
 	}
-	child := p.cfg.Child
-	child.ShmID, child.Slot, child.Extra = p.Seg.ID(), i, len(extra)
-	args := append(append([]string{}, p.cfg.Role...), child.args()...)
+	flags := p.cfg.Worker
+	flags.ShmID, flags.Slot, flags.Extra = p.Seg.ID(), i, len(extra)
+	args := append(append([]string{}, p.cfg.Role...), flags.args()...)
 	w, err := start(p.spawn, p.cfg.Exe, args, extra, i, p.Seg.Slot(i), p.cfg.ReadyTimeout, p.cfg.Log)
 	if err != nil {
 		return nil, err

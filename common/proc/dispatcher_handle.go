@@ -1,6 +1,6 @@
-// worker.go demonstrates the dispatcher's handle on one worker process:
-// start it with its pipe ends as fds 3 and 4, notice its death at once
-// (end of file on its pong pipe), and reap it with Wait.
+// The dispatcher's handle on one worker process (proc.Handle): start it
+// with its pipe ends as fds 3 and 4, ping it and await its pongs, notice
+// its death at once (end of file on its pong pipe), and reap it with Wait.
 
 package proc
 
@@ -107,9 +107,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, extra []*os.File, i
 	// The first record must be "pong ready": the worker attached the
 	// segment (and, in v3, listens). A worker that exits instead, or
 	// says nothing in time, is a start-up failure.
-	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-	defer cancel()
-	m, err := w.Await(ctx)
+	m, err := w.Await(readyTimeout)
 	switch {
 	case err == nil && m.Op == pingpong.PongReady:
 		return w, nil // still "starting": Release makes it idle
@@ -165,23 +163,23 @@ func (w *Handle) Ping(op pingpong.Op, arg uint64) error {
 	return nil
 }
 
-// Await waits for the next pong of the current request, reading the
-// pong pipe itself: the goroutine that waits is the one the runtime
-// wakes when the pong arrives, with no goroutine or channel in between,
-// and the read is a raw one (rawPipe) (docs/comparison.md, "What the Go
-// runtime adds to a cross-process round trip"). ctx's deadline is the read's deadline. It returns
-// ErrWorkerDied if the worker is gone (end of file on its pong pipe: the
-// kernel closed the worker's write end when it exited), or ctx's error.
-// One goroutine at a time may await a worker.
-func (w *Handle) Await(ctx context.Context) (pingpong.Msg, error) {
-	deadline, _ := ctx.Deadline() // none: the zero time, no deadline
+// Await waits for the next pong of the current request, at most d (no
+// bound if d <= 0: the worker pongs or dies, and the dispatcher's
+// shutdown stops every worker, so the wait ends). It reads the pong pipe
+// itself: the goroutine that waits is the one the runtime wakes when the
+// pong arrives, with no goroutine or channel in between, and the read is
+// a raw one (rawPipe) (docs/comparison.md, "What the Go runtime adds to
+// a cross-process round trip"). It returns ErrWorkerDied if the worker
+// is gone (end of file on its pong pipe: the kernel closed the worker's
+// write end when it exited), or context.DeadlineExceeded once d has
+// passed with no pong. One goroutine at a time may await a worker.
+func (w *Handle) Await(d time.Duration) (pingpong.Msg, error) {
+	var deadline time.Time // the zero time: no deadline
+	if d > 0 {
+		deadline = time.Now().Add(d)
+	}
 	if err := w.pong.SetReadDeadline(deadline); err != nil {
 		return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w: %w", w.ID, w.Pid, ErrWorkerDied, err)
-	}
-	if ctx.Done() != nil && deadline.IsZero() {
-		// Cancellation without a deadline: wake the read up.
-		stop := context.AfterFunc(ctx, func() { _ = w.pong.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
 	}
 	for {
 		// DOC: await-read: the pong, read by the goroutine that waits for it.
@@ -191,10 +189,7 @@ func (w *Handle) Await(ctx context.Context) (pingpong.Msg, error) {
 			// The reap's drain is over and no end of file came.
 			return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			if err := ctx.Err(); err != nil {
-				return pingpong.Msg{}, err
-			}
-			return pingpong.Msg{}, context.DeadlineExceeded // the read's deadline came first
+			return pingpong.Msg{}, context.DeadlineExceeded // d has passed
 		case err != nil:
 			// DOC: watchdog-notice-death: end of file on the pong pipe:
 			// every write end is closed, the worker is gone (or our end

@@ -1,6 +1,6 @@
-// client.go demonstrates a worker's side of a direct conversation with a
-// client (v2: the worker called the client back; v3: the client called
-// the worker): the request line comes again, it must be the request the
+// A worker's side of a direct conversation with a client (v2: the worker
+// called the client back; v3: the client called the worker): the
+// request line comes again, it must be the request the
 // dispatcher checked, and the answer is written with a deadline per
 // write, so a client that stops reading cannot hold the worker forever.
 

@@ -1,5 +1,5 @@
-// pool_test.go checks the dispatcher's pool against real worker
-// processes (this test binary, re-executed): start-up and "pong ready",
+// Tests of the dispatcher's pool against real worker processes (this
+// test binary, re-executed): start-up and "pong ready",
 // handing workers out and taking them back, a bounded wait when all are
 // busy, which idle worker is handed out, a worker killed with SIGKILL,
 // draining, and stopping with every child reaped and the segment gone.
@@ -81,9 +81,7 @@ func TestPoolStartAcquireRelease(t *testing.T) {
 	if err := a.Ping(pingpong.PingRequest, 41); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
-	actx, acancel := context.WithTimeout(ctx, 10*time.Second)
-	defer acancel()
-	m, err := a.Await(actx)
+	m, err := a.Await(patience)
 	if err != nil {
 		t.Fatalf("Await: %v", err)
 	}
@@ -128,10 +126,14 @@ func TestPoolStartAcquireRelease(t *testing.T) {
 	}
 }
 
-// short2 is a context that ends the test's wait for a worker that should
-// be there at once (a hang would fail, not block the suite).
+// patience bounds the test's wait for a pong or a worker that should
+// come at once (a hang would fail, not block the suite).
+const patience = 10 * time.Second
+
+// short2 is a context that ends the test's wait for a worker after
+// patience.
 func short2(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -146,7 +148,7 @@ func TestWorkerKilledWhileBusy(t *testing.T) {
 	if err := syscall.Kill(w.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.Await(short2(t))
+	_, err = w.Await(patience)
 	if !errors.Is(err, ErrWorkerDied) {
 		t.Fatalf("Await after kill -9: %v, want ErrWorkerDied", err)
 	}
