@@ -10,45 +10,42 @@ STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
 usage() { cat <<'USAGE'
 OSPS lab: one service built three ways (docs/README.md).
 
-  ./run.sh v1 | v2 | v3            narrated demo: serve --trace on 127.0.0.1:$PORT (default 2222), one
-                                   client session (requetetype1, requetetype2 200000, STATS), SIGTERM,
-                                   and a check that nothing is left
+  ./run.sh v1 | v2 | v3            narrated demo: serve --trace on 127.0.0.1:$PORT (default 2222), one client
+                                   session (requetetype1, requetetype2 200000, STATS), SIGTERM, nothing left
   ./run.sh VARIANT serve [flags]   run that variant's dispatcher (and its workers), on $PORT if set
   ./run.sh VARIANT client [flags] REQUEST...
                                    run one client session against 127.0.0.1:$PORT if set
-  ./run.sh chaos [v1|v2|v3]        narrated faults: kill -9 one worker, kill -STOP another, and
-                                   watch --watchdog replace both (default v3)
+  ./run.sh chaos [v1|v2|v3]        narrated faults: kill -9 one worker, kill -STOP another, and watch
+                                   --watchdog replace both (default v3)
   ./run.sh xray VARIANT [flags]    the processes, pipes, sockets and segment, read from /proc
                                    (--mermaid: a flowchart; --pid PID: a running dispatcher)
-  ./run.sh top VARIANT [flags]     the slots live, read from the segment (a small load runs; --pid
-                                   PID or --shmid N: a running server; --frames N: N, then exit)
+  ./run.sh top VARIANT [flags]     the slots live, read from the segment (a small load runs; --pid PID
+                                   or --shmid N: a running server; --frames N: N, then exit)
   ./run.sh diagram VARIANT [REQUEST...]
                                    one traced session drawn as a Mermaid sequenceDiagram
   ./run.sh test                    gofmt, go vet, staticcheck, go test -race ./...
   ./run.sh bench [--quick] [--verbose] [--csv FILE] [--md FILE] [--svg FILE]
-                                   measure floor, fdpass, prefork, v1, v2, v3, v1's C twin and a C floor
-                                   (cc): about 12 min (--quick: 1 min); the verdict, with --verbose the
+                                   measure floor, fdpass, prefork, v1, v2, v3, v1's C twin, a C floor (cc):
+                                   about 12 min (--quick: 1 min); print the verdict, with --verbose the
                                    tables (docs/comparison.md)
-  ./run.sh net [v1|v2|v3|all]      as root: the variants across network namespaces (client, router, server):
-                                   flat, client behind NAT, server behind a firewall, both; each row expected
-                                   or UNEXPECTED against docs/network.md (four fail on purpose; default all)
+  ./run.sh net [v1|v2|v3|all]      as root, the variants across network namespaces: flat, client behind NAT,
+                                   server behind a firewall, both; each cell expected or UNEXPECTED against
+                                   docs/network.md (four fail on purpose; default all)
   ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...] [--json FILE]
-                                   the grader: the conformance checks, one line each, with the docs/ section
-                                   of a failure, then Score: X/Y (--bin: any program, any language; --json:
-                                   every result, for a script; at most 4 min)
+                                   the grader: the conformance checks, each failure with its docs/ section, then
+                                   Score: X/Y (--bin: any program, any language; --json: for a script; <= 4 min)
   ./run.sh grade DIR [--only GROUP,...]
-                                   the grader on every submission in DIR at once (a tree, or a
-                                   folder holding a program): DIR/grades.md and DIR/grades.csv
+                                   the grader on every submission in DIR: DIR/grades.md and DIR/grades.csv
   ./run.sh lab list                the labs: write a piece of the real code again (docs/lab.md)
   ./run.sh lab start NAME          copy the repository to lab/NAME/, the lab's region cut out
   ./run.sh lab check NAME [--json FILE]
                                    the grader on lab/NAME/, with the lab's check group
-  ./run.sh handout OUT             the students' copy in OUT: a new git repository, every lab a
-                                   stub, no reference code, no docs/answers.md (docs/teaching.md)
-  ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check
-                                   what the page promises (scratch copy, ports of their own)
-  ./run.sh wait PORT               wait until the server on 127.0.0.1:PORT answers STATS, as after its ready
-                                   line (at most 120 s; it says what it sees: nothing listening, no answer)
+  ./run.sh handout OUT             the students' copy in OUT: a new git repository, every lab a stub, no
+                                   reference code, no docs/answers.md (docs/teaching.md)
+  ./run.sh exercises [N ...]       run the exercises of docs/exercises.md as written, and check what the page
+                                   promises (scratch copy, ports of their own)
+  ./run.sh wait PORT               until the server on 127.0.0.1:PORT answers STATS, as after its ready line
+                                   (at most 120 s; it says what it sees: nothing listening, no answer)
   ./run.sh build | clean           build the three binaries into bin/ | remove bin/
   ./run.sh help                    this text
 
@@ -89,9 +86,8 @@ run_tests() {
   say "go test -race ./..."; go test -race -count=1 -timeout 8m ./...
 }
 
-# handout_tests: the tests of the students' copy (./run.sh handout), whose labs are stubs:
-# every test compiles; those of the packages that import no lab's package and build no
-# variant run; each lab is graded by ./run.sh lab check NAME.
+# handout_tests: the students' copy (./run.sh handout), its labs stubs: every test compiles; those of the
+# packages that import no lab's package and build no variant run; ./run.sh lab check NAME grades a lab.
 handout_tests() {
   say "go test: every test compiles (the students' copy: the labs are stubs)"; go test -count=1 -run '^$' ./... >/dev/null
   local pkgs; pkgs=$(go list -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./... |
@@ -112,8 +108,7 @@ case "$cmd" in
       client) shift; build "$cmd"; exec "$built" client ${PORT:+--server "127.0.0.1:$PORT"} "$@" ;;
       *) build v1 v2 v3 osps-live; exec "$built" demo --bin "$BIN" "$cmd" "$@" ;;
     esac ;;
-  # common/tools/osps-live: the demos, the instruments, wait; it finds its server's segment
-  # and workers by the dispatcher's pid, so two runs at once (two PORTs) do not mix them up.
+  # common/tools/osps-live: the narrated runs and the instruments (its main.go lists them).
   chaos|xray|top|diagram) build v1 v2 v3 osps-live; exec "$built" "$cmd" --bin "$BIN" "$@" ;;
   wait) build osps-live; exec "$built" wait "$@" ;;
   test) run_tests ;;
