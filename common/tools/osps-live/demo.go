@@ -1,11 +1,11 @@
-// demo.go demonstrates the narrated runs of ./run.sh v1|v2|v3 and
-// ./run.sh chaos: start a dispatcher, show what the kernel shows of it,
-// run a client session (or kill a worker, stop another), stop it with
-// SIGTERM, and check that nothing is left. The server's segment and
-// workers are found by the dispatcher's pid (the segment's creator in
-// /proc/sysvipc/shm, its children in /proc), never by comparing what
-// existed before and after: on a machine many people share, another
-// server may start at the same moment.
+// The narrated runs, ./run.sh v1|v2|v3 and ./run.sh chaos: start a
+// dispatcher, show what the kernel shows of it, run a client session (or
+// kill a worker, stop another), stop it with SIGTERM, and check that
+// nothing is left. The server's segment and workers are found by the
+// dispatcher's pid (the segment's creator in /proc/sysvipc/shm, its
+// children in /proc), never by comparing what existed before and after:
+// on a machine many people share, another server may start at the same
+// moment.
 
 package main
 

@@ -1,6 +1,6 @@
-// main_test.go builds the three variants and osps-live once for the tests, and checks
-// after them that nothing is left: no child process, no segment made by
-// a dispatcher these tests started.
+// The tests' set-up: the three variants and osps-live built once, and,
+// after the tests, a check that nothing is left: no child process, no
+// segment made by a dispatcher these tests started.
 
 package main
 

@@ -1,7 +1,7 @@
-// usage_test.go checks that the instruments follow the binaries'
-// conventions (--help on stdout with status 0 and a usage that names
-// VARIANT; a usage error on stderr with status 2), and that run.sh
-// routes as its help says: PORT to serve and client, --help to a usage.
+// The command-line conventions of the instruments (--help on stdout with
+// status 0 and a usage that names VARIANT; a usage error on stderr with
+// status 2), and run.sh routing as its help says: PORT to serve and
+// client, --help to a usage.
 
 package main
 

@@ -1,12 +1,11 @@
-// wait.go is ./run.sh wait PORT: it returns once a server on
-// 127.0.0.1:PORT answers, for a script that started serve in the
-// background and did not read its ready line (the tools that start a
-// server themselves await that line instead: start.go). "Answers" means
-// a STATS on a fresh session gets its OK: the listening socket accepts
-// connections a little before the dispatcher has started its workers and
-// printed ready. While it waits it says what it sees, at once and then
-// every 10 s or when that changes, so that a server that never started
-// is not mistaken for a slow one.
+// ./run.sh wait PORT: return once the server on 127.0.0.1:PORT answers,
+// for a script that started serve in the background and does not read
+// its ready line (a tool that starts a server itself awaits that line
+// instead: start.go). "Answers" means a STATS on a fresh session gets its
+// OK: the listening socket accepts connections a little before the
+// dispatcher has started its workers and printed ready. While it waits it
+// says what it sees, at once, then when that changes or every 10 s, so
+// that a server that never started is not mistaken for a slow one.
 
 package main
 

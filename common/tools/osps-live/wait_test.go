@@ -1,8 +1,8 @@
-// wait_test.go checks ./run.sh wait PORT (wait.go): its usage, through
-// run.sh; and, driving the osps-live binary against small servers on
-// loopback, that it returns once a STATS gets its OK, and otherwise says
-// what it sees (a refused port at once, a server that answers something
-// else, one that does not answer) and gives up after --within.
+// ./run.sh wait PORT (wait.go): its usage, through run.sh; and, driving
+// the osps-live binary against small servers on loopback, that it
+// returns once a STATS gets its OK, and otherwise says what it sees (a
+// refused port at once, a server that answers something else, one that
+// does not answer) and gives up after --within.
 
 package main
 
