@@ -86,8 +86,8 @@ run_tests() {
   say "go test -race ./..."; go test -race -count=1 -timeout 8m ./...
 }
 
-# handout_tests: the students' copy (./run.sh handout), its labs stubs: every test compiles; those of the
-# packages that import no lab's package and build no variant run; ./run.sh lab check NAME grades a lab.
+# handout_tests: in the students' copy (./run.sh handout) the labs are stubs: every test compiles, the
+# packages that import no lab's package and build no variant run theirs; lab check NAME grades a lab.
 handout_tests() {
   say "go test: every test compiles (the students' copy: the labs are stubs)"; go test -count=1 -run '^$' ./... >/dev/null
   local pkgs; pkgs=$(go list -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./... |

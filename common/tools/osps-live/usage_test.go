@@ -53,6 +53,19 @@ func TestInstrumentsUsage(t *testing.T) {
 	}
 }
 
+// ./run.sh chaos with no VARIANT is chaos v3, as its help says; demo
+// has no default.
+func TestChaosDefaultsToV3(t *testing.T) {
+	var out, errb strings.Builder
+	_, variant, _, rest, status, done := demoFlags("chaos", "chaos", "v3", []string{"--bin", "x"}, &out, &errb)
+	if done || status != 0 || variant != "v3" || len(rest) != 0 {
+		t.Errorf("chaos --bin x: variant %q, serve args %q, status %d, done %v; want v3 and nothing else", variant, rest, status, done)
+	}
+	if _, _, _, _, status, done := demoFlags("demo", "demo", "", []string{"--bin", "x"}, &out, &errb); !done || status != 2 {
+		t.Errorf("demo --bin x: status %d, done %v; want a usage error (2)", status, done)
+	}
+}
+
 // runSh runs ../../../run.sh with args; it returns its exit status and
 // both streams.
 func runSh(t *testing.T, args ...string) (int, string, string) {
