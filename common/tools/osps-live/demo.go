@@ -1,11 +1,11 @@
-// demo.go demonstrates the narrated runs of ./run.sh v1|v2|v3 and
-// ./run.sh chaos: start a dispatcher, show what the kernel shows of it,
-// run a client session (or kill a worker, stop another), stop it with
-// SIGTERM, and check that nothing is left. The server's segment and
-// workers are found by the dispatcher's pid (the segment's creator in
-// /proc/sysvipc/shm, its children in /proc), never by comparing what
-// existed before and after: on a machine many people share, another
-// server may start at the same moment.
+// The narrated runs, ./run.sh v1|v2|v3 and ./run.sh chaos: start a
+// dispatcher, show what the kernel shows of it, run a client session (or
+// kill a worker, stop another), stop it with SIGTERM, and check that
+// nothing is left. The server's segment and workers are found by the
+// dispatcher's pid (the segment's creator in /proc/sysvipc/shm, its
+// children in /proc), never by comparing what existed before and after:
+// on a machine many people share, another server may start at the same
+// moment.
 
 package main
 
@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"osps/common/cli"
 	"osps/common/tools/procfs"
 )
 
@@ -32,8 +33,10 @@ import (
 const demoPort = 2222
 
 // demoFlags parses the flags common to demo and chaos; the words after
-// VARIANT are the dispatcher's own flags.
-func demoFlags(name, synopsis string, args []string, stdout, stderr io.Writer) (binDir, variant string, port int, serveArgs []string, status int, done bool) {
+// VARIANT are the dispatcher's own flags, except a --help right after it
+// (./run.sh v1 --help asks for this usage). Without VARIANT, it is
+// defVariant, or a usage error when that is "".
+func demoFlags(name, synopsis, defVariant string, args []string, stdout, stderr io.Writer) (binDir, variant string, port int, serveArgs []string, status int, done bool) {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetInterspersed(false) // what follows VARIANT is for serve
 	bin := fs.String("bin", "bin", "directory of the variants' binaries")
@@ -45,15 +48,23 @@ func demoFlags(name, synopsis string, args []string, stdout, stderr io.Writer) (
 	if status, done = parseFlags(fs, args, synopsis, stdout, stderr); done {
 		return
 	}
-	if fs.NArg() < 1 {
+	rest := fs.Args()
+	if len(rest) == 0 && defVariant != "" {
+		rest = []string{defVariant}
+	}
+	if len(rest) < 1 {
 		usageError(stderr, fs, synopsis, "missing VARIANT")
 		return "", "", 0, nil, 2, true
 	}
-	if err := variantArg(fs.Arg(0)); err != nil {
+	if err := variantArg(rest[0]); err != nil {
 		usageError(stderr, fs, synopsis, err.Error())
 		return "", "", 0, nil, 2, true
 	}
-	return *bin, fs.Arg(0), port, fs.Args()[1:], 0, false
+	if len(rest) > 1 && (rest[1] == "-h" || rest[1] == "--help") {
+		cli.PrintUsage(stdout, fs, synopsis)
+		return "", "", 0, nil, 0, true
+	}
+	return *bin, rest[0], port, rest[1:], 0, false
 }
 
 // narrator prints the demo's headings and remarks.
@@ -220,7 +231,7 @@ func clientRun(w io.Writer, bin, addr string, args ...string) error {
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	const synopsis = "osps-live demo [--bin DIR] [--port N] VARIANT [serve flags...]"
-	binDir, variant, port, serveArgs, status, done := demoFlags("demo", synopsis, args, stdout, stderr)
+	binDir, variant, port, serveArgs, status, done := demoFlags("demo", synopsis, "", args, stdout, stderr)
 	if done {
 		return status
 	}
@@ -279,8 +290,8 @@ func awaitRestart(bin, addr string, slot int) bool {
 }
 
 func runChaos(args []string, stdout, stderr io.Writer) int {
-	const synopsis = "osps-live chaos [--bin DIR] [--port N] VARIANT [serve flags...]"
-	binDir, variant, port, serveArgs, status, done := demoFlags("chaos", synopsis, args, stdout, stderr)
+	const synopsis = "osps-live chaos [--bin DIR] [--port N] [VARIANT [serve flags...]]   (VARIANT: v3 if none)"
+	binDir, variant, port, serveArgs, status, done := demoFlags("chaos", synopsis, "v3", args, stdout, stderr)
 	if done {
 		return status
 	}

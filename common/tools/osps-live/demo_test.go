@@ -1,6 +1,6 @@
-// demo_test.go checks the narrated runs as a shared machine sees them:
-// two at once, each on its own PORT, each finds its own segment and
-// workers; a taken port is refused with a free one to use instead.
+// The narrated runs as a shared machine sees them: two at once, each on
+// its own PORT, each finds its own segment and workers; a taken port is
+// refused with a free one to use instead.
 
 package main
 

@@ -1,9 +1,9 @@
-// diagram.go demonstrates drawing what really happened: it runs one
-// client session against a dispatcher, both with --trace, gathers the
-// "vN step K role: ..." lines of every process from one pipe, and prints
-// a Mermaid sequenceDiagram. A line that says a message was sent becomes
-// an arrow (rules in steps.go); any other line becomes a note over the
-// process that printed it.
+// ./run.sh diagram: what really happened, drawn. It runs one client
+// session against a dispatcher, both with --trace, gathers the "vN step
+// K role: ..." lines of every process from one pipe, and prints a Mermaid
+// sequenceDiagram. A line that says a message was sent becomes an arrow
+// (rules in steps.go); any other line becomes a note over the process
+// that printed it.
 
 package main
 

@@ -1,3 +1,7 @@
+// The diagrams of the variants' pages checked against a new run (go test
+// -update redraws them), and the diagram's own rules: how a run is
+// compared, how a note is wrapped, how a failed session shows.
+
 package main
 
 import (

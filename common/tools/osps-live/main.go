@@ -1,5 +1,6 @@
-// Command osps-live demonstrates a running server seen from outside, the
-// way the kernel shows it, with three instruments:
+// Command osps-live is the Go behind ./run.sh's commands that start or
+// watch a running server (run.sh only builds it and routes to it). Three
+// instruments show a server from outside, the way the kernel shows it:
 //
 //	osps-live xray    VARIANT  processes, pipes, sockets and the segment, read from /proc
 //	osps-live top     VARIANT  the slots, read from the segment itself, attached read-only
@@ -7,12 +8,14 @@
 //
 // Each starts the variant's dispatcher itself (bin/<variant> serve --port
 // $PORT, or a free port), or looks at a running one (--pid PID; top also
-// --shmid N). And two narrated runs, ./run.sh v1|v2|v3 and ./run.sh chaos:
+// --shmid N). Two narrated runs, ./run.sh v1|v2|v3 and ./run.sh chaos:
 //
-//	osps-live demo  VARIANT [serve flags]  start, one traced session, SIGTERM, nothing left
-//	osps-live chaos VARIANT [serve flags]  kill -9 one worker, kill -STOP another, the watchdog heals
+//	osps-live demo  VARIANT [serve flags]    start, one traced session, SIGTERM, nothing left
+//	osps-live chaos [VARIANT [serve flags]]  kill -9 one worker, kill -STOP another, the watchdog heals
 //
-// ./run.sh builds and runs it.
+// And ./run.sh wait PORT, for a script that started serve itself:
+//
+//	osps-live wait PORT  until the server on 127.0.0.1:PORT answers STATS
 package main
 
 import (
@@ -33,7 +36,9 @@ const usage = `Usage: osps-live COMMAND [flags] VARIANT [ARGS...]
   diagram VARIANT [REQUEST...]
                            one traced client session, as a Mermaid sequenceDiagram
   demo VARIANT [FLAGS...]  the narrated run of ./run.sh v1|v2|v3 (FLAGS: serve's)
-  chaos VARIANT [FLAGS...] the narrated faults of ./run.sh chaos
+  chaos [VARIANT [FLAGS...]]
+                           the narrated faults of ./run.sh chaos (VARIANT: v3 if none)
+  wait PORT                until the server on 127.0.0.1:PORT answers STATS (./run.sh wait)
 VARIANT is v1, v2 or v3; COMMAND --help lists the command's flags.
 `
 
@@ -54,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDemo(args[1:], stdout, stderr)
 	case "chaos":
 		return runChaos(args[1:], stdout, stderr)
+	case "wait":
+		return runWait(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,22 +1,24 @@
-// main_test.go builds the three variants once for the tests, and checks
-// after them that nothing is left: no child process, no segment made by
-// a dispatcher these tests started.
+// The tests' set-up: the three variants and osps-live built once, and,
+// after the tests, a check that nothing is left: no child process, no
+// segment made by a dispatcher these tests started.
 
 package main
 
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"osps/common/tools/procfs"
 )
 
-var binDir string // the variants' binaries, built by TestMain
+var binDir string // the variants' binaries and osps-live's own, built by TestMain
 
 // started records the dispatchers the tests started, to check their segments are gone.
 var started []int
@@ -38,8 +40,8 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	for _, d := range variantDirs {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, d), "./"+d)
+	for _, d := range append(slices.Collect(maps.Values(variantDirs)), "common/tools/osps-live") {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, filepath.Base(d)), "./"+d)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", d, err, out)

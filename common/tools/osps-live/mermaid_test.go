@@ -1,4 +1,4 @@
-// mermaid_test.go checks every Mermaid text a reader meets, the blocks of
+// Every Mermaid text a reader meets, checked: the blocks of
 // the repository's pages and what diagram and xray --mermaid print, with
 // the real Mermaid library (.ci/mermaid: node, mermaid and jsdom from npm,
 // versions pinned in its package-lock.json). A text must parse, and every

@@ -1,6 +1,8 @@
-// start.go demonstrates starting a server the way a careful script does:
-// its own process group, a free port, the "ready ADDR" line awaited with
-// a deadline (never a guessed sleep), and SIGTERM, then SIGKILL, to stop.
+// Starting and stopping the server an instrument looks at, the way a
+// careful script does: its own process group, a free port, the "ready
+// ADDR" line awaited with a deadline (never a guessed sleep), and
+// SIGTERM, then SIGKILL, to stop. Or, with --pid, a running dispatcher,
+// checked to be one by the segment it created.
 
 package main
 

@@ -1,7 +1,7 @@
-// steps.go demonstrates reading a trace as messages: for each variant, the
-// step lines that say "I send this" (the sender's line, so each arrow has
-// one author), and the arrow each one draws. The steps are those of the
-// variant's page in docs/.
+// The trace read as messages: for each variant, the step lines that say
+// "I send this" (the sender's line, so each arrow has one author), and
+// the arrow each one draws. The steps are those of the variant's page in
+// docs/.
 
 package main
 

@@ -1,9 +1,9 @@
-// system.go demonstrates reading a running server as the kernel sees it:
-// the process tree from /proc/<pid>/stat, every descriptor from
-// /proc/<pid>/fd, sockets from /proc/net/tcp, segments from
-// /proc/sysvipc/shm and /proc/<pid>/maps. Two descriptors are joined
-// only when their inodes match, two sockets only when one's local
-// address is the other's remote one: nothing is guessed.
+// A running server as the kernel shows it: the process tree from
+// /proc/<pid>/stat, every descriptor from /proc/<pid>/fd, sockets from
+// /proc/net/tcp, segments from /proc/sysvipc/shm and /proc/<pid>/maps.
+// Two descriptors are joined only when their inodes match, two sockets
+// only when one's local address is the other's remote one: nothing is
+// guessed.
 
 package main
 

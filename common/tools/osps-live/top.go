@@ -1,7 +1,7 @@
-// top.go demonstrates that shared memory is shared with anyone allowed
-// to attach it: this program attaches the server's segment by its shmid,
-// read-only (even though it is marked for removal), and shows each slot
-// as the dispatcher and the workers write it, a few times a second.
+// ./run.sh top: the slots, live. Shared memory is shared with anyone
+// allowed to attach it: this program attaches the server's segment by its
+// shmid, read-only (even though it is marked for removal), and shows each
+// slot as the dispatcher and the workers write it, a few times a second.
 
 package main
 

@@ -1,3 +1,7 @@
+// ./run.sh top checked against STATS, slot by slot, before and after a
+// worker is killed; a frame's width; the events it reports between two
+// frames.
+
 package main
 
 import (

@@ -1,8 +1,7 @@
-// usage_test.go checks that the instruments follow the binaries'
-// conventions: --help on stdout with status 0 and a usage that names
-// VARIANT; a usage error on stderr with status 2. And ./run.sh wait: a
-// usage, and it says at once what it sees (nothing listening, or a
-// server that does not answer).
+// The command-line conventions of the instruments (--help on stdout with
+// status 0 and a usage that names VARIANT; a usage error on stderr with
+// status 2), and run.sh routing as its help says: PORT to serve and
+// client, --help to a usage.
 
 package main
 
@@ -29,7 +28,17 @@ func TestInstrumentsUsage(t *testing.T) {
 				!strings.Contains(out.String(), "Usage: ") || !strings.Contains(out.String(), "VARIANT") {
 				t.Errorf("%s --help: exit %d, stdout %q, stderr %q; want 0 and a usage naming VARIANT on stdout", cmd, code, out.String(), errb.String())
 			}
-			for _, args := range [][]string{{cmd}, {cmd, "v9"}, {cmd, "--bogus", "v1"}} {
+			if cmd == "demo" || cmd == "chaos" { // ./run.sh v1 --help, ./run.sh chaos v1 --help
+				out.Reset()
+				if code := run([]string{cmd, "v1", "--help"}, &out, &errb); code != 0 || errb.Len() > 0 || !strings.Contains(out.String(), "Usage: ") {
+					t.Errorf("%s v1 --help: exit %d, stdout %q, stderr %q; want 0 and the usage on stdout", cmd, code, out.String(), errb.String())
+				}
+			}
+			bad := [][]string{{cmd, "v9"}, {cmd, "--bogus", "v1"}}
+			if cmd != "chaos" { // chaos without VARIANT is chaos v3
+				bad = append(bad, []string{cmd})
+			}
+			for _, args := range bad {
 				out.Reset()
 				errb.Reset()
 				if code := run(args, &out, &errb); code != 2 || out.Len() > 0 || !strings.Contains(errb.String(), "Usage: ") {
@@ -41,6 +50,19 @@ func TestInstrumentsUsage(t *testing.T) {
 	var out, errb strings.Builder
 	if code := run([]string{"--help"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "demo VARIANT") {
 		t.Errorf("osps-live --help: exit %d, stdout %q", code, out.String())
+	}
+}
+
+// ./run.sh chaos with no VARIANT is chaos v3, as its help says; demo
+// has no default.
+func TestChaosDefaultsToV3(t *testing.T) {
+	var out, errb strings.Builder
+	_, variant, _, rest, status, done := demoFlags("chaos", "chaos", "v3", []string{"--bin", "x"}, &out, &errb)
+	if done || status != 0 || variant != "v3" || len(rest) != 0 {
+		t.Errorf("chaos --bin x: variant %q, serve args %q, status %d, done %v; want v3 and nothing else", variant, rest, status, done)
+	}
+	if _, _, _, _, status, done := demoFlags("demo", "demo", "", []string{"--bin", "x"}, &out, &errb); !done || status != 2 {
+		t.Errorf("demo --bin x: status %d, done %v; want a usage error (2)", status, done)
 	}
 }
 
@@ -63,82 +85,9 @@ func runSh(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func TestRunShWaitUsage(t *testing.T) {
-	if code, out, errb := runSh(t, "wait", "--help"); code != 0 || !strings.Contains(out, "Usage: ./run.sh wait PORT") || errb != "" {
-		t.Errorf("run.sh wait --help: exit %d, stdout %q, stderr %q", code, out, errb)
-	}
-	for _, args := range [][]string{{"wait"}, {"wait", "x"}, {"wait", "1", "2"}} {
-		if code, out, errb := runSh(t, args...); code != 2 || out != "" || !strings.Contains(errb, "run.sh wait:") {
-			t.Errorf("run.sh %v: exit %d, stdout %q, stderr %q; want 2 on stderr", args, code, out, errb)
-		}
-	}
-}
-
-// firstLine starts ./run.sh wait PORT and returns the first line it
-// prints on stderr; the wait is stopped then.
-func firstLine(t *testing.T, port int) string {
-	t.Helper()
-	cmd := exec.Command("bash", "../../../run.sh", "wait", strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	}()
-	line := make(chan string, 1)
-	go func() {
-		l, _ := bufio.NewReader(stderr).ReadString('\n')
-		line <- l
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-	select {
-	case l := <-line:
-		return l
-	case <-time.After(60 * time.Second):
-		t.Fatalf("run.sh wait %d printed nothing in 60 s", port)
-		return ""
-	}
-}
-
-// wait says what it sees from its first try: a refused port, or a
-// server that accepts and does not answer.
-func TestRunShWaitSaysWhatItSees(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close() // refused from now on (nobody else listens on a port just freed, but on a shared machine: any word of refusal)
-	if got := firstLine(t, port); !strings.Contains(got, "connection refused") {
-		t.Errorf("run.sh wait on a closed port first said %q; want connection refused", got)
-	}
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() { // accept, read, never answer
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	if got := firstLine(t, silent.Addr().(*net.TCPAddr).Port); !strings.Contains(got, "does not answer") {
-		t.Errorf("run.sh wait on a silent server first said %q; want that it does not answer", got)
-	}
-}
-
-// PORT=N ./run.sh v3 serve listens on N, its worker on N+1, and
-// PORT=N ./run.sh v3 client talks to N.
+// PORT=N ./run.sh v3 serve listens on N, its worker on N+1, ./run.sh
+// wait N returns at once once it said ready, and PORT=N ./run.sh v3
+// client talks to N.
 func TestRunShServeAndClientUsePORT(t *testing.T) {
 	base := freePortHint() // free with the 4 above it
 	if base == "PORT" {
@@ -174,6 +123,9 @@ func TestRunShServeAndClientUsePORT(t *testing.T) {
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatal("PORT=N ./run.sh v3 serve: no ready line in 2 minutes")
+	}
+	if code, _, errb := runSh(t, "wait", base); code != 0 || errb != "" { // it answers at the first try
+		t.Errorf("./run.sh wait %s on a server that said ready: exit %d, stderr %q; want 0 and silence", base, code, errb)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

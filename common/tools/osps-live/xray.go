@@ -1,7 +1,7 @@
-// xray.go demonstrates drawing a running server from /proc alone: its
-// process tree, each pipe from one end to the other, its sockets with
-// their addresses, and the segment with its layout, as text for the
-// terminal or as a Mermaid flowchart (--mermaid).
+// ./run.sh xray: a running server drawn from /proc alone: its process
+// tree, each pipe from one end to the other, its sockets with their
+// addresses, and the segment with its layout, as text for the terminal or
+// as a Mermaid flowchart (--mermaid).
 
 package main
 

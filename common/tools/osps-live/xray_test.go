@@ -1,3 +1,6 @@
+// ./run.sh xray checked against /proc and STATS on a v3 server, and its
+// flowchart (--mermaid).
+
 package main
 
 import (
