@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"osps/common/cli"
+	"osps/common/shm"
 	"osps/common/tools/procfs"
 )
 
@@ -217,7 +218,7 @@ func (s *Server) segments() []int {
 	if s.ShmID >= 0 && SegmentExists(s.ShmID) {
 		ids = append(ids, s.ShmID)
 	}
-	mine, _ := procfs.SegmentsCreatedBy(s.pgid)
+	mine, _ := shm.CreatedBy(s.pgid)
 	for _, id := range mine {
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)

@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"osps/common/tools/procfs"
+	"osps/common/shm"
 )
 
 // EnvRegistry names the file the harness appends each server's process
@@ -81,7 +81,7 @@ func Reap(path string) (procs, segs []int, err error) {
 		}
 	}
 	for _, g := range pgids {
-		ids, _ := procfs.SegmentsCreatedBy(g)
+		ids, _ := shm.CreatedBy(g)
 		for _, id := range ids {
 			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 			segs = append(segs, id)

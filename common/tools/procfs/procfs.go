@@ -1,10 +1,11 @@
-// Package procfs demonstrates reading the system the way ps, ls -l
-// /proc/PID/fd, ss and ipcs -m do: from /proc. This file reads the
-// process table (/proc/<pid>/stat); fd.go the descriptors, net.go the
-// TCP sockets, sysvshm.go the System V segments. The tests use it to
-// prove that nothing was left behind, the bench to find a dispatcher's
-// workers, and the live instruments (xray, top) to draw a running
-// server.
+// Package procfs reads the system the way ps, ls -l /proc/PID/fd and ss
+// do: from /proc. This file reads the process table (/proc/<pid>/stat);
+// fd.go the descriptors, net.go the TCP sockets, sysvshm.go the System V
+// segments a process has attached (the kernel's table of segments is
+// read by the lab itself, shm.Table). It is an instrument's package: the
+// tools' tests use it to prove that nothing was left behind, the bench to
+// find a dispatcher's workers, and the live instruments (xray, top) to
+// draw a running server; the lab and its tests never import it.
 package procfs
 
 import (
