@@ -1,10 +1,10 @@
-// load.go demonstrates a load generator in the spirit of the one client
-// of Stevens' UNP ch. 30: C concurrent sessions of the ordinary client,
-// each request timed from its first byte sent to its last payload byte
-// checked, and one summary (requests/s, MB/s, latency percentiles,
-// errors by code) that a person reads and a program parses. Because the
-// sessions are client.Client values with the variant's own Dial and Do,
-// the same code measures v1, v2, v3 and the floor server.
+// load.go is the load generator, in the spirit of the one client of
+// Stevens' UNP ch. 30: C concurrent sessions of the ordinary client, each
+// request timed from its first byte sent to its last payload byte checked,
+// and one summary (requests/s, MB/s, latency percentiles, errors by code)
+// that a person reads and a program parses. Because the sessions are
+// client.Client values with the variant's own Dial and Do, the same code
+// measures v1, v2, v3 and the floor server.
 //
 //	v1-relay client --clients 16 --duration 5s --mix 'requetetype1:3,requetetype2 65536:1'
 //	v1-relay client --clients 4 --requests 100 'requetetype2 1048576'

@@ -1,5 +1,5 @@
-// harness.go demonstrates driving a multi-process server from a test:
-// build, start, wait for "ready", stop, and check that nothing leaked.
+// harness.go drives a multi-process server from a test: build, start, wait
+// for "ready", stop, and check that nothing leaked.
 
 package conformance
 

@@ -1,10 +1,10 @@
-// fdpass.go demonstrates the reference design "descriptor passing" (UNP
-// ch. 30, the server whose parent passes each connection to a
-// pre-started child over a Unix socket): the dispatcher accepts each
-// connection and, for each request line, hands an idle worker the
-// connection itself, as a descriptor in an SCM_RIGHTS message on a Unix
-// socket; the worker writes the answer straight on the client's
-// connection, closes its copy of the descriptor and says "done".
+// fdpass.go is the reference design "descriptor passing" (UNP ch. 30, the
+// server whose parent passes each connection to a pre-started child over a
+// Unix socket): the dispatcher accepts each connection and, for each
+// request line, hands an idle worker the connection itself, as a
+// descriptor in an SCM_RIGHTS message on a Unix socket; the worker writes
+// the answer straight on the client's connection, closes its copy of the
+// descriptor and says "done".
 //
 // The dispatcher keeps the session: it reads each request line (the
 // worker only writes), so a persistent session of many requests works

@@ -1,11 +1,11 @@
-// prefork.go demonstrates the reference design "preforked, each child
-// calls accept" (UNP ch. 30): the parent makes the listening socket and
-// starts N workers that inherit it; each worker accepts connections and
-// serves their sessions itself (here each worker is a floor server,
-// floor.go, a goroutine per session). No dispatcher is on the path: the
-// kernel decides which worker a connection goes to, and nobody can pick
-// a worker, queue a request or refuse one. It speaks v1's wire format,
-// so v1's client drives it (docs/comparison.md, "The reference designs").
+// prefork.go is the reference design "preforked, each child calls accept"
+// (UNP ch. 30): the parent makes the listening socket and starts N workers
+// that inherit it; each worker accepts connections and serves their
+// sessions itself (here each worker is a floor server, floor.go, a
+// goroutine per session). No dispatcher is on the path: the kernel decides
+// which worker a connection goes to, and nobody can pick a worker, queue a
+// request or refuse one. It speaks v1's wire format, so v1's client drives
+// it (docs/comparison.md, "The reference designs").
 //
 //	osps-bench prefork [--listen 127.0.0.1] [--port 2222] [--workers 4]    prints "ready host:port"
 

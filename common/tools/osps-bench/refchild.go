@@ -1,9 +1,9 @@
-// refchild.go demonstrates how the two reference servers (fdpass.go,
-// prefork.go) start their pre-started workers: this binary re-executed
-// in an internal role, given the descriptors it needs from fd 3 on,
-// killed by the kernel if its parent dies (Pdeathsig), and trusted only
-// once it has said "ready" on its stdout; stopped, at the end, within a
-// grace period, then killed, and always reaped.
+// refchild.go starts the pre-started workers of the two reference servers
+// (fdpass.go, prefork.go): this binary re-executed in an internal role,
+// given the descriptors it needs from fd 3 on, killed by the kernel if its
+// parent dies (Pdeathsig), and trusted only once it has said "ready" on
+// its stdout; stopped, at the end, within a grace period, then killed, and
+// always reaped.
 
 package main
 

@@ -10,8 +10,10 @@ package procfs
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -63,4 +65,25 @@ func Read(pid int) (Proc, bool) {
 	ppid, _ := strconv.Atoi(f[1])
 	pgrp, _ := strconv.Atoi(f[2])
 	return Proc{Pid: pid, State: f[0], Ppid: ppid, Pgrp: pgrp}, true
+}
+
+// Children lists the processes whose parent is pid, by pid.
+func Children(pid int) []Proc {
+	var kids []Proc
+	for _, p := range All() {
+		if p.Ppid == pid {
+			kids = append(kids, p)
+		}
+	}
+	sort.Slice(kids, func(i, j int) bool { return kids[i].Pid < kids[j].Pid })
+	return kids
+}
+
+// Cmdline returns the arguments process pid was started with.
+func Cmdline(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil, fmt.Errorf("read cmdline of %d: %w", pid, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
 }
