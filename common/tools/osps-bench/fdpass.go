@@ -54,7 +54,7 @@ type fdpass struct {
 
 // fdWorker is the dispatcher's handle on one worker.
 type fdWorker struct {
-	*refChild
+	*refWorker
 	sock *net.UnixConn // our end of the socket pair; the worker's is its fd 3
 }
 
@@ -104,13 +104,13 @@ func startFdWorker(id int, maxBytes int64) (*fdWorker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker %d: socket: %w", id, err)
 	}
-	child, err := startRefChild(fdpassWorkerRole, id, []string{"--max-bytes", strconv.FormatInt(maxBytes, 10)},
+	rw, err := startRefWorker(fdpassWorkerRole, id, []string{"--max-bytes", strconv.FormatInt(maxBytes, 10)},
 		[]*os.File{theirs}, 5*time.Second)
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	return &fdWorker{refChild: child, sock: c.(*net.UnixConn)}, nil
+	return &fdWorker{refWorker: rw, sock: c.(*net.UnixConn)}, nil
 }
 
 // stopFdWorkers closes each worker's socket (it reads end of file and

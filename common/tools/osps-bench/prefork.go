@@ -47,7 +47,7 @@ func runPrefork(args []string) int {
 		fmt.Fprintf(os.Stderr, "prefork: listening socket: %v\n", err)
 		return 1
 	}
-	var ws []*refChild
+	var ws []*refWorker
 	stopAll := func() {
 		for _, w := range ws {
 			_ = w.cmd.Process.Signal(syscall.SIGTERM) // each closes its sessions and exits
@@ -57,7 +57,7 @@ func runPrefork(args []string) int {
 		}
 	}
 	for i := range c.workers {
-		w, err := startRefChild(preforkWorkerRole, i, []string{"--max-bytes", strconv.FormatInt(c.maxBytes, 10),
+		w, err := startRefWorker(preforkWorkerRole, i, []string{"--max-bytes", strconv.FormatInt(c.maxBytes, 10),
 			"--idle-timeout", c.idle.String()}, []*os.File{lf}, 5*time.Second)
 		if err != nil {
 			lf.Close()
