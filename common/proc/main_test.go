@@ -173,7 +173,7 @@ func startPoolWith(t *testing.T, cfg Config) *testPool {
 func checkNothingLeft(t *testing.T) {
 	t.Helper()
 	if kids := children(); len(kids) > 0 {
-		t.Errorf("child processes left (pid: state): %v", kids)
+		t.Errorf("child processes left: %v", kids)
 	}
 	if segs := segments(); len(segs) > 0 {
 		t.Errorf("shared-memory segments left: %v", segs)
