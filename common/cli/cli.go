@@ -1,5 +1,5 @@
-// Package cli demonstrates one command-line shape for the three variant
-// binaries: `serve`, `client`, and the internal `worker` role, each with
+// Package cli is the command line of the three variant binaries, one shape
+// for all: `serve`, `client`, and the internal `worker` role, each with
 // its own pflag set and --help, and slog logs on stderr.
 package cli
 

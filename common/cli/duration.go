@@ -1,6 +1,6 @@
-// duration.go demonstrates refusing a bad flag value where it is parsed:
-// a duration flag that must be positive fails the command line with a
-// usage error, instead of a server that starts and then misbehaves.
+// duration.go is the duration flag that refuses a bad value where it is
+// parsed: a duration flag that must be positive fails the command line
+// with a usage error, instead of a server that starts and then misbehaves.
 
 package cli
 

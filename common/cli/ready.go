@@ -1,8 +1,8 @@
-// ready.go demonstrates the one line a server prints on its standard
-// output, once it accepts connections: "ready host:port" (docs/protocol.md,
-// the command line). A script or a tool that started the server waits
-// for that line, with a deadline, rather than guessing with a sleep; it
-// learns the port that --port 0 picked from it.
+// ready.go is the one line a server prints on its standard output, once it
+// accepts connections: "ready host:port" (docs/protocol.md, the command
+// line). A script or a tool that started the server waits for that line,
+// with a deadline, rather than guessing with a sleep; it learns the port
+// that --port 0 picked from it.
 
 package cli
 

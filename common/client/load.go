@@ -1,10 +1,10 @@
-// load.go demonstrates a load generator in the spirit of the one client
-// of Stevens' UNP ch. 30: C concurrent sessions of the ordinary client,
-// each request timed from its first byte sent to its last payload byte
-// checked, and one summary (requests/s, MB/s, latency percentiles,
-// errors by code) that a person reads and a program parses. Because the
-// sessions are client.Client values with the variant's own Dial and Do,
-// the same code measures v1, v2, v3 and the floor server.
+// load.go is the load generator, in the spirit of the one client of
+// Stevens' UNP ch. 30: C concurrent sessions of the ordinary client, each
+// request timed from its first byte sent to its last payload byte checked,
+// and one summary (requests/s, MB/s, latency percentiles, errors by code)
+// that a person reads and a program parses. Because the sessions are
+// client.Client values with the variant's own Dial and Do, the same code
+// measures v1, v2, v3 and the floor server.
 //
 //	v1-relay client --clients 16 --duration 5s --mix 'requetetype1:3,requetetype2 65536:1'
 //	v1-relay client --clients 4 --requests 100 'requetetype2 1048576'
@@ -147,15 +147,15 @@ func perSecond(x float64, d time.Duration) float64 {
 	return x / d.Seconds()
 }
 
-// session is one load session's own tally, merged at the end.
-type session struct {
+// tally is what one load session counted, merged at the end.
+type tally struct {
 	lat    []time.Duration
 	sent   int64
 	bytes  int64
 	byCode map[string]int64
 }
 
-func (s *session) fail(code string) { s.byCode[code]++ }
+func (t *tally) fail(code string) { t.byCode[code]++ }
 
 // RunLoad runs l against the dispatcher of tmpl (its Server, Timeout, V
 // and Tr are copied into every session). Cancelling ctx stops every
@@ -171,14 +171,14 @@ func RunLoad(ctx context.Context, tmpl *Client, l Load) (*Summary, error) {
 	if l.Requests <= 0 && l.Duration <= 0 {
 		return nil, errors.New("load: give a number of requests or a duration")
 	}
-	tallies := make([]*session, l.Clients)
+	tallies := make([]*tally, l.Clients)
 	clients := make([]*Client, l.Clients)
 	var dialErr error
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	// DOC: load-dial-first: every session connects before the clock starts.
 	for i := range l.Clients {
-		tallies[i] = &session{byCode: map[string]int64{}}
+		tallies[i] = &tally{byCode: map[string]int64{}}
 		c := &Client{Server: tmpl.Server, Timeout: tmpl.Timeout, Tr: tmpl.Tr, V: tmpl.V}
 		wg.Go(func() {
 			if err := c.open(ctx); err != nil {
@@ -222,7 +222,7 @@ func (c *Client) open(ctx context.Context) error {
 }
 
 // run is one session's loop: draw a line, time it, tally it.
-func (t *session) run(ctx context.Context, c *Client, l Load, p *picker, start time.Time) {
+func (t *tally) run(ctx context.Context, c *Client, l Load, p *picker, start time.Time) {
 	defer func() {
 		if c.Conn != nil {
 			_ = c.send(wire.Quit)
@@ -262,7 +262,7 @@ func (t *session) run(ctx context.Context, c *Client, l Load, p *picker, start t
 	}
 }
 
-func summarize(clients int, tallies []*session, elapsed time.Duration) *Summary {
+func summarize(clients int, tallies []*tally, elapsed time.Duration) *Summary {
 	s := &Summary{Clients: clients, ByCode: map[string]int64{}, Elapsed: elapsed}
 	var lat []time.Duration
 	for _, t := range tallies {

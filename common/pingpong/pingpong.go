@@ -1,8 +1,8 @@
-// Package pingpong demonstrates signalling between processes with pipes:
-// fixed-size records, one write(2) each, so that a record is never split
-// or interleaved (a pipe write of at most PIPE_BUF bytes is atomic), and
-// no buffered writer that could keep a record back (the seed lab's
-// "flush" lesson; docs/pipes.md).
+// Package pingpong holds the records the dispatcher and a worker signal
+// each other with over pipes: fixed-size records, one write(2) each, so
+// that a record is never split or interleaved (a pipe write of at most
+// PIPE_BUF bytes is atomic), and no buffered writer that could keep a
+// record back (the seed lab's "flush" lesson; docs/pipes.md).
 //
 // The dispatcher writes pings on a worker's ping pipe and reads pongs on
 // its pong pipe. End of file tells each side that the other is gone:

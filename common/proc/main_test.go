@@ -1,8 +1,9 @@
-// main_test.go demonstrates the helper-process pattern of Go's os/exec
-// tests: the test binary re-executes itself, and when it finds
+// main_test.go makes the test binary play the worker too (the
+// helper-process pattern of Go's os/exec tests): when it finds
 // OSPS_TEST_CHILD=1 in its environment it is not a test run but a tiny
 // worker (RunWorker with a test role), started by the pool under test.
-// The helpers below look at what the tests leave in the system: child
+// The helpers below look at what the tests leave in the system, asking
+// the kernel (waitid, shm.CreatedBy) rather than an instrument: child
 // processes (zombies included) and shared-memory segments.
 
 package proc
@@ -12,15 +13,17 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"osps/common/pingpong"
-	"osps/common/tools/procfs"
+	"osps/common/shm"
 	"osps/common/trace"
 )
 
@@ -175,32 +178,53 @@ func startPoolWith(t *testing.T, cfg Config) *testPool {
 func checkNothingLeft(t *testing.T) {
 	t.Helper()
 	if kids := children(); len(kids) > 0 {
-		t.Errorf("child processes left (pid: state): %v", kids)
+		t.Errorf("child processes left: %v", kids)
 	}
 	if segs := segments(); len(segs) > 0 {
 		t.Errorf("shared-memory segments left: %v", segs)
 	}
 }
 
-// children lists this process's children from /proc, as "pid:state"
-// (state Z is a zombie: exited, not reaped).
+// children describes the child processes this process still has,
+// zombies (exited, not reaped) included; nil if it has none. The kernel
+// answers, as it answers the pool's reaper: waitid with WNOWAIT looks at
+// the children without reaping any, and fails with ECHILD when there are
+// none.
 func children() []string {
-	var out []string
-	for _, p := range procfs.Children(os.Getpid()) {
-		out = append(out, fmt.Sprintf("%d:%s", p.Pid, p.State))
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	switch {
+	case errors.Is(err, unix.ECHILD):
+		return nil
+	case err != nil:
+		return []string{fmt.Sprintf("waitid: %v", err)}
+	case info.Signo == int32(unix.SIGCHLD):
+		return []string{fmt.Sprintf("a zombie at least (ps --ppid %d lists them)", os.Getpid())}
 	}
-	return out
+	return []string{fmt.Sprintf("a live one at least (ps --ppid %d lists them)", os.Getpid())}
 }
 
-// procState is the state letter of process pid ("" if it does not exist).
+// procState is what the tests need to know of pid, one of this process's
+// workers: "" once it is reaped (no longer our child), "Z" if it has
+// exited and is not reaped yet, "live" otherwise; the kernel answers, as
+// in children.
 func procState(pid int) string {
-	p, _ := procfs.Read(pid)
-	return p.State
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	switch {
+	case errors.Is(err, unix.ECHILD):
+		return ""
+	case err != nil:
+		return fmt.Sprintf("waitid: %v", err)
+	case info.Signo == int32(unix.SIGCHLD):
+		return "Z"
+	}
+	return "live"
 }
 
 // segments lists the segments this process created that still exist.
 func segments() []string {
-	ids, err := procfs.SegmentsCreatedBy(os.Getpid())
+	ids, err := shm.CreatedBy(os.Getpid())
 	if err != nil {
 		return []string{err.Error()}
 	}
@@ -218,4 +242,46 @@ func recvWithin(r *os.File, d time.Duration) (pingpong.Msg, error) {
 	}
 	defer r.SetReadDeadline(time.Time{})
 	return pingpong.Recv(r)
+}
+
+// The helpers that look for leftovers see one: a live child, then a
+// zombie, then nothing once it is reaped.
+func TestLeftoverHelpersSeeAChild(t *testing.T) {
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sleep binary:", err)
+	}
+	pid := cmd.Process.Pid
+	reaped := false
+	t.Cleanup(func() {
+		if !reaped {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	if st := procState(pid); st != "live" {
+		t.Errorf("procState(running child) = %q; want live", st)
+	}
+	if kids := children(); len(kids) == 0 {
+		t.Errorf("children() = nil with a child running")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); procState(pid) != "Z"; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("killed child %d: state %q 10s later; want Z (exited, not reaped)", pid, procState(pid))
+		}
+	}
+	if kids := children(); len(kids) == 0 || !strings.Contains(kids[0], "zombie") {
+		t.Errorf("children() = %q with a zombie child; want it named", kids)
+	}
+	reaped = true
+	_ = cmd.Wait()
+	if st := procState(pid); st != "" {
+		t.Errorf("procState(reaped child) = %q; want \"\"", st)
+	}
+	if kids := children(); kids != nil {
+		t.Errorf("children() = %q after the reap; want nil", kids)
+	}
 }

@@ -9,13 +9,11 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"osps/common/tools/procfs"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	left, err := procfs.SegmentsCreatedBy(os.Getpid())
+	left, err := CreatedBy(os.Getpid())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "shm tests: cannot list segments:", err)
 		code = 1

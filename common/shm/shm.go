@@ -1,5 +1,5 @@
-// shm.go demonstrates creating, attaching and removing a System V shared
-// memory segment so that it can never leak (TLPI svshm/svshm_create.c).
+// shm.go creates, attaches and removes the System V shared memory segment,
+// so that it can never leak (TLPI svshm/svshm_create.c).
 
 package shm
 

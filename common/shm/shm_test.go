@@ -15,10 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// shmDest is SHM_DEST of <linux/shm.h>: "segment will be destroyed on
-// last detach", as IPC_STAT shows it in the mode (ipcs -m: "dest").
-const shmDest = 0o1000
-
 // create makes a segment and detaches it at the end of the test.
 func create(t *testing.T, nslots, dataSize int) *Segment {
 	t.Helper()

@@ -1,5 +1,6 @@
-// slot.go demonstrates a fixed layout in shared memory: each field at a
-// documented offset, the words read without a message accessed atomically.
+// slot.go is a worker's slot in the segment, a fixed layout: each field at
+// a documented offset, the words read without a message accessed
+// atomically.
 
 package shm
 

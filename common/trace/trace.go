@@ -1,5 +1,5 @@
-// Package trace demonstrates narrating a protocol: with --trace, every
-// role prints one line per numbered step of its variant's doc page, so a
+// Package trace is --trace, the protocol narrated: with it, every role
+// prints one line per numbered step of its variant's doc page, so a
 // student can follow one request across three processes in one terminal:
 //
 //	v1 step 3 worker#2: pong, 65536 bytes in slot

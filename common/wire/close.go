@@ -1,8 +1,8 @@
-// close.go demonstrates ending a connection without losing the last
-// reply: closing a socket whose peer is still sending (unread input)
-// makes the kernel send a reset, which can destroy the end of what we
-// wrote before the peer reads it. HTTP servers call the cure a
-// "lingering close" (RFC 9112 §9.6).
+// close.go ends a connection without losing the last reply: closing a
+// socket whose peer is still sending (unread input) makes the kernel send
+// a reset, which can destroy the end of what we wrote before the peer
+// reads it. HTTP servers call the cure a "lingering close" (RFC 9112
+// §9.6).
 
 package wire
 

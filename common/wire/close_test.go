@@ -1,3 +1,6 @@
+// close_test.go checks the lingering close on a real loopback connection:
+// the last reply arrives whole even though the peer was still sending.
+
 package wire
 
 import (

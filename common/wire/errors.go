@@ -1,5 +1,5 @@
-// errors.go demonstrates a closed set of error codes: a client can act on
-// the code, a person reads the text.
+// errors.go is the protocol's closed set of error codes: a client can act
+// on the code, a person reads the text.
 
 package wire
 

@@ -1,5 +1,5 @@
-// line.go demonstrates line framing with a hard limit: a reader that never
-// buffers more than MaxLine bytes of a line, however long the line is.
+// line.go is line framing with a hard limit: a reader that never buffers
+// more than MaxLine bytes of a line, however long the line is.
 
 package wire
 

@@ -1,4 +1,4 @@
-// pattern.go demonstrates a payload that both ends can compute: the
+// pattern.go is the requetetype2 payload, which both ends can compute: the
 // receiver checks every byte without the sender shipping a checksum.
 
 package wire

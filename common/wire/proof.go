@@ -1,7 +1,7 @@
-// proof.go demonstrates a challenge-response: a v3 worker proves that it
-// holds the per-request key the dispatcher gave it, without revealing the
-// key, before its client sends the ticket. The client picks a fresh nonce
-// each time, so an answer overheard once is worth nothing the next time.
+// proof.go is v3's challenge-response: a worker proves that it holds the
+// per-request key the dispatcher gave it, without revealing the key,
+// before its client sends the ticket. The client picks a fresh nonce each
+// time, so an answer overheard once is worth nothing the next time.
 
 package wire
 

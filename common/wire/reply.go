@@ -1,6 +1,6 @@
-// reply.go demonstrates the reply side of the protocol: a payload is
-// announced by its length ("OK <n>"), so the reader knows where it ends
-// without any terminator.
+// reply.go is the reply side of the protocol: a payload is announced by
+// its length ("OK <n>"), so the reader knows where it ends without any
+// terminator.
 
 package wire
 

@@ -1,5 +1,5 @@
-// request.go demonstrates checking a request line before any worker sees
-// it: the dispatcher refuses what is malformed with a precise error code.
+// request.go checks a request line before any worker sees it: the
+// dispatcher refuses what is malformed with a precise error code.
 
 package wire
 

@@ -1,5 +1,5 @@
-// ticket.go demonstrates single-use capability tokens: 128 random bits
-// that only the client who asked knows.
+// ticket.go makes and checks tickets, single-use capability tokens: 128
+// random bits that only the client who asked knows.
 
 package wire
 

@@ -1,6 +1,6 @@
-// catalog.go demonstrates one list with two front ends: the checks of
-// Run and RunFaults, grouped for a person. `go test` runs every check;
-// the grader (common/tools/osps-grade, `./run.sh check`) runs the groups a
+// catalog.go is the list of the checks of Run and RunFaults, grouped for a
+// person: one list with two front ends. `go test` runs every check; the
+// grader (common/tools/osps-grade, `./run.sh check`) runs the groups a
 // student asks for and, when a check fails, names the page of docs/ that
 // explains it. A check without an entry here fails TestCatalog.
 

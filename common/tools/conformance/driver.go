@@ -1,5 +1,5 @@
-// driver.go demonstrates what differs between the variants as seen from
-// the outside: how one request line becomes one final answer.
+// driver.go is what differs between the variants as seen from the outside:
+// how one request line becomes one final answer.
 
 package conformance
 

@@ -1,8 +1,8 @@
-// exec.go demonstrates running a program under test with a deadline:
-// in a process group of its own, killed as a group past the deadline (a
-// program that ignores --help and starts serving, or forks a child that
-// keeps its output open, costs seconds, never the whole run), its
-// stdout and stderr kept apart, as docs/protocol.md's tables name them.
+// exec.go runs a program under test with a deadline: in a process group of
+// its own, killed as a group past the deadline (a program that ignores
+// --help and starts serving, or forks a child that keeps its output open,
+// costs seconds, never the whole run), its stdout and stderr kept apart,
+// as docs/protocol.md's tables name them.
 
 package conformance
 

@@ -1,5 +1,5 @@
-// harness.go demonstrates driving a multi-process server from a test:
-// build, start, wait for "ready", stop, and check that nothing leaked.
+// harness.go drives a multi-process server from a test: build, start, wait
+// for "ready", stop, and check that nothing leaked.
 
 package conformance
 
@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"osps/common/cli"
+	"osps/common/shm"
 	"osps/common/tools/procfs"
 )
 
@@ -217,7 +218,7 @@ func (s *Server) segments() []int {
 	if s.ShmID >= 0 && SegmentExists(s.ShmID) {
 		ids = append(ids, s.ShmID)
 	}
-	mine, _ := procfs.SegmentsCreatedBy(s.pgid)
+	mine, _ := shm.CreatedBy(s.pgid)
 	for _, id := range mine {
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)

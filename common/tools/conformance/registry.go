@@ -1,10 +1,11 @@
-// registry.go demonstrates leaving nothing behind when a test cannot
-// clean up after itself: a test binary killed by its -timeout, or by a
-// Ctrl-C, runs no t.Cleanup. Every server the harness starts is in a
-// process group of its own (out of reach of the terminal's Ctrl-C), so
-// the harness also writes each group's id to a file the grader names;
-// the grader, which outlives the test binary, kills those groups and
-// removes the segments their dispatchers created (Reap).
+// registry.go records the process group of each server a test starts, so
+// that nothing is left behind when a test cannot clean up after itself: a
+// test binary killed by its -timeout, or by a Ctrl-C, runs no t.Cleanup.
+// Every server the harness starts is in a process group of its own (out of
+// reach of the terminal's Ctrl-C), so the harness also writes each group's
+// id to a file the grader names; the grader, which outlives the test
+// binary, kills those groups and removes the segments their dispatchers
+// created (Reap).
 
 package conformance
 
@@ -20,7 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"osps/common/tools/procfs"
+	"osps/common/shm"
 )
 
 // EnvRegistry names the file the harness appends each server's process
@@ -81,7 +82,7 @@ func Reap(path string) (procs, segs []int, err error) {
 		}
 	}
 	for _, g := range pgids {
-		ids, _ := procfs.SegmentsCreatedBy(g)
+		ids, _ := shm.CreatedBy(g)
 		for _, id := range ids {
 			_, _ = unix.SysvShmCtl(id, unix.IPC_RMID, nil)
 			segs = append(segs, id)

@@ -1,5 +1,5 @@
-// session.go demonstrates talking the protocol with nothing but a socket:
-// write a line, read a line, read exactly n bytes, as nc would.
+// session.go talks the protocol with nothing but a socket: write a line,
+// read a line, read exactly n bytes, as nc would.
 
 package conformance
 

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"osps/common/shm"
 	"osps/common/tools/procfs"
 )
 
@@ -177,7 +178,7 @@ func checkSegment(t *testing.T, st *structure, _ Driver) {
 			t.Fatalf("worker pid %d has not attached the dispatcher's segment (its /SYSV mappings: %v); want one segment attached by the dispatcher and by every worker", w, att)
 		}
 	}
-	segs, err := procfs.Segments()
+	segs, err := shm.Table()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
-// anchors.go demonstrates finding stable anchors in source code: the Go
-// scanner yields every comment with its position, so an anchor is found
-// wherever it sits (alone, or after code on its line) and never in a
-// string literal.
+// anchors.go finds the anchors in the source code: the Go scanner yields
+// every comment with its position, so an anchor is found wherever it sits
+// (alone, or after code on its line) and never in a string literal.
 
 package doccheck
 

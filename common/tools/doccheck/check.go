@@ -1,5 +1,5 @@
-// check.go demonstrates the docs<->code check itself: read the pages,
-// the anchors and run.sh's help, then compare them both ways.
+// check.go is the docs<->code check itself: read the pages, the anchors
+// and run.sh's help, then compare them both ways.
 
 package doccheck
 

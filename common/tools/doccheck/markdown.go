@@ -1,7 +1,7 @@
-// markdown.go demonstrates reading just enough Markdown to check a page:
-// fenced blocks, code spans, inline links and link definitions, each with
-// its line number. It is not a full CommonMark parser; it is exact for
-// the forms that docs/ uses.
+// markdown.go reads just enough Markdown to check a page: fenced blocks,
+// code spans, inline links and link definitions, each with its line
+// number. It is not a full CommonMark parser; it is exact for the forms
+// that docs/ uses.
 
 package doccheck
 

@@ -1,6 +1,6 @@
-// runsh.go demonstrates checking quoted commands against the tool's own
-// usage text: the commands that `./run.sh help` lists are the grammar,
-// so the docs cannot promise a command that run.sh does not have.
+// runsh.go checks the quoted ./run.sh commands against run.sh's own usage
+// text: the commands that `./run.sh help` lists are the grammar, so the
+// docs cannot promise a command that run.sh does not have.
 
 package doccheck
 

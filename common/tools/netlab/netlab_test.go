@@ -1,8 +1,8 @@
-// netlab_test.go demonstrates checking a network experiment without
-// timing it: netlab.sh runs the three variants across the four scenarios,
-// and the test compares which cells work and which error each failing
-// client saw (never the milliseconds), then proves that no namespace,
-// link, nftables rule or process was left behind.
+// netlab_test.go checks the network experiment without timing it:
+// netlab.sh runs the three variants across the four scenarios, and the
+// test compares which cells work and which error each failing client saw
+// (never the milliseconds), then proves that no namespace, link, nftables
+// rule or process was left behind.
 
 package netlab
 

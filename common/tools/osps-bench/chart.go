@@ -1,10 +1,10 @@
-// chart.go demonstrates drawing a measurement with the standard library
-// alone: an SVG file written as text, two panels side by side. On the
-// left, each design's throughput over the Go floor's for each row (a bar
-// per design, a group per row, a line at 1 = the floor and one at 0.5);
-// on the right, each design's median latency against the payload's size,
-// both axes logarithmic. The bench writes it with --svg; the chart role
-// draws it again from a CSV the bench wrote:
+// chart.go draws the bench's chart with the standard library alone: an SVG
+// file written as text, two panels side by side. On the left, each
+// design's throughput over the Go floor's for each row (a bar per design,
+// a group per row, a line at 1 = the floor and one at 0.5); on the right,
+// each design's median latency against the payload's size, both axes
+// logarithmic. The bench writes it with --svg; the chart role draws it
+// again from a CSV the bench wrote:
 //
 //	osps-bench chart --csv bench.csv --svg docs/comparison.svg
 

@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"osps/common/client"
+	"osps/common/shm"
 	"osps/common/tools/procfs"
 	"osps/common/wire"
 )
@@ -52,11 +53,11 @@ func TestCTwinSegmentWorkersAndStop(t *testing.T) {
 	}
 	t.Cleanup(srv.kill)
 	pid := srv.cmd.Process.Pid
-	segs, err := procfs.Segments()
+	segs, err := shm.Table()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mine []procfs.Segment
+	var mine []shm.Entry
 	for _, s := range segs {
 		if s.Cpid == pid {
 			mine = append(mine, s)
@@ -101,7 +102,7 @@ func TestCTwinSegmentWorkersAndStop(t *testing.T) {
 			t.Errorf("worker %d still alive after the twin stopped", w)
 		}
 	}
-	if ids, _ := procfs.SegmentsCreatedBy(pid); len(ids) > 0 {
+	if ids, _ := shm.CreatedBy(pid); len(ids) > 0 {
 		t.Errorf("the twin's segment %v is left after it stopped", ids)
 	}
 }

@@ -1,10 +1,10 @@
-// fdpass.go demonstrates the reference design "descriptor passing" (UNP
-// ch. 30, the server whose parent passes each connection to a
-// pre-started child over a Unix socket): the dispatcher accepts each
-// connection and, for each request line, hands an idle worker the
-// connection itself, as a descriptor in an SCM_RIGHTS message on a Unix
-// socket; the worker writes the answer straight on the client's
-// connection, closes its copy of the descriptor and says "done".
+// fdpass.go is the reference design "descriptor passing" (UNP ch. 30, the
+// server whose parent passes each connection to a pre-started child over a
+// Unix socket): the dispatcher accepts each connection and, for each
+// request line, hands an idle worker the connection itself, as a
+// descriptor in an SCM_RIGHTS message on a Unix socket; the worker writes
+// the answer straight on the client's connection, closes its copy of the
+// descriptor and says "done".
 //
 // The dispatcher keeps the session: it reads each request line (the
 // worker only writes), so a persistent session of many requests works
@@ -54,7 +54,7 @@ type fdpass struct {
 
 // fdWorker is the dispatcher's handle on one worker.
 type fdWorker struct {
-	*refChild
+	*refWorker
 	sock *net.UnixConn // our end of the socket pair; the worker's is its fd 3
 }
 
@@ -104,13 +104,13 @@ func startFdWorker(id int, maxBytes int64) (*fdWorker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker %d: socket: %w", id, err)
 	}
-	child, err := startRefChild(fdpassWorkerRole, id, []string{"--max-bytes", strconv.FormatInt(maxBytes, 10)},
+	rw, err := startRefWorker(fdpassWorkerRole, id, []string{"--max-bytes", strconv.FormatInt(maxBytes, 10)},
 		[]*os.File{theirs}, 5*time.Second)
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	return &fdWorker{refChild: child, sock: c.(*net.UnixConn)}, nil
+	return &fdWorker{refWorker: rw, sock: c.(*net.UnixConn)}, nil
 }
 
 // stopFdWorkers closes each worker's socket (it reads end of file and

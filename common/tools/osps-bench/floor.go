@@ -1,7 +1,7 @@
-// floor.go demonstrates the floor server: one process, no workers, no
-// shared memory, no pipes, answering v1's wire format on a persistent
-// connection. Whatever the three designs add to it (a pipe round trip, a
-// new connection, a copy) is their price; the floor is the best any design
+// floor.go is the floor server: one process, no workers, no shared memory,
+// no pipes, answering v1's wire format on a persistent connection.
+// Whatever the three designs add to it (a pipe round trip, a new
+// connection, a copy) is their price; the floor is the best any design
 // could do for this wire format on this machine (docs/comparison.md).
 //
 //	osps-bench floor [--listen 127.0.0.1] [--port 2222]    prints "ready host:port"

@@ -1,10 +1,10 @@
-// meter.go demonstrates one CPU and memory meter for every design, as
-// UNP's servers share pr_cpu_time: the bench starts a server (a variant's
+// meter.go is the one CPU and memory meter for every design, as UNP's
+// servers share pr_cpu_time: the bench starts a server (a variant's
 // `serve`, or the floor) as a child process, notes the CPU its processes
 // have used once it is ready, reads the dispatcher's peak resident size
 // (VmHWM in /proc/<pid>/status) just before stopping it, stops it with
-// SIGTERM, and takes the CPU of the dispatcher and of its workers from
-// the rusage that wait4 returns for the dispatcher.
+// SIGTERM, and takes the CPU of the dispatcher and of its workers from the
+// rusage that wait4 returns for the dispatcher.
 //
 // On Linux, the rusage of a reaped child is RUSAGE_BOTH: its own time
 // plus that of every child it reaped itself (kernel/exit.c,

@@ -1,6 +1,6 @@
-// model.go demonstrates a cost model: measure the floor of each
-// primitive (primitives.go), then predict a design's median latency from
-// the primitives one request pays in it (docs/comparison.md, "The cost
+// model.go is the cost model: measure the floor of each primitive
+// (primitives.go), then predict a design's median latency from the
+// primitives one request pays in it (docs/comparison.md, "The cost
 // model"), and print the prediction beside the measurement.
 //
 // Each primitive has two costs: its latency (wall time per operation)

@@ -1,11 +1,11 @@
-// prefork.go demonstrates the reference design "preforked, each child
-// calls accept" (UNP ch. 30): the parent makes the listening socket and
-// starts N workers that inherit it; each worker accepts connections and
-// serves their sessions itself (here each worker is a floor server,
-// floor.go, a goroutine per session). No dispatcher is on the path: the
-// kernel decides which worker a connection goes to, and nobody can pick
-// a worker, queue a request or refuse one. It speaks v1's wire format,
-// so v1's client drives it (docs/comparison.md, "The reference designs").
+// prefork.go is the reference design "preforked, each child calls accept"
+// (UNP ch. 30): the parent makes the listening socket and starts N workers
+// that inherit it; each worker accepts connections and serves their
+// sessions itself (here each worker is a floor server, floor.go, a
+// goroutine per session). No dispatcher is on the path: the kernel decides
+// which worker a connection goes to, and nobody can pick a worker, queue a
+// request or refuse one. It speaks v1's wire format, so v1's client drives
+// it (docs/comparison.md, "The reference designs").
 //
 //	osps-bench prefork [--listen 127.0.0.1] [--port 2222] [--workers 4]    prints "ready host:port"
 
@@ -47,7 +47,7 @@ func runPrefork(args []string) int {
 		fmt.Fprintf(os.Stderr, "prefork: listening socket: %v\n", err)
 		return 1
 	}
-	var ws []*refChild
+	var ws []*refWorker
 	stopAll := func() {
 		for _, w := range ws {
 			_ = w.cmd.Process.Signal(syscall.SIGTERM) // each closes its sessions and exits
@@ -57,7 +57,7 @@ func runPrefork(args []string) int {
 		}
 	}
 	for i := range c.workers {
-		w, err := startRefChild(preforkWorkerRole, i, []string{"--max-bytes", strconv.FormatInt(c.maxBytes, 10),
+		w, err := startRefWorker(preforkWorkerRole, i, []string{"--max-bytes", strconv.FormatInt(c.maxBytes, 10),
 			"--idle-timeout", c.idle.String()}, []*os.File{lf}, 5*time.Second)
 		if err != nil {
 			lf.Close()

@@ -1,6 +1,6 @@
-// primitives_test.go is the Go benchmark face of primitives.go: the
-// floors of the primitives that the cost model adds up
-// (docs/comparison.md). Run them with
+// primitives_test.go is the Go benchmark face of the primitives
+// (primitives.go and its peer_*.go files): the floors that the cost
+// model adds up (docs/comparison.md). Run them with
 //
 //	go test -run '^$' -bench . ./common/tools/osps-bench
 //

@@ -1,7 +1,7 @@
-// report.go demonstrates reporting a measurement so that it can be
-// reproduced: the machine and the command first, then one Markdown table
-// (and the same rows as CSV), with ratios beside absolute figures, since
-// absolute times vary from one machine to the next.
+// report.go reports the measurement so that it can be reproduced: the
+// machine and the command first, then one Markdown table (and the same
+// rows as CSV), with ratios beside absolute figures, since absolute times
+// vary from one machine to the next.
 
 package main
 

@@ -1,9 +1,9 @@
-// runner.go demonstrates a fair comparison in the way of UNP ch. 30: the
-// same rows for every design, the same worker count, the same load
-// client (each variant's own `client` in load mode, common/client/load.go),
-// the same meter (meter.go), a fresh server for each run of a row, the
-// designs interleaved run by run so that a noisy neighbour hurts them all
-// alike, and each row run several times, its median run reported.
+// runner.go runs the comparison, fair in the way of UNP ch. 30: the same
+// rows for every design, the same worker count, the same load client (each
+// variant's own `client` in load mode, common/client/load.go), the same
+// meter (meter.go), a fresh server for each run of a row, the designs
+// interleaved run by run so that a noisy neighbour hurts them all alike,
+// and each row run several times, its median run reported.
 //
 //	./run.sh bench [--quick] [--csv FILE]     (osps-bench run ...)
 

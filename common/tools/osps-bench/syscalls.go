@@ -1,11 +1,11 @@
-// syscalls.go demonstrates counting what a server asks of the kernel per
-// request: strace -c -f attached to the dispatcher (all its threads) and
-// to its workers (each pid given with its own -p: they already run, so
-// -f on the dispatcher would not follow them), over a fixed number of
-// requests (16 clients at once), then each count divided by the requests. The
-// counts are deterministic where times are not (strace slows everything
-// down: read the calls, not the seconds), so Go v1 and its C twin are
-// compared call by call (docs/comparison.md, "What the Go runtime adds").
+// syscalls.go counts what a server asks of the kernel per request: strace
+// -c -f attached to the dispatcher (all its threads) and to its workers
+// (each pid given with its own -p: they already run, so -f on the
+// dispatcher would not follow them), over a fixed number of requests (16
+// clients at once), then each count divided by the requests. The counts
+// are deterministic where times are not (strace slows everything down:
+// read the calls, not the seconds), so Go v1 and its C twin are compared
+// call by call (docs/comparison.md, "What the Go runtime adds").
 //
 //	osps-bench syscalls [--requests 16000] [--clients 16]    what the page shows
 

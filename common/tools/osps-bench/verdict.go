@@ -1,7 +1,7 @@
-// verdict.go demonstrates a report that starts with its conclusion: a
-// few lines saying which design wins on which row, how the Go code
-// stands against its C twin, and how many targets were met, before the
-// long tables (behind --verbose, and in the --md and --csv files).
+// verdict.go is the start of the bench's report, its conclusion: a few
+// lines saying which design wins on which row, how the Go code stands
+// against its C twin, and how many targets were met, before the long
+// tables (behind --verbose, and in the --md and --csv files).
 
 package main
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"osps/common/shm"
 	"osps/common/tools/procfs"
 )
 
@@ -367,7 +368,7 @@ func TestInterruptLeavesNothing(t *testing.T) {
 		t.Errorf("after SIGINT, processes of the graded program are left: %v\n%s", left, out.String())
 	}
 	for _, p := range seen {
-		if segs, _ := procfs.SegmentsCreatedBy(p); len(segs) > 0 {
+		if segs, _ := shm.CreatedBy(p); len(segs) > 0 {
 			t.Errorf("after SIGINT, segments %v created by pid %d are left", segs, p)
 		}
 	}

@@ -1,9 +1,9 @@
-// exercises.go demonstrates keeping a page of exercises true: each
-// exercise of docs/exercises.md is run as written (its fenced sh blocks,
-// taken from the page itself), in a scratch copy of the repository with
-// ports of its own, with the "break it" changes applied from the patches
-// kept beside the page (docs/exercises/NN-name.patch), and its output is
-// checked against what the page promises.
+// exercises.go keeps docs/exercises.md true: each of its exercises is run
+// as written (its fenced sh blocks, taken from the page itself), in a
+// scratch copy of the repository with ports of its own, with the "break
+// it" changes applied from the patches kept beside the page
+// (docs/exercises/NN-name.patch), and its output is checked against what
+// the page promises.
 //
 // To add an exercise: write its section "## N. Title" in the page, with
 // its commands in ```sh blocks, then add one Exercise to the list below

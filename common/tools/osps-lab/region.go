@@ -1,6 +1,5 @@
-// region.go demonstrates how a lab is cut out of the real code: find the
-// one file of the lab's directory that holds its markers, and put the
-// stub between them.
+// region.go cuts a lab out of the real code: find the one file of the
+// lab's directory that holds its markers, and put the stub between them.
 
 package main
 

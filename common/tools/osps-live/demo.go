@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"osps/common/cli"
+	"osps/common/shm"
 	"osps/common/tools/procfs"
 )
 
@@ -104,7 +105,7 @@ func startDemo(n narrator, bin string, port int, again string, stderr io.Writer,
 		return nil, err
 	}
 	d := &demoServer{server: s, Shmid: -1}
-	ids, err := procfs.SegmentsCreatedBy(s.Pid())
+	ids, err := shm.CreatedBy(s.Pid())
 	if err != nil || len(ids) != 1 {
 		_ = s.Stop()
 		return nil, fmt.Errorf("dispatcher %d created segments %v (%v); want exactly one", s.Pid(), ids, err)
@@ -204,7 +205,7 @@ func stopDemo(n narrator, d *demoServer) error {
 		n.line("workers still alive: %s", pids(left))
 		problems = append(problems, "workers left")
 	}
-	ids, err := procfs.SegmentsCreatedBy(d.Pid())
+	ids, err := shm.CreatedBy(d.Pid())
 	switch {
 	case err != nil:
 		problems = append(problems, err.Error())

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"osps/common/shm"
 	"osps/common/tools/procfs"
 )
 
@@ -54,7 +55,7 @@ func testMain(m *testing.M) int {
 		left = append(left, fmt.Sprintf("process %d (state %s)", p.Pid, p.State))
 	}
 	for _, pid := range started {
-		ids, err := procfs.SegmentsCreatedBy(pid)
+		ids, err := shm.CreatedBy(pid)
 		if err != nil {
 			left = append(left, err.Error())
 		}

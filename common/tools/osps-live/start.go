@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"osps/common/cli"
+	"osps/common/shm"
 	"osps/common/tools/procfs"
 )
 
@@ -147,7 +148,7 @@ func isDispatcher(pid int) error {
 	if _, ok := procfs.Read(pid); !ok {
 		return fmt.Errorf("--pid %d: no such process", pid)
 	}
-	ids, err := procfs.SegmentsCreatedBy(pid)
+	ids, err := shm.CreatedBy(pid)
 	if err != nil {
 		return fmt.Errorf("--pid %d: %w", pid, err)
 	}

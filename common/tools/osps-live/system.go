@@ -55,7 +55,7 @@ type Socket struct {
 
 // Seg is one System V segment attached by the server.
 type Seg struct {
-	procfs.Segment
+	shm.Entry
 	By       []string // names of the server's processes attaching it
 	NSlots   int
 	DataSize int
@@ -72,7 +72,7 @@ type Snapshot struct {
 
 // take reads the server whose dispatcher is pid.
 func take(pid int) (*Snapshot, error) {
-	segs, err := procfs.Segments() // before this program attaches anything
+	segs, err := shm.Table() // before this program attaches anything
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func sockets(procs []Proc, owners map[uint64][]endFD) ([]Socket, error) {
 
 // segments describes each segment the server attaches, its header read
 // through a read-only attachment of this program's own.
-func segments(procs []Proc, all []procfs.Segment) []Seg {
+func segments(procs []Proc, all []shm.Entry) []Seg {
 	var out []Seg
 	for _, ps := range all {
 		var by []string
@@ -250,7 +250,7 @@ func segments(procs []Proc, all []procfs.Segment) []Seg {
 		if len(by) == 0 {
 			continue
 		}
-		sg := Seg{Segment: ps, By: by}
+		sg := Seg{Entry: ps, By: by}
 		if ro, err := shm.AttachReadOnly(ps.ID); err == nil {
 			sg.NSlots, sg.DataSize = ro.NSlots(), ro.DataSize()
 			for i := range ro.NSlots() {

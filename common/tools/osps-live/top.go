@@ -130,7 +130,7 @@ func gone(id, dispatcher int) bool {
 		p, ok := procfs.Read(dispatcher)
 		return !ok || !p.Live()
 	}
-	segs, err := procfs.Segments()
+	segs, err := shm.Table()
 	if err != nil {
 		return true
 	}

@@ -1,7 +1,7 @@
-// fd.go demonstrates what /proc/<pid>/fd shows: one symbolic link per
-// open descriptor, "pipe:[inode]" or "socket:[inode]" for the kernel's
-// objects. Two descriptors name the same pipe exactly when their inodes
-// match: that is how ls -l /proc/*/fd, matched by hand, draws the pipes.
+// fd.go reads /proc/<pid>/fd: one symbolic link per open descriptor,
+// "pipe:[inode]" or "socket:[inode]" for the kernel's objects. Two
+// descriptors name the same pipe exactly when their inodes match: that is
+// how ls -l /proc/*/fd, matched by hand, draws the pipes.
 
 package procfs
 
@@ -78,25 +78,4 @@ func writable(pid, fd int) bool {
 		}
 	}
 	return false
-}
-
-// Children lists the processes whose parent is pid, by pid.
-func Children(pid int) []Proc {
-	var kids []Proc
-	for _, p := range All() {
-		if p.Ppid == pid {
-			kids = append(kids, p)
-		}
-	}
-	sort.Slice(kids, func(i, j int) bool { return kids[i].Pid < kids[j].Pid })
-	return kids
-}
-
-// Cmdline returns the arguments process pid was started with.
-func Cmdline(pid int) ([]string, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return nil, fmt.Errorf("read cmdline of %d: %w", pid, err)
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
 }

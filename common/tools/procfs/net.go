@@ -1,7 +1,6 @@
-// net.go demonstrates turning a socket's inode into addresses: the
-// kernel lists every TCP socket of the network namespace in
-// /proc/net/tcp (and tcp6), one line each, with the inode that
-// /proc/<pid>/fd shows as "socket:[inode]".
+// net.go turns a socket's inode into addresses: the kernel lists every TCP
+// socket of the network namespace in /proc/net/tcp (and tcp6), one line
+// each, with the inode that /proc/<pid>/fd shows as "socket:[inode]".
 
 package procfs
 

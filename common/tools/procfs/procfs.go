@@ -1,16 +1,19 @@
-// Package procfs demonstrates reading the system the way ps, ls -l
-// /proc/PID/fd, ss and ipcs -m do: from /proc. This file reads the
-// process table (/proc/<pid>/stat); fd.go the descriptors, net.go the
-// TCP sockets, sysvshm.go the System V segments. The tests use it to
-// prove that nothing was left behind, the bench to find a dispatcher's
-// workers, and the live instruments (xray, top) to draw a running
-// server.
+// Package procfs reads the system the way ps, ls -l /proc/PID/fd and ss
+// do: from /proc. This file reads the process table (/proc/<pid>/stat);
+// fd.go the descriptors, net.go the TCP sockets, sysvshm.go the System V
+// segments a process has attached (the kernel's table of segments is
+// read by the lab itself, shm.Table). It is an instrument's package: the
+// tools' tests use it to prove that nothing was left behind, the bench to
+// find a dispatcher's workers, and the live instruments (xray, top) to
+// draw a running server; the lab and its tests never import it.
 package procfs
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -62,4 +65,25 @@ func Read(pid int) (Proc, bool) {
 	ppid, _ := strconv.Atoi(f[1])
 	pgrp, _ := strconv.Atoi(f[2])
 	return Proc{Pid: pid, State: f[0], Ppid: ppid, Pgrp: pgrp}, true
+}
+
+// Children lists the processes whose parent is pid, by pid.
+func Children(pid int) []Proc {
+	var kids []Proc
+	for _, p := range All() {
+		if p.Ppid == pid {
+			kids = append(kids, p)
+		}
+	}
+	sort.Slice(kids, func(i, j int) bool { return kids[i].Pid < kids[j].Pid })
+	return kids
+}
+
+// Cmdline returns the arguments process pid was started with.
+func Cmdline(pid int) ([]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil, fmt.Errorf("read cmdline of %d: %w", pid, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
 }

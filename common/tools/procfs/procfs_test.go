@@ -1,8 +1,12 @@
+// procfs_test.go checks the process table on this process and a child of
+// its own: its state, its parent, its command line.
+
 package procfs
 
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 )
 
@@ -28,5 +32,21 @@ func TestReadSelfAndChild(t *testing.T) {
 	}
 	if _, ok := Read(cmd.Process.Pid); ok {
 		t.Errorf("a reaped child is still in /proc")
+	}
+}
+
+func TestChildrenAndCmdline(t *testing.T) {
+	cmd := exec.Command("sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Skip("no sleep binary:", err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	kids := Children(os.Getpid())
+	if !slices.ContainsFunc(kids, func(p Proc) bool { return p.Pid == cmd.Process.Pid }) {
+		t.Errorf("Children(self) = %+v; want the child %d", kids, cmd.Process.Pid)
+	}
+	args, err := Cmdline(cmd.Process.Pid)
+	if err != nil || len(args) != 2 || args[1] != "5" {
+		t.Errorf("Cmdline(child) = %q, %v; want [sleep 5]", args, err)
 	}
 }

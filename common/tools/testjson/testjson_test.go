@@ -1,3 +1,6 @@
+// testjson_test.go checks the reader on a known stream of go test -json
+// events: each test's output filed under it, the rest under the package.
+
 package testjson
 
 import (

@@ -1,7 +1,7 @@
-// v2_test.go checks the v2 driver itself (V2, the raw client of the
-// suites and of BenchmarkRespawn) against a fake dispatcher: a driver
-// that loses step, or waits for nobody, turns a sound server into a
-// flaky failure.
+// client_v2_test.go checks the v2 driver itself (V2, the raw client of the
+// suites and of BenchmarkRespawn) against a fake dispatcher: a driver that
+// loses step, or waits for nobody, turns a sound server into a flaky
+// failure.
 
 package conformance
 

@@ -1,7 +1,7 @@
-// fake.go demonstrates a scripted peer: a fake dispatcher that answers
-// one session as a test's script says, and may play the worker's part of
-// a v2 call-back itself. It checks a client (the drivers here, or v2's
-// own client) alone, with no server behind it.
+// dispatcher_fake.go is a scripted peer: a fake dispatcher that answers
+// one session as a test's script says, and may play the worker's part of a
+// v2 call-back itself. It checks a client (the drivers here, or v2's own
+// client) alone, with no server behind it.
 
 package conformance
 

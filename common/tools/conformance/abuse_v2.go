@@ -1,9 +1,9 @@
-// v2abuse.go checks v2's call-back against a process of the same user on
+// abuse_v2.go checks v2's call-back against a process of the same user on
 // the client's machine: one that takes call-backs on the client's port
-// (SO_REUSEPORT) and relays them, rewriting the answer, and strangers
-// that send half a HELLO line to the client's listener. The real client
-// binary is the one attacked. It also computes the client's bound proof,
-// as the harness's own code (it shares none with the servers).
+// (SO_REUSEPORT) and relays them, rewriting the answer, and strangers that
+// send half a HELLO line to the client's listener. The real client binary
+// is the one attacked. It also computes the client's bound proof, as the
+// harness's own code (it shares none with the servers).
 
 package conformance
 

@@ -1,8 +1,9 @@
-// v2.go demonstrates v2 from the outside, raw: listen on a port P, dial
-// the dispatcher from P, and for each request read WAIT <ticket> <proof>,
-// accept the worker's call-back, check its HELLO, send HELLO <proof> and
-// the line, read the answer there, then read DONE <ticket> on the session. It shares no code with
-// v2's own client (its socket options are written here again on purpose).
+// client_v2.go is v2's client written from the outside, raw: listen on a
+// port P, dial the dispatcher from P, and for each request read WAIT
+// <ticket> <proof>, accept the worker's call-back, check its HELLO, send
+// HELLO <proof> and the line, read the answer there, then read DONE
+// <ticket> on the session. It shares no code with v2's own client (its
+// socket options are written here again on purpose).
 
 package conformance
 

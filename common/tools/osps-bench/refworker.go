@@ -1,9 +1,9 @@
-// refchild.go demonstrates how the two reference servers (fdpass.go,
-// prefork.go) start their pre-started workers: this binary re-executed
-// in an internal role, given the descriptors it needs from fd 3 on,
-// killed by the kernel if its parent dies (Pdeathsig), and trusted only
-// once it has said "ready" on its stdout; stopped, at the end, within a
-// grace period, then killed, and always reaped.
+// refworker.go starts the pre-started workers of the two reference servers
+// (fdpass.go, prefork.go): this binary re-executed in an internal role,
+// given the descriptors it needs from fd 3 on, killed by the kernel if its
+// parent dies (Pdeathsig), and trusted only once it has said "ready" on
+// its stdout; stopped, at the end, within a grace period, then killed, and
+// always reaped.
 
 package main
 
@@ -25,19 +25,19 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// refChild is one pre-started worker of a reference server.
-type refChild struct {
+// refWorker is one pre-started worker of a reference server.
+type refWorker struct {
 	id     int
 	cmd    *exec.Cmd
 	exited chan struct{} // closed once it is reaped
 	status error         // cmd.Wait's result, valid once exited is closed
 }
 
-// startRefChild runs this binary as `role --id id args...` with files as
+// startRefWorker runs this binary as `role --id id args...` with files as
 // fds 3, 4, ... and waits up to within for its "ready" line. The caller
 // must run on a locked OS thread that lives as long as the process:
-// Pdeathsig fires when the thread that started the child exits.
-func startRefChild(role string, id int, args []string, files []*os.File, within time.Duration) (*refChild, error) {
+// Pdeathsig fires when the thread that started the worker exits.
+func startRefWorker(role string, id int, args []string, files []*os.File, within time.Duration) (*refWorker, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own binary: %w", err)
@@ -53,44 +53,44 @@ func startRefChild(role string, id int, args []string, files []*os.File, within 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s %d: %w", role, id, err)
 	}
-	c := &refChild{id: id, cmd: cmd, exited: make(chan struct{})}
+	w := &refWorker{id: id, cmd: cmd, exited: make(chan struct{})}
 	ready := make(chan string, 1)
 	go func() {
 		r := bufio.NewReader(out)
 		l, _ := r.ReadString('\n')
 		ready <- strings.TrimSpace(l)
 		_, _ = io.Copy(io.Discard, r) // until it exits: then Wait may close the pipe
-		c.status = cmd.Wait()
-		close(c.exited)
+		w.status = cmd.Wait()
+		close(w.exited)
 	}()
 	t := time.NewTimer(within)
 	defer t.Stop()
 	select {
 	case l := <-ready:
 		if l == "ready" {
-			return c, nil
+			return w, nil
 		}
-		c.stop(0)
-		return nil, fmt.Errorf("%s %d did not start: said %q, then %v", role, id, l, c.status)
+		w.stop(0)
+		return nil, fmt.Errorf("%s %d did not start: said %q, then %v", role, id, l, w.status)
 	case <-t.C:
-		c.stop(0)
+		w.stop(0)
 		return nil, fmt.Errorf("%s %d: not ready within %v", role, id, within)
 	}
 }
 
-// kill sends SIGKILL; the child is reaped by its own goroutine.
-func (c *refChild) kill() { _ = c.cmd.Process.Kill() }
+// kill sends SIGKILL; the worker is reaped by its own goroutine.
+func (w *refWorker) kill() { _ = w.cmd.Process.Kill() }
 
-// stop waits up to grace for the child to exit (the caller has told it
-// to, its own way), then kills it; it returns once the child is reaped.
-func (c *refChild) stop(grace time.Duration) {
+// stop waits up to grace for the worker to exit (the caller has told it
+// to, its own way), then kills it; it returns once the worker is reaped.
+func (w *refWorker) stop(grace time.Duration) {
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
-	case <-c.exited:
+	case <-w.exited:
 	case <-t.C:
-		c.kill()
-		<-c.exited
+		w.kill()
+		<-w.exited
 	}
 }
 
@@ -114,7 +114,7 @@ func (c *refConfig) register(fs *pflag.FlagSet) {
 
 // open parses args and opens the listening socket. It locks the calling
 // thread first: the workers' Pdeathsig is tied to the thread that starts
-// them (startRefChild). On failure it returns nil and the exit status.
+// them (startRefWorker). On failure it returns nil and the exit status.
 func (c *refConfig) open(name string, fs *pflag.FlagSet, args []string) (net.Listener, int) {
 	usage := "osps-bench " + name + " [--listen 127.0.0.1] [--port 2222] [--workers 4]"
 	if st, done := cli.Parse(fs, args, usage); done {

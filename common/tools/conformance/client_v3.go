@@ -1,7 +1,7 @@
-// v3.go demonstrates v3 from the outside: a request line on the session
-// is answered "GOTO <host> <port> <ticket> <key>"; the answer itself is
-// fetched from that worker, over a second connection, with the ticket,
-// once the worker has proved with the key that it is the one the
+// client_v3.go is v3's client written from the outside: a request line on
+// the session is answered "GOTO <host> <port> <ticket> <key>"; the answer
+// itself is fetched from that worker, over a second connection, with the
+// ticket, once the worker has proved with the key that it is the one the
 // dispatcher chose.
 
 package conformance
