@@ -1,9 +1,10 @@
-// callers.go demonstrates v2's client taking call-backs as a v3 worker's
-// door takes clients: it accepts every connection at once, each on its
-// own goroutine, gives each helloTimeout for its HELLO line, and holds
-// at most maxCallers at a time (past it the oldest stranger is pushed
-// out, common/server's Table). Strangers that send half a line, or
-// nothing, cannot keep the real worker waiting behind them.
+// How v2's client takes the worker's call-back at its listener, as a v3
+// worker's door takes clients: it accepts every visitor at once, each on
+// its own goroutine, gives each helloTimeout for its HELLO line, and
+// holds at most maxVisitors at a time (past it the oldest stranger is
+// pushed out, common/server's Table). Strangers that send half a line,
+// or nothing, cannot keep the real caller, the worker, waiting behind
+// them.
 
 package main
 
@@ -23,21 +24,22 @@ import (
 // connection it accepted: the worker sends it as soon as it connects.
 const helloTimeout = time.Second
 
-// maxCallers bounds the connections the listener holds at once.
-const maxCallers = 64
+// maxVisitors bounds the connections the listener holds at once.
+const maxVisitors = 64
 
-// callback is a caller that said HELLO <ticket> with our ticket.
+// callback is the worker's call-back: the visitor that said HELLO
+// <ticket> with our ticket, and its reader.
 type callback struct {
 	conn net.Conn
 	r    *bufio.Reader
 }
 
-// awaitCallBack accepts connections on ln until one says HELLO <ticket>
-// with our ticket, or until the listener's deadline. Every connection is
-// read on its own goroutine; one with any other first line, or none
-// within helloTimeout, is closed, and the wait goes on.
+// takeCallback accepts visitors on ln until one says HELLO <ticket> with
+// our ticket, or until the listener's deadline. Every visitor is read on
+// its own goroutine; one with any other first line, or none within
+// helloTimeout, is closed, and the wait goes on.
 // DOC: v2-ticket-check
-func awaitCallBack(c *client.Client, ln *net.TCPListener, ticket string, deadline time.Time) (net.Conn, *bufio.Reader, error) {
+func takeCallback(c *client.Client, ln *net.TCPListener, ticket string, deadline time.Time) (callback, error) {
 	var table server.Table
 	var wg sync.WaitGroup
 	found := make(chan callback, 1)
@@ -49,11 +51,11 @@ func awaitCallBack(c *client.Client, ln *net.TCPListener, ticket string, deadlin
 				acceptErr <- err
 				return
 			}
-			v, dropped := table.Admit(conn, maxCallers)
+			v, dropped := table.Admit(conn, maxVisitors)
 			if dropped != nil {
-				c.Tr.Step(3, "%d callers at once: the oldest stranger, %s, is dropped", maxCallers, dropped.RemoteAddr())
+				c.Tr.Step(3, "%d visitors at once: the oldest stranger, %s, is dropped", maxVisitors, dropped.RemoteAddr())
 			}
-			wg.Go(func() { checkCaller(c, &table, v, ticket, deadline, found) })
+			wg.Go(func() { checkVisitor(c, &table, v, ticket, deadline, found) })
 		}
 	}()
 	var cb callback
@@ -68,20 +70,20 @@ func awaitCallBack(c *client.Client, ln *net.TCPListener, ticket string, deadlin
 	table.CloseOthers(nil) // strangers still talking; the holder left the table
 	wg.Wait()
 	if err == nil || cb.conn != nil {
-		return cb.conn, cb.r, nil
+		return cb, nil
 	}
-	select { // the right caller may have come as the wait ended
+	select { // the call-back may have come as the wait ended
 	case cb = <-found:
-		return cb.conn, cb.r, nil
+		return cb, nil
 	default:
-		return nil, nil, err
+		return callback{}, err
 	}
 }
 
-// checkCaller reads the first line of visitor v: HELLO with our ticket
-// hands the connection over (once); anything else, or nothing in time,
-// closes it.
-func checkCaller(c *client.Client, table *server.Table, v *server.Visitor, ticket string, deadline time.Time, found chan<- callback) {
+// checkVisitor reads the first line of visitor v: HELLO with our ticket
+// makes it the call-back, handed over once; anything else, or nothing in
+// time, closes it.
+func checkVisitor(c *client.Client, table *server.Table, v *server.Visitor, ticket string, deadline time.Time, found chan<- callback) {
 	conn := v.Conn
 	hd := time.Now().Add(helloTimeout)
 	if !deadline.IsZero() && deadline.Before(hd) {
@@ -91,11 +93,11 @@ func checkCaller(c *client.Client, table *server.Table, v *server.Visitor, ticke
 	r := wire.NewReader(conn)
 	l, err := wire.ReadLine(r)
 	if err == nil {
+		// STEP v2.3: is this the worker calling back? Its HELLO must carry our ticket.
 		err = wire.CheckHello(l, ticket)
 	}
-	// STEP v2.3: a worker called back; check its ticket.
 	if err == nil && table.Hold(v) {
-		table.Leave(v) // handed over: the caller owns it now
+		table.Leave(v) // handed over: the call-back is no visitor any more
 		select {
 		case found <- callback{conn, r}:
 			c.Tr.Step(3, "call-back from %s: HELLO %s", conn.RemoteAddr(), ticket)
