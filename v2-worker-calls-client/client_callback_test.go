@@ -1,5 +1,5 @@
-// The check of the client's ticket check at its listener, against a fake
-// dispatcher and a fake worker.
+// The client's listener refuses a call-back without our ticket: checked
+// against a fake dispatcher and a fake worker.
 
 package main
 
