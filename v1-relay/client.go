@@ -1,5 +1,6 @@
-// client.go demonstrates v1's client: the simplest one, since the answer
-// comes back on the dispatcher session itself (docs/v1-relay.md).
+// v1's client: the simplest of the three, since the answer comes back on
+// the dispatcher session itself (docs/v1-relay.md). Its step 1, the
+// request line on the session, is common/client's (DOC: client-send).
 
 package main
 
@@ -11,13 +12,13 @@ import (
 )
 
 func runClient(args []string) int {
-	return client.Run(args, client.Variant{Name: "v1", RequestStep: 1, Do: relayed})
+	return client.Run(args, client.Variant{Name: "v1", RequestStep: 1, Do: readRelayedAnswer})
 }
 
-// relayed reads the answer that the dispatcher relays on the session.
-func relayed(_ context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
-	// STEP v1.1: the line went out on the session (client.Request, DOC: client-send).
-	// STEP v1.4: the answer comes back on that same session, relayed.
+// readRelayedAnswer reads the answer that the dispatcher relays on the
+// session, after its first line r (OK <n>).
+func readRelayedAnswer(_ context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
 	c.Tr.Step(4, "dispatcher answered %s %d", r.Word, r.N)
+	// STEP v1.4: the answer comes back on that same session, relayed.
 	return client.ReadResult(c.R, line, r)
 }

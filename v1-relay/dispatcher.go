@@ -1,7 +1,6 @@
-// dispatcher.go demonstrates v1's dispatcher: it writes the request into
-// the worker's slot, pings, and relays each chunk the worker pongs back,
-// so the answer crosses shared memory on its way to the client
-// (docs/v1-relay.md).
+// v1's dispatcher: it writes the request into the worker's slot, pings,
+// and relays each chunk the worker pongs back, so the answer crosses
+// shared memory on its way to the client (docs/v1-relay.md).
 
 package main
 
@@ -49,7 +48,8 @@ func (relay) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 			}
 			return failed(s, w, first, err)
 		}
-		// STEP v1.4: relay what the worker left in the slot.
+		// The first pong: the answer's length is in the slot, or the
+		// worker's ERR line, relayed as it is.
 		if first {
 			var errLine string
 			n, errLine = w.Slot.Reply()
@@ -68,6 +68,7 @@ func (relay) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 			w.Kill() // a worker that breaks the protocol is not trusted again
 			return failed(s, w, first, fmt.Errorf("worker %d sent %v with %d bytes", w.ID, m.Op, k))
 		}
+		// STEP v1.4: relay the chunk the worker left in the slot.
 		if err := relayChunk(s, w, first, n, sent, k); err != nil {
 			return err
 		}

@@ -1,5 +1,5 @@
-// v1_test.go runs the conformance suite against the real v1-relay
-// binary, and v1's own checks.
+// The end-to-end tests of v1: the conformance suite against the real
+// v1-relay binary, and v1's own checks.
 
 package main
 

@@ -1,6 +1,6 @@
-// worker.go demonstrates v1's worker: it reads the request from its
-// slot, computes the answer, and hands it over one slot-sized chunk at a
-// time, a pong per chunk (docs/v1-relay.md).
+// v1's worker: it reads the request from its slot, computes the answer,
+// and hands it over one slot-sized chunk at a time, a pong per chunk
+// (docs/v1-relay.md).
 
 package main
 

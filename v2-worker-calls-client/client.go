@@ -1,8 +1,8 @@
-// client.go demonstrates v2's client: it listens on a port P and dials
-// the dispatcher from P; for each request it takes WAIT <ticket> <proof>
-// on the session, waits for a worker to call it back with that ticket,
-// sends the proof and the request line there and checks the answer, then
-// reads DONE <ticket> on the session (docs/v2-worker-calls-client.md).
+// v2's client: it listens on a port P and dials the dispatcher from P;
+// for each request it reads WAIT <ticket> <proof> on the session, takes
+// the call-back of the worker that says that ticket, proves itself and
+// sends its request line there and checks the answer, then reads DONE
+// <ticket> on the session (docs/v2-worker-calls-client.md).
 
 package main
 
@@ -31,7 +31,7 @@ func variant(bind netip.Addr) client.Variant {
 	return client.Variant{
 		Name: "v2", RequestStep: 1,
 		Dial: func(ctx context.Context, c *client.Client) (net.Conn, error) { return dialFromListener(ctx, c, bind) },
-		Do:   calledBack,
+		Do:   afterWait,
 	}
 }
 
@@ -57,8 +57,9 @@ func dialFromListener(ctx context.Context, c *client.Client, bind netip.Addr) (n
 	return &session{TCPConn: conn, ln: ln}, nil
 }
 
-// calledBack carries out one request whose first reply line is r.
-func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
+// afterWait carries out one request whose first reply line is r, WAIT
+// <ticket> <proof>: the call-back, then the session's last word.
+func afterWait(ctx context.Context, c *client.Client, line string, r wire.Reply) (client.Result, error) {
 	sess, ok := c.Conn.(*session) // the session holds its call-back listener
 	if !ok {
 		return client.Result{}, errors.New("v2 client: the session has no call-back listener")
@@ -72,7 +73,7 @@ func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply
 	ticket, proof := r.Args[0], r.Args[1]
 	c.Tr.Step(2, "dispatcher answered WAIT %s <proof>; waiting for the call-back on %s", ticket, ln.Addr())
 	last := readLastWord(c)
-	res, err := takeCallBack(ctx, c, ln, line, ticket, proof, last)
+	res, err := callbackThenLastWord(ctx, c, ln, line, ticket, proof, last)
 	if err != nil {
 		// Give up on this request; leave no reader behind on the session.
 		_ = c.Conn.SetReadDeadline(time.Now())
@@ -81,12 +82,12 @@ func calledBack(ctx context.Context, c *client.Client, line string, r wire.Reply
 	return res, err
 }
 
-// takeCallBack waits for the worker's call-back with the right ticket,
-// sends the request line and checks the answer (steps 3 to 5), then
-// reads DONE <ticket> or ERR on the session (step 6).
-func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, line, ticket, proof string, last *lastWord) (client.Result, error) {
+// callbackThenLastWord takes the worker's call-back with the right
+// ticket, sends the request line and checks the answer (steps 3 to 5),
+// then reads DONE <ticket> or ERR on the session (step 6).
+func callbackThenLastWord(ctx context.Context, c *client.Client, ln *net.TCPListener, line, ticket, proof string, last *lastWord) (client.Result, error) {
 	deadline, _ := ctx.Deadline()
-	conn, r, early, err := waitForCallBack(c, ln, line, ticket, deadline, last)
+	conn, r, early, err := callbackOrLastWord(c, ln, line, ticket, deadline, last)
 	if conn == nil {
 		return early, err
 	}
@@ -96,32 +97,31 @@ func takeCallBack(ctx context.Context, c *client.Client, ln *net.TCPListener, li
 	return endRequest(c, last, line, ticket, res, resErr)
 }
 
-// waitForCallBack waits for the worker's call-back with ticket, or for
-// the dispatcher's word on the session if it comes first (an ERR: no
-// call-back will come). It returns the call-back's connection, or nil
-// and the request's result.
-func waitForCallBack(c *client.Client, ln *net.TCPListener, line, ticket string, deadline time.Time, last *lastWord) (net.Conn, *bufio.Reader, client.Result, error) {
-	type callback struct {
-		conn net.Conn
-		r    *bufio.Reader
-		err  error
+// callbackOrLastWord waits for whichever comes first: the worker's
+// call-back with ticket, or the dispatcher's last word on the session (an
+// ERR: no call-back will come). It returns the call-back's connection, or
+// nil and the request's result.
+func callbackOrLastWord(c *client.Client, ln *net.TCPListener, line, ticket string, deadline time.Time, last *lastWord) (net.Conn, *bufio.Reader, client.Result, error) {
+	type taken struct {
+		callback
+		err error
 	}
 	_ = ln.SetDeadline(deadline)
-	got := make(chan callback, 1)
+	got := make(chan taken, 1)
 	go func() {
-		conn, r, err := awaitCallBack(c, ln, ticket, deadline)
-		got <- callback{conn, r, err}
+		cb, err := takeCallback(c, ln, ticket, deadline)
+		got <- taken{cb, err}
 	}()
 
 	select {
-	case cb := <-got:
-		return cb.conn, cb.r, client.Result{}, cb.err
+	case t := <-got:
+		return t.conn, t.r, client.Result{}, t.err
 	case f := <-last.ch:
 		last.got = &f
 		// The dispatcher spoke first: stop waiting for a call-back.
 		_ = ln.SetDeadline(time.Unix(1, 0))
-		if cb := <-got; cb.conn != nil {
-			cb.conn.Close()
+		if t := <-got; t.conn != nil {
+			t.conn.Close()
 		}
 		if f.err != nil {
 			return nil, nil, client.Result{}, f.err
@@ -137,7 +137,7 @@ func waitForCallBack(c *client.Client, ln *net.TCPListener, line, ticket string,
 // exchange is the call-back itself, once its ticket matched: the client
 // proves itself, sends its request line, and reads the answer.
 func exchange(c *client.Client, conn net.Conn, r *bufio.Reader, line, ticket, proof string, deadline time.Time) (client.Result, error) {
-	// STEP v2.4: the ticket matches: prove ourselves with HELLO <proof>,
+	// STEP v2.4: the ticket matches: prove ourselves with HELLO <mac>,
 	// then send the request line to the worker.
 	c.Tr.Step(4, "the ticket matches: send HELLO <mac> (the proof bound to this connection) and %q to the worker", line)
 	_ = conn.SetWriteDeadline(deadline)

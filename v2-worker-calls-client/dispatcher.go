@@ -1,10 +1,8 @@
-// dispatcher.go demonstrates v2's dispatcher: it answers WAIT <ticket>
-// <proof>, writes into the worker's slot both secrets and where to call
-// the client back (the peer
-// address of the session as its own socket sees it, never an address
-// the client wrote), pings, waits for the pong, and closes the request
-// on the session with DONE <ticket> or ERR
-// (docs/v2-worker-calls-client.md).
+// v2's dispatcher: it answers WAIT <ticket> <proof>, writes into the
+// worker's slot both secrets and where to call the client back (the peer
+// address of the session as its own socket sees it, never an address the
+// client wrote), pings, waits for the pong, and closes the request on the
+// session with DONE <ticket> or ERR (docs/v2-worker-calls-client.md).
 
 package main
 
@@ -28,28 +26,30 @@ const defaultCallbackTimeout = 5 * time.Second
 
 func runServe(args []string) int {
 	var cfg server.Config
-	callback := defaultCallbackTimeout
+	callbackTimeout := defaultCallbackTimeout
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	cfg.Register(fs)
-	fs.Var((*cli.PositiveDuration)(&callback), "callback-timeout",
+	fs.Var((*cli.PositiveDuration)(&callbackTimeout), "callback-timeout",
 		"how long a worker may take to reach the client and get its request line")
 	return server.Main(fs, args, "v2-worker-calls-client serve [flags]", &cfg, server.Variant{
-		Name: "v2", RequestStep: 1, Handler: &callBack{timeout: &callback},
+		Name: "v2", RequestStep: 1, Handler: &introduce{timeout: &callbackTimeout},
 		// STEP v2.0: the workers start as in v1, with the bounds of a
 		// call-back on their command line (read once the flags are
 		// parsed): reaching the client, and the min-rate rule.
 		WorkerArgs: func(*net.TCPAddr) []string {
-			return append([]string{"--callback-timeout", callback.String()}, cfg.Rate.Args()...)
+			return append([]string{"--callback-timeout", callbackTimeout.String()}, cfg.Rate.Args()...)
 		},
 	})
 }
 
-// callBack is v2's Handler.
-type callBack struct {
+// introduce is v2's Handler: the dispatcher introduces the worker to the
+// client (WAIT <ticket> <proof> to one, the client's address and both
+// secrets to the other) and stays out of the answer.
+type introduce struct {
 	timeout *time.Duration // --callback-timeout
 }
 
-func (h *callBack) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
+func (h *introduce) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 	srv := s.Server()
 	// DOC: v2-peer-address: where to call back is the peer of this very
 	// socket (IP and port P, the client's port thanks to the same-port
@@ -94,7 +94,7 @@ func (h *callBack) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 
 // finish waits up to wait for the worker's final pong and writes the
 // request's last line on the session: DONE <ticket>, or ERR.
-func (h *callBack) finish(s *server.Session, w *proc.Handle, ticket string, wait time.Duration) error {
+func (h *introduce) finish(s *server.Session, w *proc.Handle, ticket string, wait time.Duration) error {
 	srv := s.Server()
 	m, err := w.Await(wait)
 	switch {

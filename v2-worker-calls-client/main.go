@@ -1,8 +1,8 @@
 // Command v2-worker-calls-client is the second design of the OSPS lab:
 // the client listens on a port P and dials the dispatcher from that same
-// port; the dispatcher answers WAIT <ticket> and hands the client's
-// address, as its socket sees it, to an idle worker, which dials the
-// client back and answers there (docs/v2-worker-calls-client.md).
+// port; the dispatcher answers WAIT <ticket> <proof> and hands the
+// client's address, as its socket sees it, to an idle worker, which calls
+// the client back and answers there (docs/v2-worker-calls-client.md).
 //
 //	v2-worker-calls-client serve  [--port 2222] [--workers 4] [--callback-timeout 5s] [--trace]
 //	v2-worker-calls-client client [--server 127.0.0.1:2222] requetetype1 'requetetype2 200000'

@@ -1,9 +1,10 @@
-// v2_test.go runs the conformance and fault suites against the real
-// v2-worker-calls-client binary. v2's own checks sit beside it:
-// callback_test.go (the call-back, from both ends), sameport_test.go (the
-// same-port trick), latepong_test.go (a slow worker comes back) and
-// thief_test.go (a process sharing the client's port gets nothing);
-// raw_test.go is the hand-written client they use.
+// The end-to-end tests of v2: the conformance and fault suites against
+// the real v2-worker-calls-client binary. v2's own end-to-end checks sit
+// beside it in v2_*_test.go (v2_callback_test.go: the call-back;
+// v2_latepong_test.go: a slow worker comes back; v2_thief_test.go: a
+// process sharing the client's port gets nothing), with v2_raw_test.go,
+// the hand-written client they use. The tests of one file are named
+// after it (client_sameport_test.go, dispatcher_test.go...).
 
 package main
 

@@ -1,9 +1,8 @@
-// worker.go demonstrates v2's worker: on a ping it dials the client back
-// at the address the dispatcher left in its slot, proves who it is with
-// HELLO <ticket>, checks that the client proves who it is with HELLO
-// <proof>, reads the client's request line, answers OK <n> and the
-// payload (or ERR) on that connection, closes it, and pongs
-// (docs/v2-worker-calls-client.md).
+// v2's worker: on a ping it calls the client back at the address the
+// dispatcher left in its slot, proves who it is with HELLO <ticket>,
+// checks that the client proves who it is with HELLO <mac>, reads the
+// client's request line, answers OK <n> and the payload (or ERR) on that
+// connection, closes it, and pongs (docs/v2-worker-calls-client.md).
 
 package main
 
@@ -29,38 +28,38 @@ import (
 )
 
 func runWorker(args []string) int {
-	callback := defaultCallbackTimeout
+	callbackTimeout := defaultCallbackTimeout
 	var rate service.Rate
 	return proc.RunWorker(args, proc.WorkerRole{
 		Variant: "v2",
 		Flags: func(fs *pflag.FlagSet) {
-			fs.Var((*cli.PositiveDuration)(&callback), "callback-timeout", "bound on dialing the client and reading its request line")
+			fs.Var((*cli.PositiveDuration)(&callbackTimeout), "callback-timeout", "bound on dialing the client and reading its request line")
 			rate.Register(fs)
 		},
-		Open: func(c *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
+		Open: func(self *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
 			if err := rate.Check(); err != nil {
 				return nil, err
 			}
-			tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
-			w := &caller{c: c, tr: tr, callback: callback, rate: rate}
-			return proc.PingFunc(w.serve), nil
+			tr.Step(0, "attached segment %d, slot %d; waiting for pings", self.Seg.ID(), self.ID)
+			c := &caller{self: self, tr: tr, timeout: callbackTimeout, rate: rate}
+			return proc.PingFunc(c.serve), nil
 		},
 	})
 }
 
-// caller is one v2 worker.
+// caller is one v2 worker: it calls its clients back.
 type caller struct {
-	c        *proc.Self
-	tr       *trace.Tracer
-	callback time.Duration // dial the client, HELLO, read its request line
-	rate     service.Rate  // the answer's min-rate rule (docs/protocol.md, "Slow readers")
+	self    *proc.Self
+	tr      *trace.Tracer
+	timeout time.Duration // --callback-timeout: dial the client, HELLO, read its request line
+	rate    service.Rate  // the answer's min-rate rule (docs/protocol.md, "Slow readers")
 }
 
-func (w *caller) serve(m pingpong.Msg) error {
+func (c *caller) serve(m pingpong.Msg) error {
 	if m.Op != pingpong.PingRequest {
 		return nil // a late ping of a request already over
 	}
-	err := w.callBack()
+	err := c.call()
 	// STEP v2.6: pong the dispatcher: done (Arg 0), or failed (Arg 1)
 	// with the error line in the slot.
 	if err != nil {
@@ -68,28 +67,28 @@ func (w *caller) serve(m pingpong.Msg) error {
 		if e == nil {
 			e = wire.Errorf(wire.CodeWorkerFailed, "%v", err)
 		}
-		w.c.Slot.SetReplyErr(e.Error())
-		w.tr.Step(6, "pong: the call-back failed: %s", e.Error())
-		return w.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
+		c.self.Slot.SetReplyErr(e.Error())
+		c.tr.Step(6, "pong: the call-back failed: %s", e.Error())
+		return c.self.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
 	}
-	w.tr.Step(6, "pong: the call-back is over")
-	return w.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq})
+	c.tr.Step(6, "pong: the call-back is over")
+	return c.self.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq})
 }
 
-// callBack carries out steps 3 to 5. Its error is an *wire.Error: the
-// line the dispatcher passes on to the client's session.
-func (w *caller) callBack() error {
-	slot := w.c.Slot
+// call makes the call-back, steps 3 to 5. Its error is an *wire.Error:
+// the line the dispatcher passes on to the client's session.
+func (c *caller) call() error {
+	slot := c.self.Slot
 	to, ticket, proof := slot.ClientAddr(), slot.Ticket(), slot.Proof()
 	want, err := wire.ParseRequest(slot.Request(), math.MaxInt64) // checked by the dispatcher already
 	if err != nil || !to.IsValid() || to.Port() == 0 || !wire.ValidTicket(ticket) || !wire.ValidTicket(proof) {
-		return wire.Errorf(wire.CodeWorkerFailed, "worker %d: no valid call-back in the slot", w.c.ID)
+		return wire.Errorf(wire.CodeWorkerFailed, "worker %d: no valid call-back in the slot", c.self.ID)
 	}
 	defer beatWhile(slot)()
-	deadline := time.Now().Add(w.callback)
+	deadline := time.Now().Add(c.timeout)
 
 	// STEP v2.3: dial the client at the address from the slot, say HELLO <ticket>.
-	w.tr.Step(3, "dial the client at %s, send HELLO %s", to, ticket)
+	c.tr.Step(3, "dial the client at %s, send HELLO %s", to, ticket)
 	d := net.Dialer{Deadline: deadline}
 	conn, err := d.Dial("tcp", to.String())
 	if err != nil {
@@ -116,16 +115,16 @@ func (w *caller) callBack() error {
 	case err != nil:
 		return netError(err, "read the request line from %s", to)
 	}
-	w.tr.Step(4, "the client proved itself (HELLO <mac>) and sent %q", got.String())
+	c.tr.Step(4, "the client proved itself (HELLO <mac>) and sent %q", got.String())
 
 	// STEP v2.5: answer OK <n> and the payload, then close.
-	src := service.PayloadFor(want, w.c.ID, os.Getpid(), slot.AddServed())
-	w.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
+	src := service.PayloadFor(want, c.self.ID, os.Getpid(), slot.AddServed())
+	c.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
 	// The min-rate rule, as in every variant: the answer goes on while
 	// the client reads at least --min-rate bytes per second over each
 	// --rate-window. The dispatcher waits for the pong as long as the
 	// rule lets an answer of this size take (server.Config.AnswerTime).
-	rw := w.rate.Writer(conn, nil)
+	rw := c.rate.Writer(conn, nil)
 	if err := service.Answer(rw, src, nil); err != nil {
 		return netError(err, "answer to %s", to)
 	}

@@ -1,9 +1,8 @@
-// sameport.go demonstrates two sockets on one local port: the client's
-// call-back listener on port P, and its connection to the dispatcher
-// dialed *from* P, so that the port the dispatcher sees is the one the
-// worker must call. Linux allows the second bind only because both
-// sockets set SO_REUSEPORT before bind (docs/v2-worker-calls-client.md,
-// "The same-port trick").
+// The client's two sockets on one local port: its call-back listener on
+// port P, and its connection to the dispatcher dialed *from* P, so that
+// the port the dispatcher sees is the one the worker must call. Linux
+// allows the second bind only because both sockets set SO_REUSEPORT
+// before bind (docs/v2-worker-calls-client.md, "The same-port trick").
 
 package main
 

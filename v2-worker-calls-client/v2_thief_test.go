@@ -1,4 +1,4 @@
-// thief_test.go checks that a process sharing the client's call-back
+// The end-to-end check that a process sharing the client's call-back
 // port gets no answer: it cannot prove it is the client.
 
 package main
@@ -73,12 +73,12 @@ func (th *thief) stop() {
 	<-th.done
 }
 
-// TestCallBackThief: a thief shares the client's call-back port. Every
+// TestCallbackThief: a thief shares the client's call-back port. Every
 // call-back it takes ends with no byte of answer for it (it cannot send
 // HELLO <proof>), and the honest client's request then fails at once
 // with a clear ERR on its session; every other request is served. For
 // v2's own client and for the raw driver.
-func TestCallBackThief(t *testing.T) {
+func TestCallbackThief(t *testing.T) {
 	srv := conformance.Start(t, bin, "--workers", "2")
 	const n = 24 // the kernel picks one of two listeners per call-back: 2^-24 that the thief never gets one
 	lines := make([]string, n)

@@ -1,7 +1,7 @@
-// lastword.go demonstrates reading two connections at once: while v2's
-// client waits for the worker's call-back, the dispatcher's last word on
-// the request (DONE or ERR) may come first on the session, so the client
-// reads the session in the background and waits for whichever comes.
+// The client reads two connections at once: while it waits for the
+// worker's call-back, the dispatcher's last word on the request (DONE or
+// ERR) may come first on the session, so the client reads the session in
+// the background and waits for whichever comes.
 
 package main
 

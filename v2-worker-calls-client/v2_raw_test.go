@@ -1,5 +1,5 @@
-// raw_test.go is a v2 client written by hand, as nc with a listener
-// would be: it lets a test do each step of v2 itself, or skip one.
+// A v2 client written by hand, as nc with a listener would be: it lets
+// the end-to-end tests do each step of v2 themselves, or skip one.
 
 package main
 

@@ -1,5 +1,7 @@
-// sameport_test.go checks the platform facts of the same-port trick, and
-// that the call-back address is the session's peer.
+// The checks of client_sameport.go: its Control hook on its own (the lab
+// v2-sameport: both options set on the socket, at the socket level, and
+// every error returned, whether Control's own or setsockopt's), and the
+// platform facts of the same-port trick.
 
 package main
 
@@ -9,8 +11,11 @@ import (
 	"flag"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"osps/common/tools/conformance"
 )
@@ -93,34 +98,57 @@ func TestPortZeroIsPrivate(t *testing.T) {
 	t.Logf("%d listeners on port 0 with SO_REUSEPORT: %d different ports", len(lns), len(ports))
 }
 
-// peerConn is a connection whose peer address a test chooses.
-type peerConn struct {
-	net.Conn
-	peer net.Addr
+// rawConn is a syscall.RawConn whose Control runs f on fd, or fails.
+type rawConn struct {
+	fd  uintptr
+	err error
 }
 
-func (c peerConn) RemoteAddr() net.Addr { return c.peer }
+func (c rawConn) Control(f func(fd uintptr)) error {
+	if c.err != nil {
+		return c.err
+	}
+	f(c.fd)
+	return nil
+}
+func (rawConn) Read(func(uintptr) bool) error  { return errors.New("not used") }
+func (rawConn) Write(func(uintptr) bool) error { return errors.New("not used") }
 
-// TestPeerAddr: the call-back address is the session's peer, unmapped,
-// and never a privileged port (RFC 2577's advice to FTP servers).
-func TestPeerAddr(t *testing.T) {
-	for _, tc := range []struct {
-		peer net.Addr
-		want string // "" for refused
-	}{
-		{&net.TCPAddr{IP: net.ParseIP("127.0.0.7"), Port: 40000}, "127.0.0.7:40000"},
-		{&net.TCPAddr{IP: net.ParseIP("::ffff:10.1.2.3"), Port: 1024}, "10.1.2.3:1024"},
-		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 50000}, "[::1]:50000"},
-		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 25}, ""},
-		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 1023}, ""},
-		{&net.UnixAddr{Name: "/tmp/x", Net: "unix"}, ""},
-	} {
-		got, err := peerAddr(peerConn{peer: tc.peer})
-		switch {
-		case tc.want == "" && err == nil:
-			t.Errorf("peer %v: got %v, want refused", tc.peer, got)
-		case tc.want != "" && (err != nil || got.String() != tc.want):
-			t.Errorf("peer %v: got %v, %v; want %s", tc.peer, got, err, tc.want)
+// TestReuseOptions runs reuse on a fresh socket and reads both options back.
+func TestReuseOptions(t *testing.T) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := reuse("tcp4", "127.0.0.1:0", rawConn{fd: uintptr(fd)}); err != nil {
+		t.Fatalf("reuse on a fresh socket: %v", err)
+	}
+	for _, o := range []struct {
+		name string
+		opt  int
+	}{{"SO_REUSEADDR", unix.SO_REUSEADDR}, {"SO_REUSEPORT", unix.SO_REUSEPORT}} {
+		if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, o.opt); err != nil || v != 1 {
+			t.Errorf("after reuse, %s at level SOL_SOCKET is %d (%v); want 1: both sockets of the trick need it before bind", o.name, v, err)
 		}
+	}
+}
+
+// TestReuseReportsErrors: a hook that loses an error lets the client go
+// on with a socket that cannot share its port.
+func TestReuseReportsErrors(t *testing.T) {
+	controlErr := errors.New("control failed")
+	if err := reuse("tcp4", "127.0.0.1:0", rawConn{err: controlErr}); !errors.Is(err, controlErr) {
+		t.Errorf("Control itself fails: reuse returned %v; want that error, wrapped (%%w)", err)
+	}
+	// A descriptor that is not a socket (a pipe): setsockopt fails with ENOTSOCK.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if err := reuse("tcp4", "127.0.0.1:0", rawConn{fd: r.Fd()}); !errors.Is(err, syscall.ENOTSOCK) {
+		t.Errorf("setsockopt fails (not a socket): reuse returned %v; want the setsockopt error, wrapped (%%w)", err)
 	}
 }

@@ -1,10 +1,10 @@
-// chunks_test.go checks v1's worker chunk loop (the lab v1-chunks) from
-// the dispatcher's side of the pipes: the test starts the real worker
-// role of the binary on a segment of its own, plays the dispatcher with
-// scripted pings, and checks the pongs and the bytes in the slot. Each
-// script ends by closing the ping pipe, so a worker can only send the
-// pongs the script asked for and then exit: a wrong loop shows as a
-// wrong list of pongs, never as a wait.
+// The checks of v1's worker chunk loop (the lab v1-chunks), from the
+// dispatcher's side of the pipes: the test starts the real worker role of
+// the binary on a segment of its own, plays the dispatcher with scripted
+// pings, and checks the pongs and the bytes in the slot. Each script ends
+// by closing the ping pipe, so a worker can only send the pongs the
+// script asked for and then exit: a wrong loop shows as a wrong list of
+// pongs, never as a wait.
 
 package main
 

@@ -1,4 +1,4 @@
-// latepong_test.go checks that a slow worker is not a lost one: a late
+// The end-to-end checks that a slow worker is not a lost one: a late
 // pong gives it back, and --watchdog does not take a slow client for a hang.
 
 package main
