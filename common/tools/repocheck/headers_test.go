@@ -104,11 +104,8 @@ func TestSetPhraseHeadersRejects(t *testing.T) {
 	}
 }
 
-// No Go file of the repository opens with the set phrase. Off until
-// issue 25's branches are all merged (each helper rewrote the headers of
-// its own area); the lead deletes the t.Skip line below to switch it on.
+// No Go file of the repository opens with the set phrase.
 func TestNoSetPhraseHeader(t *testing.T) {
-	t.Skip("switched on by the lead once every area's headers are plain (issue 25)")
 	for _, f := range setPhraseHeaders(t, root) {
 		t.Errorf("%s: its header opens with the set phrase %q; say plainly what the file is for", f, "... demonstrates")
 	}
