@@ -32,7 +32,7 @@ func runServe(args []string) int {
 	fs.Var((*cli.PositiveDuration)(&callbackTimeout), "callback-timeout",
 		"how long a worker may take to reach the client and get its request line")
 	return server.Main(fs, args, "v2-worker-calls-client serve [flags]", &cfg, server.Variant{
-		Name: "v2", RequestStep: 1, Handler: &introduce{timeout: &callbackTimeout},
+		Name: "v2", RequestStep: 1, Handler: &introducer{timeout: &callbackTimeout},
 		// STEP v2.0: the workers start as in v1, with the bounds of a
 		// call-back on their command line (read once the flags are
 		// parsed): reaching the client, and the min-rate rule.
@@ -42,14 +42,14 @@ func runServe(args []string) int {
 	})
 }
 
-// introduce is v2's Handler: the dispatcher introduces the worker to the
+// introducer is v2's Handler: the dispatcher introduces the worker to the
 // client (WAIT <ticket> <proof> to one, the client's address and both
 // secrets to the other) and stays out of the answer.
-type introduce struct {
+type introducer struct {
 	timeout *time.Duration // --callback-timeout
 }
 
-func (h *introduce) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
+func (h *introducer) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 	srv := s.Server()
 	// DOC: v2-peer-address: where to call back is the peer of this very
 	// socket (IP and port P, the client's port thanks to the same-port
@@ -94,7 +94,7 @@ func (h *introduce) Serve(s *server.Session, w *proc.Handle, req wire.Request) e
 
 // finish waits up to wait for the worker's final pong and writes the
 // request's last line on the session: DONE <ticket>, or ERR.
-func (h *introduce) finish(s *server.Session, w *proc.Handle, ticket string, wait time.Duration) error {
+func (h *introducer) finish(s *server.Session, w *proc.Handle, ticket string, wait time.Duration) error {
 	srv := s.Server()
 	m, err := w.Await(wait)
 	switch {
