@@ -12,6 +12,7 @@
 package proc
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,6 +42,9 @@ func (p rawPipe) Read(b []byte) (int, error) {
 // waiting in the poller while the pipe is full.
 func (p rawPipe) Write(b []byte) (int, error) { return p.do(unix.SYS_WRITE, b) }
 
+// opName names a system call in an error, as package os does.
+var opName = map[uintptr]string{unix.SYS_READ: "read", unix.SYS_WRITE: "write"}
+
 func (p rawPipe) do(trap uintptr, b []byte) (int, error) {
 	rc, err := p.f.SyscallConn()
 	if err != nil {
@@ -59,8 +63,13 @@ func (p rawPipe) do(trap uintptr, b []byte) (int, error) {
 		} else {
 			err = rc.Write(try)
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, err
+		}
 		if err != nil {
-			return 0, err // a deadline, or the file closed
+			// The file was closed (before the call, or while it waited):
+			// say so as os.File.Write would, whichever moment it was.
+			return 0, &os.PathError{Op: opName[trap], Path: p.f.Name(), Err: os.ErrClosed}
 		}
 		if errno != unix.EINTR {
 			break

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,8 +66,17 @@ func TestRawPipe(t *testing.T) {
 	}
 	// Our own end closed: an error, not a hang.
 	r.Close()
-	if _, err := (rawPipe{r}).Read(b[:]); err == nil {
-		t.Error("Read on a closed file succeeded")
+	if _, err := (rawPipe{r}).Read(b[:]); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Read on a closed file = %v, want os.ErrClosed", err)
+	}
+	r2, w2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Close()
+	w2.Close()
+	if err := pingpong.Send(rawPipe{w2}, want[0]); !errors.Is(err, os.ErrClosed) || !strings.Contains(err.Error(), "write |") {
+		t.Errorf("Send on a closed file = %v, want os.ErrClosed as \"write |N: file already closed\"", err)
 	}
 }
 
