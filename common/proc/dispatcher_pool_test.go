@@ -287,16 +287,7 @@ func TestStartFails(t *testing.T) {
 		t.Run(tt.mode, func(t *testing.T) {
 			cfg := testConfig(t, tt.workers, tt.mode)
 			cfg.ReadyTimeout = tt.ready
-			p, err := Start(cfg)
-			if err == nil {
-				p.StopWorkers(time.Second)
-				p.Close()
-				t.Fatal("Start succeeded")
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Start: %v; want %q", err, tt.want)
-			}
-			checkNothingLeft(t)
+			startFails(t, cfg, tt.want)
 		})
 	}
 }
@@ -314,18 +305,25 @@ func TestStartBadConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig(t, 2, "serve")
 			tt.edit(&cfg)
-			p, err := Start(cfg)
-			if err == nil {
-				p.StopWorkers(time.Second)
-				p.Close()
-				t.Fatal("Start succeeded")
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Start: %v; want %q", err, tt.want)
-			}
-			checkNothingLeft(t)
+			startFails(t, cfg, tt.want)
 		})
 	}
+}
+
+// startFails starts a pool that must not start: the error names want,
+// and nothing is left behind.
+func startFails(t *testing.T, cfg Config, want string) {
+	t.Helper()
+	p, err := Start(cfg)
+	if err == nil {
+		p.StopWorkers(time.Second)
+		p.Close()
+		t.Fatal("Start succeeded")
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("Start: %v; want %q", err, want)
+	}
+	checkNothingLeft(t)
 }
 
 // TestPickOrder checks which idle worker takes each request: by default
