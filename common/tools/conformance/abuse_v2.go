@@ -114,14 +114,14 @@ func reuseListen(ap netip.AddrPort) (net.Listener, error) {
 // forgedType1 is the answer the relay substitutes.
 const forgedType1 = "worker=0 pid=666 served=1\n"
 
-// checkRelayedCallBack (v2): a process of the same user listens on the
+// checkRelayedCallback (v2): a process of the same user listens on the
 // real client's port with SO_REUSEPORT, takes the call-backs the kernel
 // hands it, reflects the worker's HELLO to the client, relays the
 // client's answer to the worker, and rewrites the worker's answer. No
 // forged byte may be accepted: every relayed request ends as ERR.
 // (Before, the client's proof went through the relay unchanged: 6 of 10
 // call-backs taken, 6 forged answers accepted, exit 0.)
-func checkRelayedCallBack(t *testing.T, bin string, d Driver) {
+func checkRelayedCallback(t *testing.T, bin string, d Driver) {
 	if d.Name != "v2" {
 		t.Skip("v2 only: the call-back")
 	}

@@ -76,7 +76,7 @@ var Catalog = map[string]Entry{
 	"HoardersBesideHonest":   {"RunFaults", "sessions", "docs/protocol.md#v3-the-session-while-a-goto-is-pending", true},
 	"QuitCancelsGoto":        {"RunFaults", "protocol", "docs/protocol.md#v3-the-session-while-a-goto-is-pending", false},
 	"DeadPortAnswers":        {"RunFaults", "faults", "docs/protocol.md#v3-the-session-while-a-goto-is-pending", true},
-	"RelayedCallBack":        {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user", false},
+	"RelayedCallback":        {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user", false},
 	"HalfLinesAtListener":    {"RunFaults", "sessions", "docs/v2-worker-calls-client.md#port-stealing-by-a-process-of-the-same-user", false},
 	"DispatcherStopped":      {"RunFaults", "faults", "docs/protocol.md#slow-readers", true},
 	"SessionsPerPeer":        {"RunFaults", "sessions", "docs/protocol.md#the-session", false},
@@ -92,7 +92,7 @@ var VariantOnly = map[string]string{
 	"HoardersBesideHonest": "v3",
 	"QuitCancelsGoto":      "v3",
 	"DeadPortAnswers":      "v3",
-	"RelayedCallBack":      "v2",
+	"RelayedCallback":      "v2",
 	"HalfLinesAtListener":  "v2",
 }
 

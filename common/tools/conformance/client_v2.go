@@ -210,7 +210,7 @@ func v2Do(s *Session, line string) Outcome {
 		}
 		switch {
 		case cb.err != nil && !errors.Is(cb.err, os.ErrDeadlineExceeded):
-			return badCallBack(cb.err, f) // a wrong call-back came all the same
+			return badCallback(cb.err, f) // a wrong call-back came all the same
 		case f.Err == nil && f.Code == "":
 			f.Err = fmt.Errorf("after WAIT, the session said %q before any call-back", f.Header)
 		}
@@ -220,7 +220,7 @@ func v2Do(s *Session, line string) Outcome {
 		// The session's last word on this request still comes (the
 		// worker's own deadlines bound it): read it, so that the next
 		// request does not take it for its own first answer.
-		return badCallBack(cb.err, <-last)
+		return badCallback(cb.err, <-last)
 	}
 	if _, err := cb.c.Write([]byte("HELLO " + V2BoundProof(cb.c, proof, ticket) + "\n" + line + "\n")); err != nil {
 		cb.c.Close()
@@ -245,9 +245,9 @@ func v2Do(s *Session, line string) Outcome {
 	return *o
 }
 
-// badCallBack is the outcome of a request whose call-back failed (none
+// badCallback is the outcome of a request whose call-back failed (none
 // in time, or a wrong HELLO), given f, the session's last word on it.
-func badCallBack(err error, f Outcome) Outcome {
+func badCallback(err error, f Outcome) Outcome {
 	if f.Err != nil {
 		f.Err = fmt.Errorf("%w; and no last word on the session: %v", err, f.Err)
 	} else {

@@ -75,12 +75,12 @@ func TestDriverERRRightBehindWAIT(t *testing.T) {
 	}
 }
 
-// TestDriverSkipsLateCallBack: a request that ended with ERR before its
+// TestDriverSkipsLateCallback: a request that ended with ERR before its
 // worker got through (ERR timeout, then the worker is continued) leaves
 // a late call-back with the old ticket in the listen queue. The next
 // request on the same session must skip it and take its own call-back;
 // the driver used to take the late one for a wrong HELLO and fail.
-func TestDriverSkipsLateCallBack(t *testing.T) {
+func TestDriverSkipsLateCallback(t *testing.T) {
 	const t1, t2 = "11111111111111111111111111111111", "22222222222222222222222222222222"
 	errc := make(chan error, 1)
 	addr := FakeDispatcher(t, func(sess net.Conn, r *bufio.Reader, peer string) {
@@ -138,12 +138,12 @@ func TestDriverSkipsLateCallBack(t *testing.T) {
 	}
 }
 
-// TestDriverKeepsStepAfterBadCallBack: a call-back with a wrong HELLO
+// TestDriverKeepsStepAfterBadCallback: a call-back with a wrong HELLO
 // fails the request, and the session's last word on it (ERR, which the
 // dispatcher still sends) is read then, not left for the next request
 // to take as its own first answer. The driver used to cut the session's
 // read short instead: the next request then read the stale ERR.
-func TestDriverKeepsStepAfterBadCallBack(t *testing.T) {
+func TestDriverKeepsStepAfterBadCallback(t *testing.T) {
 	const bad, ticket = "ffffffffffffffffffffffffffffffff", "0123456789abcdef0123456789abcdef"
 	const n = 200
 	errc := make(chan error, 1)

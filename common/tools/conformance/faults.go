@@ -47,7 +47,7 @@ func RunFaultsWith(t *testing.T, bin string, d Driver, gate Gate) {
 		{"HoardersBesideHonest", checkHoardersBesideHonest},
 		{"QuitCancelsGoto", checkQuitCancelsGoto},
 		{"DeadPortAnswers", checkDeadPortAnswers},
-		{"RelayedCallBack", checkRelayedCallBack},
+		{"RelayedCallback", checkRelayedCallback},
 		{"HalfLinesAtListener", checkHalfLinesAtListener},
 		{"DispatcherStopped", checkDispatcherStopped},
 		{"SessionsPerPeer", checkSessionsPerPeer},
