@@ -19,44 +19,44 @@ func runWorker(args []string) int {
 	return proc.RunWorker(args, proc.WorkerRole{Variant: "v1", Open: openWorker, PollWait: true})
 }
 
-func openWorker(c *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
-	tr.Step(0, "attached segment %d, slot %d; waiting for pings", c.Seg.ID(), c.ID)
-	return proc.PingFunc(func(m pingpong.Msg) error { return serveRequest(c, tr, m) }), nil
+func openWorker(self *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
+	tr.Step(0, "attached segment %d, slot %d; waiting for pings", self.Seg.ID(), self.ID)
+	return proc.PingFunc(func(m pingpong.Msg) error { return serveRequest(self, tr, m) }), nil
 }
 
-func serveRequest(c *proc.Self, tr *trace.Tracer, m pingpong.Msg) error {
+func serveRequest(self *proc.Self, tr *trace.Tracer, m pingpong.Msg) error {
 	if m.Op != pingpong.PingRequest {
 		return nil // a late ping of a request already over
 	}
 	// STEP v1.3: read the request from the slot and answer into it.
-	line := c.Slot.Request()
+	line := self.Slot.Request()
 	req, err := wire.ParseRequest(line, math.MaxInt64)
 	if err != nil {
-		c.Slot.SetReplyErr(err.Error())
+		self.Slot.SetReplyErr(err.Error())
 		tr.Step(3, "refused %q: pong", wire.Printable(line, 60))
-		return c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq})
+		return self.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq})
 	}
-	served := c.Slot.AddServed()
-	src := service.PayloadFor(req, c.ID, c.Pid, served)
-	c.Slot.SetReplyOK(src.Len())
+	served := self.Slot.AddServed()
+	src := service.PayloadFor(req, self.ID, self.Pid, served)
+	self.Slot.SetReplyOK(src.Len())
 	// LAB v1-chunks: begin
-	data := c.Slot.Data()
+	data := self.Slot.Data()
 	for {
 		k := src.Fill(data)
 		tr.Step(3, "pong, %d bytes in slot (%d left)", k, src.Left())
-		if err := c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(k)}); err != nil {
+		if err := self.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(k)}); err != nil {
 			return err
 		}
 		if src.Left() == 0 {
 			return nil
 		}
-		next, err := c.Next()
+		next, err := self.Next()
 		if err != nil {
 			return err
 		}
 		if next.Op != pingpong.PingNext || next.Seq != m.Seq {
 			tr.Step(3, "request abandoned by the dispatcher")
-			return c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
+			return self.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
 		}
 	}
 	// LAB v1-chunks: end

@@ -32,8 +32,8 @@ func runWorker(args []string) int {
 	return proc.RunWorker(args, proc.WorkerRole{
 		Variant: "v3",
 		Flags:   f.register,
-		Open: func(c *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
-			return open(c, tr, *f)
+		Open: func(self *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
+			return open(self, tr, *f)
 		},
 	})
 }
@@ -56,7 +56,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet) {
 // desk is the ticket desk of one v3 worker process: the port where its
 // clients come, and the one ticket it expects now.
 type desk struct {
-	c        *proc.Self
+	self     *proc.Self
 	tr       *trace.Tracer
 	log      *slog.Logger
 	f        workerFlags
@@ -86,18 +86,18 @@ type pending struct {
 	done    chan uint64   // once claimed: how it ended (pongServed, pongFailed, pongUnclaimed)
 }
 
-func open(c *proc.Self, tr *trace.Tracer, f workerFlags) (proc.PingServer, error) {
-	ln, err := inheritedListener(c)
+func open(self *proc.Self, tr *trace.Tracer, f workerFlags) (proc.PingServer, error) {
+	ln, err := inheritedListener(self)
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().(*net.TCPAddr).AddrPort()
 	// STEP v3.0: publish the address of our listening socket (the dispatcher's, fd 5) in the slot.
-	c.Slot.SetWorkerAddr(addr)
-	tr.Step(0, "attached segment %d, slot %d; listening on %s (socket from the dispatcher, fd 5), published in slot %d", c.Seg.ID(), c.ID, addr, c.ID)
+	self.Slot.SetWorkerAddr(addr)
+	tr.Step(0, "attached segment %d, slot %d; listening on %s (socket from the dispatcher, fd 5), published in slot %d", self.Seg.ID(), self.ID, addr, self.ID)
 	d := &desk{
-		c: c, tr: tr, f: f, ln: ln, accepted: make(chan struct{}),
-		log: cli.NewLogger(false).With("role", "worker", "slot", c.ID, "pid", os.Getpid()),
+		self: self, tr: tr, f: f, ln: ln, accepted: make(chan struct{}),
+		log: cli.NewLogger(false).With("role", "worker", "slot", self.ID, "pid", os.Getpid()),
 	}
 	go func() {
 		defer close(d.accepted)
@@ -123,11 +123,11 @@ func (d *desk) ServePing(m pingpong.Msg) error {
 	p, err := d.expect()
 	if err != nil {
 		d.log.Error("slot holds no valid request", "err", err)
-		return d.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
+		return d.self.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1})
 	}
 	d.tr.Step(2, "ping: expect ticket %s for %q within %v (proof key %s); pong ready", p.ticket, p.req.String(), d.f.ttl, p.key)
 	// The dispatcher sends GOTO only after this pong (DOC: v3-ready-before-goto).
-	if err := d.c.Pong(pingpong.Msg{Op: pingpong.PongReady, Seq: m.Seq}); err != nil {
+	if err := d.self.Pong(pingpong.Msg{Op: pingpong.PongReady, Seq: m.Seq}); err != nil {
 		return err
 	}
 	arg := d.wait(p)
@@ -135,19 +135,19 @@ func (d *desk) ServePing(m pingpong.Msg) error {
 		d.tr.Step(5, "connection closed, pong done: idle again")
 	}
 	// STEP v3.5: the request is over (served, failed or expired): pong done, idle again.
-	return d.c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: arg})
+	return d.self.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: arg})
 }
 
 // expect reads the request of the ping from the slot and makes it the
 // pending one.
 func (d *desk) expect() (*pending, error) {
-	line := d.c.Slot.Request()
+	line := d.self.Slot.Request()
 	req, err := wire.ParseRequest(line, math.MaxInt64)
 	if err != nil {
 		return nil, fmt.Errorf("request %q: %w", wire.Printable(line, 60), err)
 	}
 	p := &pending{
-		ticket: d.c.Slot.Ticket(), key: d.c.Slot.Proof(), req: req,
+		ticket: d.self.Slot.Ticket(), key: d.self.Slot.Proof(), req: req,
 		expires: time.Now().Add(d.f.ttl), claimed: make(chan struct{}), done: make(chan uint64, 1),
 	}
 	if !wire.ValidTicket(p.ticket) || !wire.ValidTicket(p.key) {
@@ -187,7 +187,7 @@ func (d *desk) wait(p *pending) uint64 {
 			}
 			// Claimed just in time: its transfer is bounded by the min-rate rule.
 		case <-beats:
-			d.c.Slot.Beat()
+			d.self.Slot.Beat()
 		}
 	}
 }

@@ -36,9 +36,9 @@ func (d *desk) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) u
 		return pongFailed
 	}
 	_ = conn.SetDeadline(time.Time{}) // from now on the min-rate rule bounds the transfer
-	src := service.PayloadFor(req, d.c.ID, os.Getpid(), d.c.Slot.AddServed())
+	src := service.PayloadFor(req, d.self.ID, os.Getpid(), d.self.Slot.AddServed())
 	d.tr.Step(5, "answer OK %d straight to the client %s, then close", src.Len(), peer)
-	out := d.f.rate.Writer(conn, func(int) { d.c.Slot.Beat() }) // DOC: v3-beat-on-progress
+	out := d.f.rate.Writer(conn, func(int) { d.self.Slot.Beat() }) // DOC: v3-beat-on-progress
 	// STEP v3.5: the answer goes straight from this process to the client, under the min-rate rule.
 	if err := service.Answer(out, src, nil); err != nil {
 		d.log.Warn("answer cut", "client", peer, "err", err)

@@ -13,8 +13,8 @@ import (
 )
 
 // inheritedListener is the worker's listening socket, inherited as fd 5.
-func inheritedListener(c *proc.Self) (net.Listener, error) {
-	f := c.ExtraFile(0, "listener")
+func inheritedListener(self *proc.Self) (net.Listener, error) {
+	f := self.ExtraFile(0, "listener")
 	if f == nil {
 		return nil, errors.New("no listening socket as fd 5 (is this worker started by serve?)")
 	}

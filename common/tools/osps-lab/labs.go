@@ -66,15 +66,15 @@ var All = []Lab{
 		Stub: `	// TODO(lab v1-chunks): hand the answer src over, one slot-sized chunk
 	// at a time. The slot already says OK with the answer's length.
 	// Hints, in a loop:
-	//   1. k := src.Fill(c.Slot.Data()) copies the next chunk into the slot;
-	//   2. c.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(k)})
+	//   1. k := src.Fill(self.Slot.Data()) copies the next chunk into the slot;
+	//   2. self.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(k)})
 	//      tells the dispatcher that k bytes wait in the slot (trace it:
 	//      tr.Step(3, "pong, %d bytes in slot (%d left)", k, src.Left()));
 	//   3. once src.Left() == 0, the answer is whole: return nil;
-	//   4. else wait for the dispatcher's next ping, next, err := c.Next().
+	//   4. else wait for the dispatcher's next ping, next, err := self.Next().
 	//      If it is not pingpong.PingNext for this m.Seq, the dispatcher gave
 	//      the request up: answer with
-	//      c.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1}) and stop.
+	//      self.Pong(pingpong.Msg{Op: pingpong.PongDone, Seq: m.Seq, Arg: 1}) and stop.
 	// docs/v1-relay.md, steps 3 and 4.
 	// (The placeholder below needs no import of its own: delete it.)
 	return wire.Errorf(wire.CodeWorkerFailed, "lab v1-chunks: the chunk loop is not written yet (%d bytes to send)", src.Left())

@@ -295,7 +295,7 @@ func TestStartThenBuild(t *testing.T) {
 		t.Fatalf("lab start: exit %d\n%s%s", code, out.String(), errOut.String())
 	}
 	src, err := os.ReadFile(filepath.Join(tmp, "lab", "v1-chunks", "v1-relay", "worker.go"))
-	if err != nil || !bytes.Contains(src, []byte("TODO(lab v1-chunks)")) || bytes.Contains(src, []byte("data := c.Slot.Data()")) {
+	if err != nil || !bytes.Contains(src, []byte("TODO(lab v1-chunks)")) || bytes.Contains(src, []byte("data := self.Slot.Data()")) {
 		t.Fatalf("lab/v1-chunks/v1-relay/worker.go does not hold the stub: %v", err)
 	}
 	cmd := exec.Command("go", "build", "-o", filepath.Join(tmp, "v1"), "./v1-relay")
