@@ -137,7 +137,20 @@ func TestExercisesHelp(t *testing.T) {
 	if code := run([]string{"exercises", "--help"}, &out, &errb); code != 0 || errb.Len() > 0 || !strings.Contains(out.String(), "exercises [N ...]") {
 		t.Errorf("exercises --help: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
+	for _, sub := range []string{"handout", "start", "check", "list"} {
+		out.Reset()
+		errb.Reset()
+		if code := run([]string{sub, "--help"}, &out, &errb); code != 0 || errb.Len() > 0 || !strings.Contains(out.String(), "handout OUT") {
+			t.Errorf("%s --help: exit %d, stdout %q, stderr %q", sub, code, out.String(), errb.String())
+		}
+		out.Reset()
+		errb.Reset()
+		if code := run([]string{sub, "--bogus"}, &out, &errb); code != 2 || out.Len() > 0 || !strings.Contains(errb.String(), "unknown option") {
+			t.Errorf("%s --bogus: exit %d, stdout %q, stderr %q", sub, code, out.String(), errb.String())
+		}
+	}
 	out.Reset()
+	errb.Reset()
 	if code := run([]string{"exercises", "--bogus"}, &out, &errb); code != 2 || out.Len() > 0 || !strings.Contains(errb.String(), "not an exercise number") {
 		t.Errorf("exercises --bogus: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}

@@ -75,6 +75,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer stop()
 		return runExercises(ctx, root, args[1:], stdout)
 	}
+	// Every subcommand takes --help as its first word after it: the usage
+	// on stdout (a path or a lab is never spelled that way). Any other
+	// word that starts with "-" is not an option of ours: a usage error.
+	if len(args) >= 2 {
+		switch {
+		case args[1] == "-h" || args[1] == "--help":
+			fmt.Fprint(stdout, usage)
+			return 0
+		case strings.HasPrefix(args[1], "-"):
+			fmt.Fprintf(stderr, "%s: unknown option %q\n%s", args[0], args[1], usage)
+			return 2
+		}
+	}
 	if args[0] == "handout" && len(args) == 2 {
 		if err := Handout(root, args[1], stdout); err != nil {
 			fmt.Fprintf(stderr, "handout: %v\n", err)
