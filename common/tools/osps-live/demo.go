@@ -17,7 +17,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -262,34 +261,6 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	return finish(n, d, failed, "every answer checked, nothing left behind")
 }
 
-var workerPidRE = regexp.MustCompile(`(?m)^worker=(\d+) pid=(\d+)\b.*restarts=(\d+)`)
-
-// statsOf runs a STATS session; it returns its output and, per slot,
-// the pid and the restarts.
-func statsOf(bin, addr string) (string, map[int][2]int) {
-	var b strings.Builder
-	_ = clientRun(&b, bin, addr, "STATS")
-	m := map[int][2]int{}
-	for _, s := range workerPidRE.FindAllStringSubmatch(b.String(), -1) {
-		id, _ := strconv.Atoi(s[1])
-		pid, _ := strconv.Atoi(s[2])
-		r, _ := strconv.Atoi(s[3])
-		m[id] = [2]int{pid, r}
-	}
-	return b.String(), m
-}
-
-// awaitRestart polls STATS until slot's restarts reach 1 (at most 10 s).
-func awaitRestart(bin, addr string, slot int) bool {
-	for range 100 {
-		if _, m := statsOf(bin, addr); m[slot][1] >= 1 {
-			return true
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
-}
-
 func runChaos(args []string, stdout, stderr io.Writer) int {
 	const synopsis = "osps-live chaos [--bin DIR] [--port N] [VARIANT [serve flags...]]   (VARIANT: v3 if none)"
 	binDir, variant, port, serveArgs, status, done := demoFlags("chaos", synopsis, "v3", args, stdout, stderr)
@@ -306,21 +277,26 @@ func runChaos(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "osps-live chaos:", err)
 		return 1
 	}
-	out, slots := statsOf(bin, d.Addr)
-	fmt.Fprint(stdout, out)
-	failed := false
-	w0, w1 := slots[0][0], slots[1][0]
-	if w0 == 0 || w1 == 0 {
-		n.line("STATS did not list worker=0 and worker=1")
+	_ = clientRun(stdout, bin, d.Addr, "STATS")
+	st := &statsSession{addr: d.Addr}
+	defer st.Close()
+	slots, err := st.slots()
+	s0, ok0 := slotNumbered(slots, 0)
+	s1, ok1 := slotNumbered(slots, 1)
+	if err != nil || !ok0 || !ok1 {
+		n.line("STATS did not list worker=0 and worker=1 (%v)", err)
+		st.Close()
 		_ = stopDemo(n, d)
 		return 1
 	}
+	failed := false
+	w0, w1 := s0.Pid, s1.Pid
 
 	n.say("1. a crash: kill -9 worker#0 (pid %d)", w0)
 	n.line("The dispatcher reads end of file on its pong pipe and Wait reaps it at once;")
 	n.line("the watchdog starts a new worker in slot 0 (see the log lines above STATS).")
 	_ = unix.Kill(w0, unix.SIGKILL)
-	if !awaitRestart(bin, d.Addr, 0) {
+	if !awaitRestart(st, 0) {
 		n.line("worker#0 was not replaced")
 		failed = true
 	}
@@ -332,7 +308,7 @@ func runChaos(args []string, stdout, stderr io.Writer) int {
 	n.line("Its heartbeat word in the slot stops moving. After --hang-timeout (2s) the watchdog")
 	n.line("sends SIGTERM, then SIGKILL (a stopped process only dies of SIGKILL), and respawns it.")
 	_ = unix.Kill(w1, unix.SIGSTOP)
-	if !awaitRestart(bin, d.Addr, 1) {
+	if !awaitRestart(st, 1) {
 		n.line("worker#1 was not replaced")
 		failed = true
 	}
@@ -340,6 +316,7 @@ func runChaos(args []string, stdout, stderr io.Writer) int {
 		failed = true
 	}
 
+	st.Close() // a session left open would hold the drain
 	n.say("3. SIGTERM: drain, stop the workers, exit")
 	return finish(n, d, failed, "both faults healed, every answer checked, nothing left behind")
 }
