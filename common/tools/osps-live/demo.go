@@ -26,6 +26,7 @@ import (
 
 	"osps/common/cli"
 	"osps/common/shm"
+	"osps/common/tools/freeport"
 	"osps/common/tools/procfs"
 )
 
@@ -96,8 +97,8 @@ func startDemo(n narrator, bin string, port int, again string, stderr io.Writer,
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
-		return nil, fmt.Errorf("port %d on 127.0.0.1 is taken (a serve of yours still running? pgrep -af 'serve --port %d' finds it); "+
-			"stop it, or use a port that is free just now: PORT=%s %s", port, port, freePortHint(), again)
+		return nil, fmt.Errorf("port %d on 127.0.0.1 is taken (%s); "+
+			"stop it, or use a port that is free just now: PORT=%s %s", port, freeport.Hint, freePortHint(), again)
 	}
 	s, err := startServerOn(bin, strconv.Itoa(port), stderr, args...)
 	if err != nil {
@@ -120,30 +121,11 @@ func startDemo(n narrator, bin string, port int, again string, stderr io.Writer,
 // freePortHint is a port free on 127.0.0.1 now, with the 4 above it
 // (v3's workers), as text; "PORT" if none was found.
 func freePortHint() string {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			break
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p+4 < 65536 && portsFree(p+1, 4) {
-			return strconv.Itoa(p)
-		}
+	p, err := freeport.Find(5)
+	if err != nil {
+		return "PORT"
 	}
-	return "PORT"
-}
-
-// portsFree reports whether n ports from first can be listened on now.
-func portsFree(first, n int) bool {
-	for p := first; p < first+n; p++ {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			return false
-		}
-		l.Close()
-	}
-	return true
+	return strconv.Itoa(p)
 }
 
 // showSegment prints ipcs -m's lines for the header and this segment
