@@ -14,9 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -90,17 +90,23 @@ type demoServer struct {
 	Workers []int
 }
 
-// startDemo refuses a taken port with a free one to use instead, starts
-// the dispatcher, and finds its segment and its workers by its pid.
-// again is the command to suggest with another PORT.
+// startDemo starts the dispatcher and finds its segment and its workers
+// by its pid. A serve that exits before it is ready has said why on
+// stderr; when one of its ports is taken (PORT, and for v3 the 4 above
+// it), the error names it and a free port to use instead. again is the
+// command to suggest with another PORT.
 func startDemo(n narrator, bin string, port int, again string, stderr io.Writer, args ...string) (*demoServer, error) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("port %d on 127.0.0.1 is taken (%s); "+
-			"stop it, or use a port that is free just now: PORT=%s %s", port, freeport.Hint, freePortHint(), again)
-	}
 	s, err := startServerOn(bin, strconv.Itoa(port), stderr, args...)
+	if errors.Is(err, cli.ErrExitedBeforeReady) {
+		span := 1
+		if filepath.Base(bin) == variantDirs["v3"] {
+			span = 5
+		}
+		if taken := freeport.Check(port, span); taken != nil {
+			return nil, fmt.Errorf("%w: %v (%s); stop it, or use a port that is free just now: PORT=%s %s",
+				err, taken, freeport.Hint, freePortHint(), again)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
