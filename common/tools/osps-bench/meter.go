@@ -162,7 +162,7 @@ func rusageCPU(ru *syscall.Rusage) time.Duration {
 // available yet.
 func groupCPU(pid int) (time.Duration, error) {
 	var sum time.Duration
-	for _, p := range append([]int{pid}, childrenOf(pid)...) {
+	for _, p := range append([]int{pid}, procfs.ChildPids(pid)...) {
 		d, err := procCPU(p)
 		if err != nil {
 			return 0, err
@@ -197,17 +197,6 @@ func procCPU(pid int) (time.Duration, error) {
 		sum += time.Duration(ns)
 	}
 	return sum, nil
-}
-
-// childrenOf lists the processes whose parent is pid.
-func childrenOf(pid int) []int {
-	var kids []int
-	for _, p := range procfs.All() {
-		if p.Ppid == pid {
-			kids = append(kids, p.Pid)
-		}
-	}
-	return kids
 }
 
 // runClient runs a variant's client in load mode; it returns what the

@@ -30,6 +30,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/cli"
+	"osps/common/tools/procfs"
 )
 
 // syscallCount is what strace -c counted for one role of one server.
@@ -149,7 +150,7 @@ func straceServer(ctx context.Context, strace string, v variant, workers, reques
 	}
 	defer os.RemoveAll(dir)
 	d := srv.cmd.Process.Pid
-	ws := childrenOf(d)
+	ws := procfs.ChildPids(d)
 	if len(ws) == 0 {
 		return nil, 0, fmt.Errorf("no worker process under pid %d", d)
 	}

@@ -117,9 +117,7 @@ func startDemo(n narrator, bin string, port int, again string, stderr io.Writer,
 		return nil, fmt.Errorf("dispatcher %d created segments %v (%v); want exactly one", s.Pid(), ids, err)
 	}
 	d.Shmid = ids[0]
-	for _, k := range procfs.Children(s.Pid()) {
-		d.Workers = append(d.Workers, k.Pid)
-	}
+	d.Workers = procfs.ChildPids(s.Pid())
 	n.line("serve printed on stdout: ready %s", s.Addr)
 	return d, nil
 }
@@ -163,10 +161,7 @@ func pids(ps []int) string {
 // stopDemo sends SIGTERM and checks that every worker was reaped and
 // the segment is gone.
 func stopDemo(n narrator, d *demoServer) error {
-	var workers []int // the workers of now (some may be respawned ones)
-	for _, k := range procfs.Children(d.Pid()) {
-		workers = append(workers, k.Pid)
-	}
+	workers := procfs.ChildPids(d.Pid()) // the workers of now (some may be respawned ones)
 	var problems []string
 	serr := d.Stop()
 	status := 0
