@@ -218,8 +218,8 @@ func awaitTraced(pids []int, within time.Duration) error {
 		for _, p := range pids {
 			tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
 			for _, t := range tasks {
-				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", p, t.Name()))
-				if err == nil && strings.Contains(string(b), "\nTracerPid:\t0\n") {
+				tracer, err := procfs.Field(fmt.Sprintf("/proc/%d/task/%s/status", p, t.Name()), "TracerPid")
+				if err == nil && tracer == "0" {
 					all = false // err: the thread just exited
 				}
 			}
