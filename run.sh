@@ -106,10 +106,12 @@ case "$cmd" in
   v1|v2|v3) case "${1:-}" in
       serve) shift; build "$cmd"; exec "$built" serve ${PORT:+--port "$PORT"} "$@" ;;
       client) shift; build "$cmd"; exec "$built" client ${PORT:+--server "127.0.0.1:$PORT"} "$@" ;;
-      *) build v1 v2 v3 osps-live; exec "$built" demo --bin "$BIN" "$cmd" "$@" ;;
+      *) build "$cmd" osps-live; exec "$built" demo --bin "$BIN" "$cmd" "$@" ;;
     esac ;;
   # common/tools/osps-live: the narrated runs and the instruments (its main.go lists them).
-  chaos|xray|top|diagram) build v1 v2 v3 osps-live; exec "$built" "$cmd" --bin "$BIN" "$@" ;;
+  # Only the variant named (its first v1, v2 or v3 word; v3, chaos's default, if none) is built.
+  chaos|xray|top|diagram) v=v3; for a in "$@"; do case "$a" in v1|v2|v3) v=$a; break ;; esac; done
+    build "$v" osps-live; exec "$built" "$cmd" --bin "$BIN" "$@" ;;
   wait) build osps-live; exec "$built" wait "$@" ;;
   test) run_tests ;;
   net) build v1 v2 v3; exec bash common/tools/netlab/netlab.sh --bin "$BIN" "$@" ;;

@@ -12,7 +12,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"osps/common/tools/procfs"
 )
 
 // served counts the honest requests answered OK, out of n, each on a
@@ -156,19 +157,7 @@ func (s *Session) readAfterHeaderLine(t *testing.T, line string) Outcome {
 }
 
 // rss is the resident memory of process pid, in bytes.
-func rss(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for l := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
-}
+func rss(pid int) (int64, error) { return procfs.StatusBytes(pid, "VmRSS") }
 
 // checkFloodMemoryReturned: 4000 connections that each send a newline
 // make the dispatcher grow; once they are gone, at least half of what it

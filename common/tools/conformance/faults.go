@@ -7,14 +7,13 @@ package conformance
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"osps/common/tools/procfs"
+	"osps/common/wire"
 )
 
 // RunFaults runs every fault check against the variant binary bin.
@@ -64,18 +63,8 @@ func RunFaultsWith(t *testing.T, bin string, d Driver, gate Gate) {
 	}
 }
 
-// Slot is one line of STATS.
-type Slot struct {
-	ID, Pid          int
-	State            string
-	Served, Restarts int // served: by the slot's current process
-	Total            int // by the slot, every process included
-}
-
-var (
-	statsLineRE  = regexp.MustCompile(`^worker=(\d+) pid=(\d+) state=(\w+) served=(\d+) restarts=(\d+)`)
-	statsTotalRE = regexp.MustCompile(` total=(\d+)`)
-)
+// Slot is one line of STATS (wire.ParseStats reads it).
+type Slot = wire.Slot
 
 // Stats asks STATS on a new session and parses it.
 func Stats(t testing.TB, addr string) []Slot {
@@ -85,20 +74,9 @@ func Stats(t testing.TB, addr string) []Slot {
 		t.Fatalf("dial for STATS: %v", err)
 	}
 	defer s.Close()
-	o := stats(t, s)
-	var slots []Slot
-	for _, l := range strings.Split(strings.TrimSpace(string(o.Payload)), "\n") {
-		m := statsLineRE.FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("STATS line %q", l)
-		}
-		n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-		total := statsTotalRE.FindStringSubmatch(l)
-		if total == nil {
-			t.Fatalf("STATS line %q has no total=", l)
-		}
-		tot, _ := strconv.Atoi(total[1])
-		slots = append(slots, Slot{ID: n(1), Pid: n(2), State: m[3], Served: n(4), Restarts: n(5), Total: tot})
+	slots, err := wire.ParseStats(stats(t, s).Payload)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return slots
 }

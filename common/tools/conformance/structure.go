@@ -11,11 +11,9 @@
 package conformance
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -285,18 +283,7 @@ func checkPipes(t *testing.T, st *structure, _ Driver) {
 // readCalls is the read(2)-like calls process pid made so far (syscr
 // in /proc/PID/io).
 func readCalls(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/io", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "syscr:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/io has no syscr line", pid)
+	return procfs.Count(fmt.Sprintf("/proc/%d/io", pid), "syscr")
 }
 
 // checkCrossing: requests cross the pipes. With every worker stopped, a

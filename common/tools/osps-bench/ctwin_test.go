@@ -66,7 +66,7 @@ func TestCTwinSegmentWorkersAndStop(t *testing.T) {
 	if len(mine) != 1 || !mine[0].Dest() {
 		t.Fatalf("segments created by the twin %d: %+v; want one, marked for removal", pid, mine)
 	}
-	workers := childrenOf(pid)
+	workers := procfs.ChildPids(pid)
 	if len(workers) != 3 {
 		t.Fatalf("workers of %d: %v, want 3", pid, workers)
 	}

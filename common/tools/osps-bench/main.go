@@ -6,7 +6,7 @@
 //	osps-bench floor [--port 2222]            the floor server alone
 //	osps-bench fdpass [--port 2222]           the descriptor-passing reference server
 //	osps-bench prefork [--port 2222]          the preforked reference server
-//	osps-bench syscalls [--requests 5000]     system calls per request, v1 against its C twin
+//	osps-bench syscalls [--requests 16000]    system calls per request, v1 against its C twin
 //	osps-bench chart --csv FILE --svg FILE    the chart again, from a run's CSV
 package main
 

@@ -90,24 +90,12 @@ func startServer(argv []string, readyWithin time.Duration) (*server, error) {
 
 // peakRSS is the dispatcher's own peak resident size (VmHWM), in bytes.
 func (s *server) peakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	// DOC: meter-vmhwm: the dispatcher's own high-water mark of resident memory.
+	b, err := procfs.StatusBytes(s.cmd.Process.Pid, "VmHWM")
 	if err != nil {
-		return 0, fmt.Errorf("read dispatcher status: %w", err)
+		return 0, fmt.Errorf("dispatcher's peak resident size: %w", err)
 	}
-	for l := range strings.Lines(string(b)) {
-		// DOC: meter-vmhwm: the dispatcher's own high-water mark of resident memory.
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			f := strings.Fields(v) // "12345 kB"
-			if len(f) == 2 && f[1] == "kB" {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err == nil {
-					return kb << 10, nil
-				}
-			}
-			return 0, fmt.Errorf("unexpected VmHWM line %q", strings.TrimSpace(l))
-		}
-	}
-	return 0, errors.New("no VmHWM line in /proc/<pid>/status")
+	return b, nil
 }
 
 // ownCPU is the CPU the dispatcher alone has used since it was ready
@@ -162,7 +150,7 @@ func rusageCPU(ru *syscall.Rusage) time.Duration {
 // available yet.
 func groupCPU(pid int) (time.Duration, error) {
 	var sum time.Duration
-	for _, p := range append([]int{pid}, childrenOf(pid)...) {
+	for _, p := range append([]int{pid}, procfs.ChildPids(pid)...) {
 		d, err := procCPU(p)
 		if err != nil {
 			return 0, err
@@ -197,17 +185,6 @@ func procCPU(pid int) (time.Duration, error) {
 		sum += time.Duration(ns)
 	}
 	return sum, nil
-}
-
-// childrenOf lists the processes whose parent is pid.
-func childrenOf(pid int) []int {
-	var kids []int
-	for _, p := range procfs.All() {
-		if p.Ppid == pid {
-			kids = append(kids, p.Pid)
-		}
-	}
-	return kids
 }
 
 // runClient runs a variant's client in load mode; it returns what the

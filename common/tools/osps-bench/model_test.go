@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"osps/common/client"
+	"osps/common/tools/procfs"
 )
 
 const us = time.Microsecond
@@ -211,7 +212,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	if svg, err := os.ReadFile(c.svg); err != nil || !bytes.Contains(svg, []byte("</svg>")) {
 		t.Errorf("no chart written: %v", err)
 	}
-	if kids := childrenOf(os.Getpid()); len(kids) > 0 {
+	if kids := procfs.ChildPids(os.Getpid()); len(kids) > 0 {
 		t.Errorf("processes left behind: %v", kids)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"osps/common/tools/conformance"
+	"osps/common/tools/procfs"
 	"osps/common/wire"
 )
 
@@ -236,7 +237,7 @@ func TestPrimitivesWork(t *testing.T) {
 	if err := checkChunks(buf, 1); err == nil {
 		t.Error("checkChunks accepted a wrong byte")
 	}
-	if kids := childrenOf(os.Getpid()); len(kids) > 0 {
+	if kids := procfs.ChildPids(os.Getpid()); len(kids) > 0 {
 		t.Errorf("peer processes left: %v", kids)
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"osps/common/tools/procfs"
 	"osps/common/wire"
 )
 
@@ -40,7 +41,7 @@ func startRef(t *testing.T, kind string, workers int, flags ...string) (*server,
 	if err != nil {
 		t.Fatal(err)
 	}
-	kids := childrenOf(srv.cmd.Process.Pid)
+	kids := procfs.ChildPids(srv.cmd.Process.Pid)
 	t.Cleanup(func() {
 		if _, err := srv.stop(20 * time.Second); err != nil {
 			t.Errorf("stop %s: %v", kind, err)

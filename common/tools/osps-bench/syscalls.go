@@ -30,6 +30,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"osps/common/cli"
+	"osps/common/tools/procfs"
 )
 
 // syscallCount is what strace -c counted for one role of one server.
@@ -149,7 +150,7 @@ func straceServer(ctx context.Context, strace string, v variant, workers, reques
 	}
 	defer os.RemoveAll(dir)
 	d := srv.cmd.Process.Pid
-	ws := childrenOf(d)
+	ws := procfs.ChildPids(d)
 	if len(ws) == 0 {
 		return nil, 0, fmt.Errorf("no worker process under pid %d", d)
 	}
@@ -217,8 +218,8 @@ func awaitTraced(pids []int, within time.Duration) error {
 		for _, p := range pids {
 			tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
 			for _, t := range tasks {
-				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", p, t.Name()))
-				if err == nil && strings.Contains(string(b), "\nTracerPid:\t0\n") {
+				tracer, err := procfs.Field(fmt.Sprintf("/proc/%d/task/%s/status", p, t.Name()), "TracerPid")
+				if err == nil && tracer == "0" {
 					all = false // err: the thread just exited
 				}
 			}

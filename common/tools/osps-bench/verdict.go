@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ func (rep *report) verdict(w io.Writer) {
 	for _, row := range rows {
 		best, bx := "", 0.0
 		for _, r := range rep.results {
-			if r.Row != row || !contains(labDesigns, r.V) || r.Err != nil || r.Sum == nil {
+			if r.Row != row || !slices.Contains(labDesigns, r.V) || r.Err != nil || r.Sum == nil {
 				continue
 			}
 			if f := floorOf(rep.results, r); f != nil && f.Sum.RPS() > 0 {
@@ -95,15 +96,6 @@ func (rep *report) find(v string) *result {
 		}
 	}
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 // pairTable prints every paired ratio.

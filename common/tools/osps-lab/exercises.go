@@ -23,7 +23,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +31,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"osps/common/tools/freeport"
 )
 
 // Exercise is what the runner does with one section of docs/exercises.md.
@@ -343,42 +344,16 @@ func runScript(ctx context.Context, dir, script string) (string, error) {
 // above it; else 5 free ports found here.
 func exercisePorts(userPort string) (int, error) {
 	if userPort == "" {
-		return freePorts(5)
+		return freeport.Find(5)
 	}
 	p, err := strconv.Atoi(userPort)
 	if err != nil || p < 1 || p+4 > 65535 {
 		return 0, fmt.Errorf("PORT=%q: not a port with 4 more above it (unset PORT to let the exercises pick free ones)", userPort)
 	}
-	for i := range 5 {
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i))
-		if err != nil {
-			return 0, fmt.Errorf("the exercises use PORT=%d to %d, and %d is taken (a server of yours still running? pgrep -af 'serve --port'): %w", p, p+4, p+i, err)
-		}
-		ln.Close()
+	if err := freeport.Check(p, 5); err != nil {
+		return 0, fmt.Errorf("the exercises use PORT=%d to %d: %w (%s)", p, p+4, err, freeport.Hint)
 	}
 	return p, nil
-}
-
-// freePorts finds n consecutive free ports on 127.0.0.1 in 20000-29999
-// and returns the first.
-func freePorts(n int) (int, error) {
-	base := 20000 + int(time.Now().UnixNano()%9000)
-	for try := 0; try < 200; try++ {
-		p := base + (try*37)%9000
-		ok := true
-		for i := range n {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i))
-			if err != nil {
-				ok = false
-				break
-			}
-			ln.Close()
-		}
-		if ok {
-			return p, nil
-		}
-	}
-	return 0, fmt.Errorf("no %d free ports in a row on 127.0.0.1", n)
 }
 
 // need makes sure the command tool exists: installed with apt-get when

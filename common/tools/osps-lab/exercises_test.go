@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"osps/common/tools/freeport"
 )
 
 func TestExercisesMatchThePage(t *testing.T) {
@@ -107,7 +109,7 @@ func TestExercisesRun(t *testing.T) {
 // The exercises keep the user's PORT: they run on it when it is free,
 // refuse it (never replace it) when it is taken, pick free ports without it.
 func TestExercisePortsKeepPORT(t *testing.T) {
-	base, err := freePorts(5)
+	base, err := freeport.Find(5)
 	if err != nil {
 		t.Fatal(err)
 	}

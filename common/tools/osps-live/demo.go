@@ -14,10 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"regexp"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +26,7 @@ import (
 
 	"osps/common/cli"
 	"osps/common/shm"
+	"osps/common/tools/freeport"
 	"osps/common/tools/procfs"
 )
 
@@ -90,17 +90,23 @@ type demoServer struct {
 	Workers []int
 }
 
-// startDemo refuses a taken port with a free one to use instead, starts
-// the dispatcher, and finds its segment and its workers by its pid.
-// again is the command to suggest with another PORT.
+// startDemo starts the dispatcher and finds its segment and its workers
+// by its pid. A serve that exits before it is ready has said why on
+// stderr; when one of its ports is taken (PORT, and for v3 the 4 above
+// it), the error names it and a free port to use instead. again is the
+// command to suggest with another PORT.
 func startDemo(n narrator, bin string, port int, again string, stderr io.Writer, args ...string) (*demoServer, error) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("port %d on 127.0.0.1 is taken (a serve of yours still running? pgrep -af 'serve --port %d' finds it); "+
-			"stop it, or use a port that is free just now: PORT=%s %s", port, port, freePortHint(), again)
-	}
 	s, err := startServerOn(bin, strconv.Itoa(port), stderr, args...)
+	if errors.Is(err, cli.ErrExitedBeforeReady) {
+		span := 1
+		if filepath.Base(bin) == variantDirs["v3"] {
+			span = 5
+		}
+		if taken := freeport.Check(port, span); taken != nil {
+			return nil, fmt.Errorf("%w: %v (%s); stop it, or use a port that is free just now: PORT=%s %s",
+				err, taken, freeport.Hint, freePortHint(), again)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +117,7 @@ func startDemo(n narrator, bin string, port int, again string, stderr io.Writer,
 		return nil, fmt.Errorf("dispatcher %d created segments %v (%v); want exactly one", s.Pid(), ids, err)
 	}
 	d.Shmid = ids[0]
-	for _, k := range procfs.Children(s.Pid()) {
-		d.Workers = append(d.Workers, k.Pid)
-	}
+	d.Workers = procfs.ChildPids(s.Pid())
 	n.line("serve printed on stdout: ready %s", s.Addr)
 	return d, nil
 }
@@ -121,30 +125,11 @@ func startDemo(n narrator, bin string, port int, again string, stderr io.Writer,
 // freePortHint is a port free on 127.0.0.1 now, with the 4 above it
 // (v3's workers), as text; "PORT" if none was found.
 func freePortHint() string {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			break
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if p+4 < 65536 && portsFree(p+1, 4) {
-			return strconv.Itoa(p)
-		}
+	p, err := freeport.Find(5)
+	if err != nil {
+		return "PORT"
 	}
-	return "PORT"
-}
-
-// portsFree reports whether n ports from first can be listened on now.
-func portsFree(first, n int) bool {
-	for p := first; p < first+n; p++ {
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			return false
-		}
-		l.Close()
-	}
-	return true
+	return strconv.Itoa(p)
 }
 
 // showSegment prints ipcs -m's lines for the header and this segment
@@ -176,10 +161,7 @@ func pids(ps []int) string {
 // stopDemo sends SIGTERM and checks that every worker was reaped and
 // the segment is gone.
 func stopDemo(n narrator, d *demoServer) error {
-	var workers []int // the workers of now (some may be respawned ones)
-	for _, k := range procfs.Children(d.Pid()) {
-		workers = append(workers, k.Pid)
-	}
+	workers := procfs.ChildPids(d.Pid()) // the workers of now (some may be respawned ones)
 	var problems []string
 	serr := d.Stop()
 	status := 0
@@ -262,34 +244,6 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	return finish(n, d, failed, "every answer checked, nothing left behind")
 }
 
-var workerPidRE = regexp.MustCompile(`(?m)^worker=(\d+) pid=(\d+)\b.*restarts=(\d+)`)
-
-// statsOf runs a STATS session; it returns its output and, per slot,
-// the pid and the restarts.
-func statsOf(bin, addr string) (string, map[int][2]int) {
-	var b strings.Builder
-	_ = clientRun(&b, bin, addr, "STATS")
-	m := map[int][2]int{}
-	for _, s := range workerPidRE.FindAllStringSubmatch(b.String(), -1) {
-		id, _ := strconv.Atoi(s[1])
-		pid, _ := strconv.Atoi(s[2])
-		r, _ := strconv.Atoi(s[3])
-		m[id] = [2]int{pid, r}
-	}
-	return b.String(), m
-}
-
-// awaitRestart polls STATS until slot's restarts reach 1 (at most 10 s).
-func awaitRestart(bin, addr string, slot int) bool {
-	for range 100 {
-		if _, m := statsOf(bin, addr); m[slot][1] >= 1 {
-			return true
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
-}
-
 func runChaos(args []string, stdout, stderr io.Writer) int {
 	const synopsis = "osps-live chaos [--bin DIR] [--port N] [VARIANT [serve flags...]]   (VARIANT: v3 if none)"
 	binDir, variant, port, serveArgs, status, done := demoFlags("chaos", synopsis, "v3", args, stdout, stderr)
@@ -306,21 +260,26 @@ func runChaos(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "osps-live chaos:", err)
 		return 1
 	}
-	out, slots := statsOf(bin, d.Addr)
-	fmt.Fprint(stdout, out)
-	failed := false
-	w0, w1 := slots[0][0], slots[1][0]
-	if w0 == 0 || w1 == 0 {
-		n.line("STATS did not list worker=0 and worker=1")
+	_ = clientRun(stdout, bin, d.Addr, "STATS")
+	st := &statsSession{addr: d.Addr}
+	defer st.Close()
+	slots, err := st.slots()
+	s0, ok0 := slotNumbered(slots, 0)
+	s1, ok1 := slotNumbered(slots, 1)
+	if err != nil || !ok0 || !ok1 {
+		n.line("STATS did not list worker=0 and worker=1 (%v)", err)
+		st.Close()
 		_ = stopDemo(n, d)
 		return 1
 	}
+	failed := false
+	w0, w1 := s0.Pid, s1.Pid
 
 	n.say("1. a crash: kill -9 worker#0 (pid %d)", w0)
 	n.line("The dispatcher reads end of file on its pong pipe and Wait reaps it at once;")
 	n.line("the watchdog starts a new worker in slot 0 (see the log lines above STATS).")
 	_ = unix.Kill(w0, unix.SIGKILL)
-	if !awaitRestart(bin, d.Addr, 0) {
+	if !awaitRestart(st, 0) {
 		n.line("worker#0 was not replaced")
 		failed = true
 	}
@@ -332,7 +291,7 @@ func runChaos(args []string, stdout, stderr io.Writer) int {
 	n.line("Its heartbeat word in the slot stops moving. After --hang-timeout (2s) the watchdog")
 	n.line("sends SIGTERM, then SIGKILL (a stopped process only dies of SIGKILL), and respawns it.")
 	_ = unix.Kill(w1, unix.SIGSTOP)
-	if !awaitRestart(bin, d.Addr, 1) {
+	if !awaitRestart(st, 1) {
 		n.line("worker#1 was not replaced")
 		failed = true
 	}
@@ -340,6 +299,7 @@ func runChaos(args []string, stdout, stderr io.Writer) int {
 		failed = true
 	}
 
+	st.Close() // a session left open would hold the drain
 	n.say("3. SIGTERM: drain, stop the workers, exit")
 	return finish(n, d, failed, "both faults healed, every answer checked, nothing left behind")
 }

@@ -6,9 +6,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"osps/common/cli"
 )
 
 func TestInstrumentsUsage(t *testing.T) {
@@ -105,24 +105,20 @@ func TestRunShServeAndClientUsePORT(t *testing.T) {
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{}) // closed once WaitReady reaped it
 	t.Cleanup(func() {
 		_ = syscall.Kill(-serve.Process.Pid, syscall.SIGTERM)
-		_ = serve.Wait()
+		select {
+		case <-exited:
+		case <-time.After(stopTimeout):
+			_ = syscall.Kill(-serve.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
 	})
 	started = append(started, serve.Process.Pid) // run.sh execs the binary: the same pid
-	ready := make(chan string, 1)
-	go func() {
-		l, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- strings.TrimSpace(l)
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case l := <-ready:
-		if l != "ready 127.0.0.1:"+base {
-			t.Fatalf("PORT=%s ./run.sh v3 serve printed %q; want ready 127.0.0.1:%s", base, l, base)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("PORT=N ./run.sh v3 serve: no ready line in 2 minutes")
+	addr, err := cli.WaitReady(serve, out, 2*time.Minute, func(error) { close(exited) })
+	if err != nil || addr != "127.0.0.1:"+base {
+		t.Fatalf("PORT=%s ./run.sh v3 serve: ready %q, %v; want ready 127.0.0.1:%s", base, addr, err, base)
 	}
 	if code, _, errb := runSh(t, "wait", base); code != 0 || errb != "" { // it answers at the first try
 		t.Errorf("./run.sh wait %s on a server that said ready: exit %d, stderr %q; want 0 and silence", base, code, errb)

@@ -79,6 +79,15 @@ func Children(pid int) []Proc {
 	return kids
 }
 
+// ChildPids is Children's pids, in order.
+func ChildPids(pid int) []int {
+	var pids []int
+	for _, k := range Children(pid) {
+		pids = append(pids, k.Pid)
+	}
+	return pids
+}
+
 // Cmdline returns the arguments process pid was started with.
 func Cmdline(pid int) ([]string, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))

@@ -45,6 +45,9 @@ func TestChildrenAndCmdline(t *testing.T) {
 	if !slices.ContainsFunc(kids, func(p Proc) bool { return p.Pid == cmd.Process.Pid }) {
 		t.Errorf("Children(self) = %+v; want the child %d", kids, cmd.Process.Pid)
 	}
+	if pids := ChildPids(os.Getpid()); !slices.Contains(pids, cmd.Process.Pid) {
+		t.Errorf("ChildPids(self) = %v; want the child %d", pids, cmd.Process.Pid)
+	}
 	args, err := Cmdline(cmd.Process.Pid)
 	if err != nil || len(args) != 2 || args[1] != "5" {
 		t.Errorf("Cmdline(child) = %q, %v; want [sleep 5]", args, err)
