@@ -70,10 +70,11 @@ func (s *Session) Server() *Server { return s.srv }
 // Writer is the buffered writer to the client; Flush sends it.
 func (s *Session) Writer() *bufio.Writer { return s.w }
 
-// StartAnswer begins a new answer on the session: its first min-rate
-// window starts now. Whatever the session writes until the next
-// StartAnswer is one answer, judged by one rule: at least --min-rate
-// bytes per second over each --rate-window, or it is cut.
+// StartAnswer begins a new answer on the session: a fresh RateWriter,
+// its credit bucket full (one quota, --min-rate × --rate-window bytes).
+// Whatever the session writes until the next StartAnswer is one answer,
+// judged by one rule: it is cut once its client falls more than one
+// --rate-window behind the schedule of --min-rate (service.RateWriter).
 //
 // DOC: session-answer
 func (s *Session) StartAnswer() {
