@@ -215,8 +215,10 @@ func (s *Session) readDeadline(d deadline) error {
 	return nil
 }
 
-// maxRefused is how many lines in a row that are not requests (empty,
-// malformed, unknown, too large) a session may send: the next closes it.
+// maxRefused is the line, in a run of lines that are not requests
+// (empty, malformed, unknown, too large), that closes the session: the
+// first maxRefused-1 are answered with an error, the maxRefused-th gets
+// its error and the close.
 const maxRefused = 8
 
 // handle answers one line; it returns false when the session must close.
