@@ -50,7 +50,8 @@ type Variant struct {
 	// dispatcher keeps them open across respawns and closes them at exit.
 	WorkerFiles func(ln *net.TCPAddr, workers int) ([][]*os.File, error)
 	// Starved, if set, is called while a request waits for an idle
-	// worker (at once, then every starvedEvery): the variant may free a
+	// worker (every starvedEvery of waiting, the first once one has
+	// passed without a worker): the variant may free a
 	// worker that holds nothing anyone uses (v3 cancels the oldest
 	// ticket nobody came for).
 	Starved func()
