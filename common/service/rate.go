@@ -43,8 +43,8 @@ type Rate struct {
 // Register adds --min-rate and --rate-window to fs, with their defaults.
 func (r *Rate) Register(fs *pflag.FlagSet) {
 	r.MinRate, r.Window = DefaultMinRate, DefaultRateWindow
-	fs.Int64Var(&r.MinRate, "min-rate", DefaultMinRate, "an answer is cut when its client reads fewer bytes per second than this, over --rate-window")
-	fs.Var((*cli.PositiveDuration)(&r.Window), "rate-window", "the window over which --min-rate is measured")
+	fs.Int64Var(&r.MinRate, "min-rate", DefaultMinRate, "bytes per second: an answer is cut once its client falls more than --rate-window behind this pace (counting the bytes its TCP acknowledged)")
+	fs.Var((*cli.PositiveDuration)(&r.Window), "rate-window", "how far behind --min-rate a client may fall before its answer is cut")
 }
 
 // Check refuses a rate that is not positive.
