@@ -78,6 +78,14 @@ func (r Rate) params() (rate float64, window time.Duration, quota float64) {
 	return rate, window, max(rate*window.Seconds(), 1)
 }
 
+// Quota is the bytes of one window at the minimum rate (MinRate ×
+// Window, defaults filled in): the credit a RateWriter starts with, and
+// the size past which an answer is long (the dispatcher's long lane).
+func (r Rate) Quota() float64 {
+	_, _, quota := r.params()
+	return quota
+}
+
 // RateWriter writes to Conn under the min-rate rule, judged on what the
 // client really took: the bytes its TCP acknowledged, not the bytes the
 // kernel accepted into buffers (a few megabytes on loopback, taken at
