@@ -247,7 +247,7 @@ func (p *Pool) Drain(ctx context.Context) bool {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if p.busy() == 0 {
+		if p.Count(shm.Busy) == 0 {
 			return true
 		}
 		select {
@@ -258,10 +258,11 @@ func (p *Pool) Drain(ctx context.Context) bool {
 	}
 }
 
-func (p *Pool) busy() int {
+// Count is how many slots are in state st now, read from the segment.
+func (p *Pool) Count(st shm.State) int {
 	n := 0
 	for i := range p.Seg.NSlots() {
-		if p.Seg.Slot(i).State() == shm.Busy {
+		if p.Seg.Slot(i).State() == st {
 			n++
 		}
 	}

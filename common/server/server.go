@@ -159,15 +159,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 }
 
 // IdleWorkers is how many workers are idle now (read from their slots).
-func (s *Server) IdleWorkers() int {
-	n := 0
-	for i := range s.Pool.Seg.NSlots() {
-		if s.Pool.Seg.Slot(i).State() == shm.Idle {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) IdleWorkers() int { return s.Pool.Count(shm.Idle) }
 
 // Draining reports whether the server is shutting down.
 func (s *Server) Draining() bool { return s.draining.Load() }
