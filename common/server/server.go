@@ -226,12 +226,7 @@ func goodbye(conn net.Conn, e error) {
 	// A short lingering close: the client may have sent its line
 	// already, and a close with unread input would reset the
 	// connection, ERR line included.
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.CloseWrite()
-		_ = tc.SetReadDeadline(time.Now().Add(refuseLinger))
-		_, _ = io.Copy(io.Discard, io.LimitReader(tc, 64<<10))
-	}
-	_ = conn.Close()
+	wire.Linger{Bytes: 64 << 10, Time: refuseLinger}.Close(conn)
 }
 
 // closeConn closes a connection the server is done with; a failure is
