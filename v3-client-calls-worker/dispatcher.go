@@ -8,7 +8,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -145,7 +144,7 @@ func (r *referrer) awaitReady(s *server.Session, w *proc.Handle, seq uint32) err
 		s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "op", m.Op)
 		w.Kill()
 		return wire.Errorf(wire.CodeWorkerFailed, "worker %d answered %v to a ping", w.ID, m.Op)
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, proc.ErrNoPong):
 		s.Log.Warn("worker did not take its ticket in time: left busy until it wakes up", "worker", w.ID)
 		s.Go(func() { r.reclaim(s, w, seq) })
 		return wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, rt)
