@@ -42,13 +42,13 @@ func runServe(args []string) int {
 			if err != nil {
 				return nil, err
 			}
-			if r.dead, err = newDeadDoors(files); err != nil {
+			if r.dead, err = newDeadDoors(files, cfg.Logger()); err != nil {
 				closeAll(files)
 				return nil, err
 			}
 			return files, nil
 		},
-		Started: func(srv *server.Server) { r.dead.watch(srv) },
+		Exited:  func(w *proc.Handle) { r.dead.answerFor(w) },
 		Starved: func() { r.hoard.starved(claimGrace(ttl)) },
 		Admit:   func(s *server.Session) error { return admit(ttl)(s) },
 		WorkerArgs: func(*net.TCPAddr) []string {
@@ -150,7 +150,6 @@ func (r *referrer) awaitReady(s *server.Session, w *proc.Handle, seq uint32) err
 		return wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, rt)
 	default:
 		s.Log.Warn("worker died", "worker", w.ID, "err", err)
-		r.dead.answerFor(w.ID, w)
 		return wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID)
 	}
 }
@@ -172,7 +171,6 @@ func (r *referrer) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 			return
 		case errors.Is(err, proc.ErrWorkerDied):
 			s.Log.Warn("worker died during a request", "worker", w.ID, "err", err)
-			r.dead.answerFor(w.ID, w)
 			return
 		case time.Since(w.Slot.Heartbeat()) < stale:
 			// Still beating: a large answer to a slow client. Keep waiting.

@@ -40,6 +40,11 @@ type Config struct {
 	// them: the caller keeps them open across respawns, and closes them
 	// once the pool is stopped (v3 hands each worker its listening socket).
 	Files func(slot int) []*os.File
+	// Exited, if set, is called as soon as a worker is reaped (not
+	// during shutdown), on the goroutine that reaped it and before the
+	// watchdog starts its successor: while it runs, w is still its
+	// slot's worker (v3 answers on its port from then on).
+	Exited func(w *Handle)
 }
 
 // Pool owns the segment and the worker processes.
@@ -142,8 +147,9 @@ func (p *Pool) startWorker(i int) (*Handle, error) {
 	return w, nil
 }
 
-// watchExit logs a worker's death as soon as it is reaped, and with the
-// watchdog on, starts a new worker in its slot.
+// watchExit logs a worker's death as soon as it is reaped, tells
+// Config.Exited, and with the watchdog on, starts a new worker in its
+// slot.
 func (p *Pool) watchExit(w *Handle) {
 	defer p.monitor.Done()
 	<-w.exited
@@ -154,6 +160,9 @@ func (p *Pool) watchExit(w *Handle) {
 	// Reaped (Wait returned): the second half of the death notice,
 	// after end of file on the pong pipe (DOC: watchdog-notice-death).
 	w.log.Warn("worker died", "status", w.status, "lived", time.Since(w.started).Round(time.Millisecond))
+	if p.cfg.Exited != nil {
+		p.cfg.Exited(w)
+	}
 	if p.cfg.Watchdog.Enabled {
 		p.respawn(w)
 	}

@@ -59,9 +59,10 @@ type Variant struct {
 	// worker; its error is the client's answer (v3: a session whose
 	// tickets keep expiring unclaimed waits a while).
 	Admit func(s *Session) error
-	// Started, if set, is called once the pool runs (v3 watches its
-	// slots for dead workers there).
-	Started func(s *Server)
+	// Exited, if set, is called as soon as a worker dies, before
+	// the watchdog replaces it (proc.Config.Exited; v3 answers on the
+	// dead worker's port from then on).
+	Exited func(w *proc.Handle)
 }
 
 // Server is one running dispatcher.
@@ -131,6 +132,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 		Watchdog: proc.Watchdog{Enabled: cfg.Watchdog, HangTimeout: cfg.HangTimeout},
 		LIFO:     cfg.LIFO,
 		Files:    slotFiles(files),
+		Exited:   v.Exited,
 	})
 	if err != nil {
 		return fmt.Errorf("start workers: %w", err)
@@ -138,9 +140,6 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	s.Pool = pool
 	for _, w := range pool.Workers() {
 		s.Tr.Step(0, "worker#%d started, pid %d, slot %d", w.ID, w.Pid, w.ID)
-	}
-	if v.Started != nil {
-		v.Started(s)
 	}
 	log.Info("listening", "addr", laddr.String(), "workers", cfg.Workers, "shmid", pool.Seg.ID(), "max_sessions", cfg.MaxSessions)
 	if err := cli.PrintReady(ready, laddr); err != nil {
