@@ -5,7 +5,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -43,7 +42,7 @@ func (relay) Serve(s *server.Session, w *proc.Handle, req wire.Request) error {
 	for first := true; ; first = false {
 		m, err := w.Await(srv.Cfg.RequestTimeout)
 		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
+			if errors.Is(err, proc.ErrNoPong) {
 				s.Go(func() { reclaim(s, w, first, n, sent) })
 			}
 			return failed(s, w, first, err)
@@ -148,7 +147,7 @@ func reclaim(s *server.Session, w *proc.Handle, first bool, n, sent int64) {
 // The worker is not given back: dead, or hung and still busy.
 func failed(s *server.Session, w *proc.Handle, first bool, err error) error {
 	code := wire.CodeWorkerFailed
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, proc.ErrNoPong) {
 		code = wire.CodeTimeout
 	}
 	s.Log.Warn("request failed", "worker", w.ID, "err", err)

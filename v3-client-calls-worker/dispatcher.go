@@ -8,7 +8,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -43,13 +42,13 @@ func runServe(args []string) int {
 			if err != nil {
 				return nil, err
 			}
-			if r.dead, err = newDeadDoors(files); err != nil {
+			if r.dead, err = newDeadDoors(files, cfg.Logger()); err != nil {
 				closeAll(files)
 				return nil, err
 			}
 			return files, nil
 		},
-		Started: func(srv *server.Server) { r.dead.watch(srv) },
+		Exited:  func(w *proc.Handle) { r.dead.answerFor(w) },
 		Starved: func() { r.hoard.starved(claimGrace(ttl)) },
 		Admit:   func(s *server.Session) error { return admit(ttl)(s) },
 		WorkerArgs: func(*net.TCPAddr) []string {
@@ -145,13 +144,12 @@ func (r *referrer) awaitReady(s *server.Session, w *proc.Handle, seq uint32) err
 		s.Log.Error("worker broke the protocol: killing it", "worker", w.ID, "op", m.Op)
 		w.Kill()
 		return wire.Errorf(wire.CodeWorkerFailed, "worker %d answered %v to a ping", w.ID, m.Op)
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, proc.ErrNoPong):
 		s.Log.Warn("worker did not take its ticket in time: left busy until it wakes up", "worker", w.ID)
 		s.Go(func() { r.reclaim(s, w, seq) })
 		return wire.Errorf(wire.CodeTimeout, "worker %d did not answer its ping within %v", w.ID, rt)
 	default:
 		s.Log.Warn("worker died", "worker", w.ID, "err", err)
-		r.dead.answerFor(w.ID, w)
 		return wire.Errorf(wire.CodeWorkerFailed, "worker %d is gone", w.ID)
 	}
 }
@@ -173,7 +171,6 @@ func (r *referrer) awaitDone(s *server.Session, w *proc.Handle, seq uint32) {
 			return
 		case errors.Is(err, proc.ErrWorkerDied):
 			s.Log.Warn("worker died during a request", "worker", w.ID, "err", err)
-			r.dead.answerFor(w.ID, w)
 			return
 		case time.Since(w.Slot.Heartbeat()) < stale:
 			// Still beating: a large answer to a slow client. Keep waiting.

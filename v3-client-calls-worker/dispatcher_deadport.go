@@ -1,10 +1,10 @@
 // The dispatcher at a dead worker's port. It holds a copy of every
 // worker's listening socket (dispatcher_ports.go), so a connection to a
 // dead worker's port completes in the kernel, and nobody would ever
-// answer it. While a slot has no live worker, the dispatcher accepts on
-// that socket itself, and answers each caller "ERR worker-failed" and a
-// close, at once; it stops before the slot's next worker is given a
-// request.
+// answer it. From the moment a worker is reaped (the pool tells serve's
+// Exited hook at once), the dispatcher accepts on that socket
+// itself, and answers each caller "ERR worker-failed" and a close, at
+// once; it stops before the slot's next worker is given a request.
 
 package main
 
@@ -22,12 +22,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"osps/common/proc"
-	"osps/common/server"
 	"osps/common/wire"
 )
 
-// deadEvery is how often the dispatcher looks for dead workers (it also
-// learns of a death at once when it waits on the worker).
+// deadEvery bounds each wait of a door for a caller: how soon it sees
+// that it must stop.
 const deadEvery = 50 * time.Millisecond
 
 // deadAnswers bounds the callers of dead ports answered at once.
@@ -35,7 +34,6 @@ const deadAnswers = 16
 
 // deadDoors are the dispatcher's doors for the slots' ports.
 type deadDoors struct {
-	pool  *proc.Pool
 	log   *slog.Logger
 	doors []*deadDoor
 	slots chan struct{} // answers in flight
@@ -59,8 +57,8 @@ type deadDoor struct {
 // poller's accept could block for good. The door polls the socket with
 // a timeout, and an accept on it is bounded by SO_RCVTIMEO, blocking mode
 // or not.
-func newDeadDoors(files [][]*os.File) (*deadDoors, error) {
-	dead := &deadDoors{slots: make(chan struct{}, deadAnswers)}
+func newDeadDoors(files [][]*os.File, log *slog.Logger) (*deadDoors, error) {
+	dead := &deadDoors{log: log, slots: make(chan struct{}, deadAnswers)}
 	for i, f := range files {
 		raw, err := f[0].SyscallConn()
 		if err != nil {
@@ -76,36 +74,22 @@ func newDeadDoors(files [][]*os.File) (*deadDoors, error) {
 	return dead, nil
 }
 
-// watch starts looking for dead workers (serve's Started hook).
-func (dead *deadDoors) watch(srv *server.Server) {
-	dead.pool, dead.log = srv.Pool, srv.Log
-	go func() {
-		for !srv.Draining() {
-			for i, w := range dead.pool.Workers() {
-				if w == nil || !w.Alive() {
-					dead.answerFor(i, w)
-				} else {
-					dead.shut(i)
-				}
-			}
-			time.Sleep(deadEvery)
-		}
-	}()
-}
-
-// answerFor opens slot i's door if w is still the slot's worker and is
-// dead (so that a successor, once started, is never answered for).
-func (dead *deadDoors) answerFor(i int, w *proc.Handle) {
-	if dead == nil || dead.pool == nil || i >= len(dead.doors) {
+// answerFor opens the door of w's slot: serve's Exited hook, called
+// once w is reaped and before the watchdog starts its successor. The
+// door stays open until the slot's next worker is given a request
+// (shut, from Serve, before the ping): until then nobody holds a ticket
+// of that worker's, and after it nobody but the worker accepts there.
+func (dead *deadDoors) answerFor(w *proc.Handle) {
+	if dead == nil || w.ID >= len(dead.doors) || w.Alive() {
 		return
 	}
-	door := dead.doors[i]
+	door := dead.doors[w.ID]
 	door.mu.Lock()
 	defer door.mu.Unlock()
-	if door.done != nil || (w != nil && w.Alive()) || dead.pool.Workers()[i] != w {
+	if door.done != nil {
 		return
 	}
-	dead.log.Warn("worker's port answered by the dispatcher while the slot has no live worker", "worker", i)
+	dead.log.Warn("worker's port answered by the dispatcher until the slot's next worker takes a request", "worker", w.ID)
 	door.stop.Store(false)
 	door.done = make(chan struct{})
 	go dead.serve(door, door.done)

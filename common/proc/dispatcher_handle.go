@@ -5,7 +5,6 @@
 package proc
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +21,10 @@ import (
 
 // ErrWorkerDied is returned by Await when the worker process is gone.
 var ErrWorkerDied = errors.New("worker died")
+
+// ErrNoPong is returned by Await when its time has passed with no pong
+// from a worker still alive (hung, stopped, or just slow).
+var ErrNoPong = errors.New("no pong")
 
 // Handle is the dispatcher's handle on one running worker process.
 type Handle struct {
@@ -111,7 +114,7 @@ func start(spawn chan<- spawnReq, exe string, args []string, extra []*os.File, i
 	switch {
 	case err == nil && m.Op == pingpong.PongReady:
 		return w, nil // still "starting": Release makes it idle
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrNoPong):
 		w.Kill()
 		<-w.exited
 		return nil, fmt.Errorf("worker %d did not say ready within %v", id, readyTimeout)
@@ -171,8 +174,8 @@ func (w *Handle) Ping(op pingpong.Op, arg uint64) error {
 // a raw one (rawPipe) (docs/comparison.md, "What the Go runtime adds to
 // a cross-process round trip"). It returns ErrWorkerDied if the worker
 // is gone (end of file on its pong pipe: the kernel closed the worker's
-// write end when it exited), or context.DeadlineExceeded once d has
-// passed with no pong. One goroutine at a time may await a worker.
+// write end when it exited), or ErrNoPong once d has passed with no
+// pong. One goroutine at a time may await a worker.
 func (w *Handle) Await(d time.Duration) (pingpong.Msg, error) {
 	var deadline time.Time // the zero time: no deadline
 	if d > 0 {
@@ -189,7 +192,7 @@ func (w *Handle) Await(d time.Duration) (pingpong.Msg, error) {
 			// The reap's drain is over and no end of file came.
 			return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w", w.ID, w.Pid, ErrWorkerDied)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			return pingpong.Msg{}, context.DeadlineExceeded // d has passed
+			return pingpong.Msg{}, fmt.Errorf("worker %d (pid %d): %w within %v", w.ID, w.Pid, ErrNoPong, d) // d has passed
 		case err != nil:
 			// DOC: watchdog-notice-death: end of file on the pong pipe:
 			// every write end is closed, the worker is gone (or our end

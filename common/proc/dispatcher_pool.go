@@ -40,6 +40,11 @@ type Config struct {
 	// them: the caller keeps them open across respawns, and closes them
 	// once the pool is stopped (v3 hands each worker its listening socket).
 	Files func(slot int) []*os.File
+	// Exited, if set, is called as soon as a worker is reaped (not
+	// during shutdown), on the goroutine that reaped it and before the
+	// watchdog starts its successor: while it runs, w is still its
+	// slot's worker (v3 answers on its port from then on).
+	Exited func(w *Handle)
 }
 
 // Pool owns the segment and the worker processes.
@@ -142,8 +147,9 @@ func (p *Pool) startWorker(i int) (*Handle, error) {
 	return w, nil
 }
 
-// watchExit logs a worker's death as soon as it is reaped, and with the
-// watchdog on, starts a new worker in its slot.
+// watchExit logs a worker's death as soon as it is reaped, tells
+// Config.Exited, and with the watchdog on, starts a new worker in its
+// slot.
 func (p *Pool) watchExit(w *Handle) {
 	defer p.monitor.Done()
 	<-w.exited
@@ -154,6 +160,9 @@ func (p *Pool) watchExit(w *Handle) {
 	// Reaped (Wait returned): the second half of the death notice,
 	// after end of file on the pong pipe (DOC: watchdog-notice-death).
 	w.log.Warn("worker died", "status", w.status, "lived", time.Since(w.started).Round(time.Millisecond))
+	if p.cfg.Exited != nil {
+		p.cfg.Exited(w)
+	}
 	if p.cfg.Watchdog.Enabled {
 		p.respawn(w)
 	}
@@ -247,7 +256,7 @@ func (p *Pool) Drain(ctx context.Context) bool {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if p.busy() == 0 {
+		if p.Count(shm.Busy) == 0 {
 			return true
 		}
 		select {
@@ -258,10 +267,11 @@ func (p *Pool) Drain(ctx context.Context) bool {
 	}
 }
 
-func (p *Pool) busy() int {
+// Count is how many slots are in state st now, read from the segment.
+func (p *Pool) Count(st shm.State) int {
 	n := 0
 	for i := range p.Seg.NSlots() {
-		if p.Seg.Slot(i).State() == shm.Busy {
+		if p.Seg.Slot(i).State() == st {
 			n++
 		}
 	}

@@ -56,6 +56,9 @@ func TestPoolStartAcquireRelease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Acquire: %v", err)
 	}
+	if idle, busy := p.Count(shm.Idle), p.Count(shm.Busy); idle != 1 || busy != 1 {
+		t.Errorf("one of two workers acquired: Count(idle), Count(busy) = %d, %d; want 1, 1", idle, busy)
+	}
 	b, err := p.Acquire(ctx)
 	if err != nil {
 		t.Fatalf("second Acquire: %v", err)

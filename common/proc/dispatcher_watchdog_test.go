@@ -1,14 +1,17 @@
 // Tests of supervision with real worker processes: a worker killed with
-// SIGKILL is replaced in its slot, and a worker whose heartbeat stops is
-// killed and replaced.
+// SIGKILL is replaced in its slot (and Config.Exited hears of it first),
+// and a worker whose heartbeat stops is killed and replaced.
 
 package proc
 
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"osps/common/pingpong"
 	"osps/common/shm"
@@ -86,5 +89,41 @@ func TestWatchdogKillsHungWorker(t *testing.T) {
 	nw := replaced(t, p, 0, w)
 	if r := nw.Slot.Restarts(); r < 1 {
 		t.Errorf("restarts %d, want at least 1", r)
+	}
+}
+
+// TestExitedBeforeRespawn: Config.Exited hears of a death once the
+// worker is reaped, while it is still its slot's worker (the watchdog's
+// successor comes after), and not of the workers stopped at shutdown.
+func TestExitedBeforeRespawn(t *testing.T) {
+	type call struct {
+		pid            int
+		alive, current bool
+	}
+	calls := make(chan call, 4)
+	var pool atomic.Pointer[Pool]
+	cfg := testConfig(t, 1, "serve")
+	cfg.Watchdog = Watchdog{Enabled: true, HangTimeout: 10 * time.Second, KillGrace: 200 * time.Millisecond}
+	cfg.Exited = func(w *Handle) {
+		calls <- call{pid: w.Pid, alive: w.Alive(), current: pool.Load().Workers()[w.ID] == w}
+	}
+	p := startPoolWith(t, cfg)
+	pool.Store(p.Pool)
+	old := p.Workers()[0]
+	old.Kill()
+	select {
+	case got := <-calls:
+		if diff := cmp.Diff(call{pid: old.Pid, alive: false, current: true}, got, cmp.AllowUnexported(call{})); diff != "" {
+			t.Errorf("Exited (-want +got):\n%s", diff)
+		}
+	case <-time.After(10 * time.Second): // a guard against a hang, not a measure
+		t.Fatal("Exited not called for a worker killed")
+	}
+	replaced(t, p, 0, old)
+	p.stop() // StopWorkers returns once every watchExit has
+	select {
+	case got := <-calls:
+		t.Errorf("Exited called at shutdown: %+v", got)
+	default:
 	}
 }

@@ -26,11 +26,11 @@ type Config struct {
 	SlotSize       int
 	QueueTimeout   time.Duration
 	RequestTimeout time.Duration
-	Rate           service.Rate  // the min-rate rule: --min-rate over --rate-window
+	Rate           service.Rate  // the min-rate rule: --min-rate, with --rate-window of slack
 	MaxSessions    int           // open sessions at most; 0: derived from the open-file limit
 	MaxPerPeer     int           // open sessions from one IP address at most; 0: no limit
 	LongAnswers    int           // long answers in flight at most; 0: all workers but a quarter (longLane)
-	IdleTimeout    time.Duration // a session with no line begun for this long is closed...
+	IdleTimeout    time.Duration // a session with no request for this long is closed...
 	LineTimeout    time.Duration // ...and so is one whose line is not finished within this
 	Grace          time.Duration
 	Heartbeat      time.Duration
@@ -61,7 +61,7 @@ func (c *Config) Register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxSessions, "max-sessions", 0, "open sessions at most; past it a new connection pushes out the session idle the longest, or gets ERR busy if every session has a request in flight (0: the open-file limit minus a reserve for the workers)")
 	fs.IntVar(&c.MaxPerPeer, "max-sessions-per-peer", 0, "open sessions from one IP address at most; past it a new connection from there gets ERR busy (0: no limit; on loopback every local client is 127.0.0.1)")
 	fs.IntVar(&c.LongAnswers, "long-answers", 0, "long answers (more than --min-rate × --rate-window bytes) in flight at most, so that short ones keep a worker (0: all workers but a quarter, one at least)")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close a session that begins no line for this long")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close a session that sends no request for this long, counted from the end of its last one (lines that are not requests do not reset it)")
 	fs.DurationVar(&c.LineTimeout, "line-timeout", DefaultLineTimeout, "close a session that does not finish a line it began within this")
 	fs.DurationVar(&c.Grace, "grace", 5*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", time.Second, "an idle worker beats its heartbeat at least this often")

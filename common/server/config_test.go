@@ -75,4 +75,12 @@ func TestLongLane(t *testing.T) {
 			t.Errorf("requetetype2 %d: long = %v, want %v", n, !long, long)
 		}
 	}
+	// A Rate left zero means the defaults, for the lane as for the
+	// RateWriter: one quota is 640 KiB, not 0.
+	var zero Config
+	for n, long := range map[int64]bool{1: false, 640 << 10: false, 640<<10 + 1: true} {
+		if zero.long(wire.Request{Type: wire.Type2, N: n}) != long {
+			t.Errorf("zero Rate, requetetype2 %d: long = %v, want %v", n, !long, long)
+		}
+	}
 }

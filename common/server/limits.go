@@ -74,5 +74,5 @@ func longLane(workers, set int) int {
 // long reports whether req's answer is long: one its client may take
 // more than a --rate-window to read at --min-rate (more than one quota).
 func (c *Config) long(req wire.Request) bool {
-	return float64(req.N) > float64(c.Rate.MinRate)*c.Rate.Window.Seconds()
+	return float64(req.N) > c.Rate.Quota()
 }

@@ -50,7 +50,8 @@ type Variant struct {
 	// dispatcher keeps them open across respawns and closes them at exit.
 	WorkerFiles func(ln *net.TCPAddr, workers int) ([][]*os.File, error)
 	// Starved, if set, is called while a request waits for an idle
-	// worker (at once, then every starvedEvery): the variant may free a
+	// worker (every starvedEvery of waiting, the first once one has
+	// passed without a worker): the variant may free a
 	// worker that holds nothing anyone uses (v3 cancels the oldest
 	// ticket nobody came for).
 	Starved func()
@@ -58,9 +59,10 @@ type Variant struct {
 	// worker; its error is the client's answer (v3: a session whose
 	// tickets keep expiring unclaimed waits a while).
 	Admit func(s *Session) error
-	// Started, if set, is called once the pool runs (v3 watches its
-	// slots for dead workers there).
-	Started func(s *Server)
+	// Exited, if set, is called as soon as a worker dies, before
+	// the watchdog replaces it (proc.Config.Exited; v3 answers on the
+	// dead worker's port from then on).
+	Exited func(w *proc.Handle)
 }
 
 // Server is one running dispatcher.
@@ -130,6 +132,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 		Watchdog: proc.Watchdog{Enabled: cfg.Watchdog, HangTimeout: cfg.HangTimeout},
 		LIFO:     cfg.LIFO,
 		Files:    slotFiles(files),
+		Exited:   v.Exited,
 	})
 	if err != nil {
 		return fmt.Errorf("start workers: %w", err)
@@ -137,9 +140,6 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 	s.Pool = pool
 	for _, w := range pool.Workers() {
 		s.Tr.Step(0, "worker#%d started, pid %d, slot %d", w.ID, w.Pid, w.ID)
-	}
-	if v.Started != nil {
-		v.Started(s)
 	}
 	log.Info("listening", "addr", laddr.String(), "workers", cfg.Workers, "shmid", pool.Seg.ID(), "max_sessions", cfg.MaxSessions)
 	if err := cli.PrintReady(ready, laddr); err != nil {
@@ -158,15 +158,7 @@ func Run(ctx context.Context, cfg Config, v Variant, ready io.Writer) error {
 }
 
 // IdleWorkers is how many workers are idle now (read from their slots).
-func (s *Server) IdleWorkers() int {
-	n := 0
-	for i := range s.Pool.Seg.NSlots() {
-		if s.Pool.Seg.Slot(i).State() == shm.Idle {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) IdleWorkers() int { return s.Pool.Count(shm.Idle) }
 
 // Draining reports whether the server is shutting down.
 func (s *Server) Draining() bool { return s.draining.Load() }
@@ -233,12 +225,7 @@ func goodbye(conn net.Conn, e error) {
 	// A short lingering close: the client may have sent its line
 	// already, and a close with unread input would reset the
 	// connection, ERR line included.
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.CloseWrite()
-		_ = tc.SetReadDeadline(time.Now().Add(refuseLinger))
-		_, _ = io.Copy(io.Discard, io.LimitReader(tc, 64<<10))
-	}
-	_ = conn.Close()
+	wire.Linger{Bytes: 64 << 10, Time: refuseLinger}.Close(conn)
 }
 
 // closeConn closes a connection the server is done with; a failure is

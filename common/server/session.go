@@ -70,10 +70,11 @@ func (s *Session) Server() *Server { return s.srv }
 // Writer is the buffered writer to the client; Flush sends it.
 func (s *Session) Writer() *bufio.Writer { return s.w }
 
-// StartAnswer begins a new answer on the session: its first min-rate
-// window starts now. Whatever the session writes until the next
-// StartAnswer is one answer, judged by one rule: at least --min-rate
-// bytes per second over each --rate-window, or it is cut.
+// StartAnswer begins a new answer on the session: a fresh RateWriter,
+// its credit bucket full (one quota, --min-rate × --rate-window bytes).
+// Whatever the session writes until the next StartAnswer is one answer,
+// judged by one rule: it is cut once its client falls more than one
+// --rate-window behind the schedule of --min-rate (service.RateWriter).
 //
 // DOC: session-answer
 func (s *Session) StartAnswer() {
@@ -160,32 +161,64 @@ func (s *Session) run() {
 //
 // DOC: session-timeouts
 func (s *Session) readLine() ([]byte, error) {
-	cfg := s.srv.Cfg
 	if s.r.Buffered() == 0 {
-		s.srv.mu.Lock()
-		idle := s.idleSince.Add(cfg.IdleTimeout)
-		s.srv.mu.Unlock()
-		if err := s.conn.SetReadDeadline(idle); err != nil {
-			return nil, fmt.Errorf("session %d: idle deadline: %w", s.ID, err)
+		if err := s.readDeadline(idleDeadline); err != nil {
+			return nil, err
 		}
 		if _, err := s.r.Peek(1); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.conn.SetReadDeadline(time.Now().Add(cfg.LineTimeout)); err != nil {
-		return nil, fmt.Errorf("session %d: line deadline: %w", s.ID, err)
+	if err := s.readDeadline(lineDeadline); err != nil {
+		return nil, err
 	}
 	line, err := wire.ReadLine(s.r)
 	if err == nil {
 		// The clock stops while the request is answered: a handler that
 		// reads the session sets its own deadline.
-		err = s.conn.SetReadDeadline(time.Time{})
+		err = s.readDeadline(noDeadline)
 	}
 	return line, err
 }
 
-// maxRefused is how many lines in a row that are not requests (empty,
-// malformed, unknown, too large) a session may send: the next closes it.
+// A read deadline of readLine's.
+type deadline int
+
+const (
+	idleDeadline deadline = iota // --idle-timeout after the last request
+	lineDeadline                 // --line-timeout from now
+	noDeadline                   // none: a request is being answered
+)
+
+// readDeadline sets the session's read deadline, under srv.mu, unless
+// the session was pushed out: evictLocked cuts its read with a deadline
+// in the past, which a deadline set here must never undo (the session
+// would live on, out of the table, holding a refusal token). A session
+// pushed out gets os.ErrDeadlineExceeded, as its cut read would.
+func (s *Session) readDeadline(d deadline) error {
+	cfg := s.srv.Cfg
+	s.srv.mu.Lock()
+	defer s.srv.mu.Unlock()
+	if s.evicted {
+		return fmt.Errorf("session %d: pushed out: %w", s.ID, os.ErrDeadlineExceeded)
+	}
+	var t time.Time
+	switch d {
+	case idleDeadline:
+		t = s.idleSince.Add(cfg.IdleTimeout)
+	case lineDeadline:
+		t = time.Now().Add(cfg.LineTimeout)
+	}
+	if err := s.conn.SetReadDeadline(t); err != nil {
+		return fmt.Errorf("session %d: read deadline: %w", s.ID, err)
+	}
+	return nil
+}
+
+// maxRefused is the line, in a run of lines that are not requests
+// (empty, malformed, unknown, too large), that closes the session: the
+// first maxRefused-1 are answered with an error, the maxRefused-th gets
+// its error and the close.
 const maxRefused = 8
 
 // handle answers one line; it returns false when the session must close.

@@ -43,8 +43,8 @@ type Rate struct {
 // Register adds --min-rate and --rate-window to fs, with their defaults.
 func (r *Rate) Register(fs *pflag.FlagSet) {
 	r.MinRate, r.Window = DefaultMinRate, DefaultRateWindow
-	fs.Int64Var(&r.MinRate, "min-rate", DefaultMinRate, "an answer is cut when its client reads fewer bytes per second than this, over --rate-window")
-	fs.Var((*cli.PositiveDuration)(&r.Window), "rate-window", "the window over which --min-rate is measured")
+	fs.Int64Var(&r.MinRate, "min-rate", DefaultMinRate, "bytes per second: an answer is cut once its client falls more than --rate-window behind this pace (counting the bytes its TCP acknowledged)")
+	fs.Var((*cli.PositiveDuration)(&r.Window), "rate-window", "how far behind --min-rate a client may fall before its answer is cut")
 }
 
 // Check refuses a rate that is not positive.
@@ -76,6 +76,14 @@ func (r Rate) params() (rate float64, window time.Duration, quota float64) {
 		window = DefaultRateWindow
 	}
 	return rate, window, max(rate*window.Seconds(), 1)
+}
+
+// Quota is the bytes of one window at the minimum rate (MinRate ×
+// Window, defaults filled in): the credit a RateWriter starts with, and
+// the size past which an answer is long (the dispatcher's long lane).
+func (r Rate) Quota() float64 {
+	_, _, quota := r.params()
+	return quota
 }
 
 // RateWriter writes to Conn under the min-rate rule, judged on what the

@@ -1,8 +1,8 @@
 // A worker's side of a direct conversation with a client (v2: the worker
 // called the client back; v3: the client called the worker): the
 // request line comes again, it must be the request the
-// dispatcher checked, and the answer is written with a deadline per
-// write, so a client that stops reading cannot hold the worker forever.
+// dispatcher checked. (The answer is written by a RateWriter, rate.go,
+// so a client that stops reading cannot hold the worker for long.)
 
 package service
 
@@ -10,8 +10,6 @@ import (
 	"bufio"
 	"fmt"
 	"math"
-	"net"
-	"time"
 
 	"osps/common/wire"
 )
@@ -37,15 +35,4 @@ func ReadRequest(r *bufio.Reader, want wire.Request) (wire.Request, error) {
 		return wire.Request{}, wire.Errorf(wire.CodeBadRequest, "this request was checked as %q, not %q", want.String(), got.String())
 	}
 	return got, nil
-}
-
-// DeadlineWriter bounds each write to a connection by D.
-type DeadlineWriter struct {
-	Conn net.Conn
-	D    time.Duration
-}
-
-func (w DeadlineWriter) Write(p []byte) (int, error) {
-	_ = w.Conn.SetWriteDeadline(time.Now().Add(w.D))
-	return w.Conn.Write(p)
 }

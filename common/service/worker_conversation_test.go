@@ -61,14 +61,3 @@ func TestReadRequestTimeout(t *testing.T) {
 		t.Fatalf("a silent client: got %v, want ERR timeout", err)
 	}
 }
-
-func TestDeadlineWriter(t *testing.T) {
-	a, b := net.Pipe() // synchronous: a write blocks until read
-	defer a.Close()
-	defer b.Close()
-	_, err := DeadlineWriter{Conn: a, D: 20 * time.Millisecond}.Write([]byte("nobody reads this"))
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("a write nobody reads: got %v, want a timeout", err)
-	}
-}

@@ -1,10 +1,11 @@
-// What a listener that strangers can reach does with its connections,
-// on whichever side it listens (the dispatcher, a v3 worker's door, v2's
-// client waiting for its call-back, the bench's floor server): an accept
-// loop that survives its errors, and a bounded table of the connections
-// held, where strangers cannot push out the caller that matters. Both
-// are here, in the protocol's package, so that neither side imports the
-// other's to listen.
+// Two pieces for a listener that strangers can reach, here in the
+// protocol's package so that neither side imports the other's to listen:
+// AcceptLoop, an accept loop that survives its errors (the dispatcher,
+// a v3 worker's door, the bench's floor server), and Table, a bounded
+// table of the connections held while the one expected caller is
+// awaited, where strangers cannot push that caller out (a v3 worker's
+// door, v2's client waiting for its call-back, which runs its own
+// accept loop). Only a v3 worker's door uses both.
 
 package wire
 

@@ -45,3 +45,36 @@ func TestLingerClose(t *testing.T) {
 		t.Fatalf("got %q, %v; want the reply and a clean end of file", got, err)
 	}
 }
+
+// TestLingerBytes: a lingering close stops reading at its Bytes bound,
+// though the peer keeps sending and keeps its side open, and the Time
+// bound is far off.
+func TestLingerBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 1)
+		_, _ = c.Read(buf) // the peer has begun sending
+		Linger{Bytes: 1 << 10, Time: time.Hour}.Close(c)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close() // only once the server's close returned
+	go func() { _, _ = c.Write(bytes.Repeat([]byte("x"), 200_000)) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second): // a guard against a hang, not a measure
+		t.Fatal("Linger{Bytes: 1 KiB}.Close still reading: its Bytes bound is not kept")
+	}
+}

@@ -1,7 +1,11 @@
-// proof.go is v3's challenge-response: a worker proves that it holds the
-// per-request key the dispatcher gave it, without revealing the key,
-// before its client sends the ticket. The client picks a fresh nonce each
-// time, so an answer overheard once is worth nothing the next time.
+// proof.go holds the two proofs of a secret that never travels, both
+// HMAC-SHA256. v3's challenge-response (Proof): a worker proves that it
+// holds the per-request key the dispatcher gave it, without revealing
+// the key, before its client sends the ticket; the client picks a fresh
+// nonce each time, so an answer overheard once is worth nothing the next
+// time. v2's call-back proof (CallbackProof): the client called back
+// answers "HELLO <mac>", bound to the request's proof and to the
+// connection's two ends.
 
 package wire
 

@@ -35,10 +35,11 @@ func lowerHex(s string) bool {
 	return true
 }
 
-// ParseHello checks a "HELLO <ticket>" line (v2: worker to client, then
-// "HELLO <proof>" client to worker; v3: client to worker) and returns the
-// ticket (or proof). A malformed line is
-// bad-ticket: whoever sent it holds no ticket we know.
+// ParseHello checks a "HELLO <ticket>" line (v2: the worker calling its
+// client back; v3: the client calling its worker) and returns the
+// ticket. A malformed line is bad-ticket: whoever sent it holds no
+// ticket we know. (The v2 client's answer, "HELLO <mac>", is
+// ParseHelloProof's, in proof.go.)
 func ParseHello(line []byte) (string, error) {
 	f := Fields(line)
 	if len(f) != 2 || f[0] != Hello || !ValidTicket(f[1]) {
