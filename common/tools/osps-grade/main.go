@@ -25,6 +25,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"osps/common/cli"
 	"osps/common/tools/conformance"
 	"osps/common/tools/osps-grade/suite"
 )
@@ -52,36 +53,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runGrade(ctx, args[1:], stdout, stderr)
 	}
 	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	bin := fs.String("bin", "", "grade this program (any language) instead of building the variant")
 	tree := fs.String("tree", "", "build the variant from this copy of the repository (default: this one)")
 	only := fs.String("only", "", "run only these check groups, comma-separated (default: all)")
 	root := fs.String("root", ".", "the repository whose checks run (where go.mod is)")
 	jsonOut := fs.String("json", "", "also write every check's result, the score per group and the total to this file, as JSON")
 	timeout := fs.Duration("timeout", DefaultTimeout, "the bound on the whole check, build included: past it, what still runs fails and is killed")
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...] [--json FILE] [--timeout D]\n"+
-			"       ./run.sh grade DIR [flags]   (every submission in DIR: ./run.sh grade --help)\n\n"+
-			"VARIANT is v1, v2 or v3 (how the program is driven). A check ends within --timeout\n"+
-			"(default %v, all groups); every program it starts has a deadline and is killed\n"+
-			"with its process group past it; Ctrl-C leaves no process and no segment behind.\n\nGroups (points):\n", DefaultTimeout)
-		for _, g := range conformance.Groups {
-			fmt.Fprintf(w, "  %-9s %3d  %s\n", g.Name, Rubric[g.Name], g.What)
-		}
-		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
+	var synopsis strings.Builder
+	fmt.Fprintf(&synopsis, "./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...] [--json FILE] [--timeout D]\n"+
+		"       ./run.sh grade DIR [flags]   (every submission in DIR: ./run.sh grade --help)\n\n"+
+		"VARIANT is v1, v2 or v3 (how the program is driven). A check ends within --timeout\n"+
+		"(default %v, all groups); every program it starts has a deadline and is killed\n"+
+		"with its process group past it; Ctrl-C leaves no process and no segment behind.\n\nGroups (points):", DefaultTimeout)
+	for _, g := range conformance.Groups {
+		fmt.Fprintf(&synopsis, "\n  %-9s %3d  %s", g.Name, Rubric[g.Name], g.What)
 	}
-	fs.Usage = func() {} // printed below: --help on stdout, a usage error on stderr
-	if err := fs.Parse(args); errors.Is(err, pflag.ErrHelp) {
-		usage(stdout)
-		return 0
-	} else if err != nil {
-		usage(stderr)
-		return 2
+	if status, done := cli.ParseTo(fs, args, synopsis.String(), stdout, stderr); done {
+		return status
 	}
 	if fs.NArg() != 1 || Variants[fs.Arg(0)] == "" {
-		fmt.Fprintln(stderr, "check: want one VARIANT: v1, v2 or v3")
-		usage(stderr)
-		return 2
+		return cli.UsageError(stderr, fs, synopsis.String(), "want one VARIANT: v1, v2 or v3")
 	}
 	variant := fs.Arg(0)
 	groups, err := parseGroups(*only)

@@ -387,6 +387,26 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// A bad flag or value is a usage error: exit 2, and stderr names what was
+// wrong before the usage, for check and for grade.
+func TestBadFlagNamed(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"v1", "--bogus"}, "check: unknown flag: --bogus\n"},
+		{[]string{"v1", "--timeout", "soon"}, "check: invalid argument \"soon\" for \"--timeout\""},
+		{[]string{"grade", "--bogus", os.TempDir()}, "grade: unknown flag: --bogus\n"},
+		{[]string{"grade", "--jobs", "0", os.TempDir()}, "grade: --jobs 0: want 1 or more\n"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), c.args, &out, &errOut)
+		if code != 2 || !strings.HasPrefix(errOut.String(), c.want) || !strings.Contains(errOut.String(), "Usage: ./run.sh ") {
+			t.Errorf("%v: exit %d, stderr %q; want 2, stderr starting %q, then the usage", c.args, code, errOut.String(), c.want)
+		}
+	}
+}
+
 // --help prints the usage, naming VARIANT, on stdout with status 0.
 func TestHelpOnStdout(t *testing.T) {
 	var out, errOut bytes.Buffer
