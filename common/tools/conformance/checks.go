@@ -31,7 +31,8 @@ type Gate func(t *testing.T, check string)
 // driver d. Checks that can share one server do; the others start their own.
 func Run(t *testing.T, bin string, d Driver) { RunWith(t, bin, d, nil) }
 
-// RunWith is Run, each check behind gate.
+// RunWith is Run, each check behind gate; a check of another variant's
+// protocol (VariantOnly) skips.
 func RunWith(t *testing.T, bin string, d Driver, gate Gate) {
 	srv := Start(t, bin, "--workers", "4", "--queue-timeout", "30s")
 	checks := []struct {
@@ -56,6 +57,9 @@ func RunWith(t *testing.T, bin string, d Driver, gate Gate) {
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
+			if !Applies(c.name, d.Name) {
+				t.Skipf("%s only: not %s's protocol (VariantOnly)", VariantOnly[c.name], d.Name)
+			}
 			t.Parallel()
 			if gate != nil {
 				gate(t, c.name)

@@ -20,7 +20,8 @@ import (
 // RunFaults runs every fault check against the variant binary bin.
 func RunFaults(t *testing.T, bin string, d Driver) { RunFaultsWith(t, bin, d, nil) }
 
-// RunFaultsWith is RunFaults, each check behind gate.
+// RunFaultsWith is RunFaults, each check behind gate; a check of another
+// variant's protocol (VariantOnly) skips.
 func RunFaultsWith(t *testing.T, bin string, d Driver, gate Gate) {
 	checks := []struct {
 		name string
@@ -55,6 +56,9 @@ func RunFaultsWith(t *testing.T, bin string, d Driver, gate Gate) {
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
+			if !Applies(c.name, d.Name) {
+				t.Skipf("%s only: not %s's protocol (VariantOnly)", VariantOnly[c.name], d.Name)
+			}
 			t.Parallel()
 			if gate != nil {
 				gate(t, c.name)
