@@ -206,10 +206,9 @@ func group(cmd *exec.Cmd) {
 // variant, and whether any check was selected.
 func Pattern(groups []string, variant string) (string, bool) {
 	suites := map[string][]string{}
-	for name, e := range conformance.Catalog {
-		if slices.Contains(groups, e.Group) && conformance.Applies(name, variant) {
-			suites[e.Suite] = append(suites[e.Suite], name)
-		}
+	for _, name := range conformance.Checks(groups, variant) {
+		s := conformance.Catalog[name].Suite
+		suites[s] = append(suites[s], name)
 	}
 	var tops, names []string
 	for _, s := range []struct{ suite, test string }{{"RunStructure", "TestStructure"}, {"Run", "TestConformance"}, {"RunFaults", "TestFaults"}} {

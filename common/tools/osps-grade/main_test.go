@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"osps/common/shm"
+	"osps/common/tools/conformance"
 	"osps/common/tools/procfs"
 )
 
@@ -182,7 +183,7 @@ func TestStructureRejectsOneProcess(t *testing.T) {
 	if len(fails) != 1 || !wantFail.MatchString(fails[0]) {
 		t.Errorf("want one FAIL line matching %v; got %q\n%s", wantFail, fails, got)
 	}
-	n := len(checksOf("structure", "v1")) + len(checksOf("faults", "v1"))
+	n := len(conformance.Checks([]string{"structure", "faults"}, "v1"))
 	if want := fmt.Sprintf("Score: 0/35\n0 passed, 1 failed, %d skipped\n", n-1); !strings.HasSuffix(got, want) {
 		t.Errorf("want 1 failed and %d skipped:\n%s", n-1, got)
 	}

@@ -47,9 +47,7 @@ func (r *Results) complete(w io.Writer) {
 	}
 	var missing []string
 	for _, g := range r.Groups {
-		names := checksOf(g, r.Variant)
-		slices.Sort(names)
-		for _, name := range names {
+		for _, name := range conformance.Checks([]string{g}, r.Variant) {
 			if !slices.ContainsFunc(r.Checks, func(c Check) bool { return c.Name == name }) {
 				r.Checks = append(r.Checks, Check{Name: name, Group: g, Status: "fail", Message: "not run: " + shorten(reason), Doc: conformance.Catalog[name].Doc})
 				missing = append(missing, name)

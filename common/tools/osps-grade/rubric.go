@@ -36,23 +36,11 @@ type GroupScore struct {
 	Skipped int     `json:"skipped"`
 }
 
-// checksOf lists the catalog's checks of group g that apply to variant
-// ("": all of them).
-func checksOf(g, variant string) []string {
-	var names []string
-	for name, e := range conformance.Catalog {
-		if e.Group == g && conformance.Applies(name, variant) {
-			names = append(names, name)
-		}
-	}
-	return names
-}
-
 // Score scores results over groups: per group, and the total out of the
 // groups' points.
 func Score(variant string, groups []string, results []Check) (per []GroupScore, score float64, total int) {
 	for _, g := range groups {
-		gs := GroupScore{Group: g, Points: Rubric[g], Checks: len(checksOf(g, variant))}
+		gs := GroupScore{Group: g, Points: Rubric[g], Checks: len(conformance.Checks([]string{g}, variant))}
 		for _, c := range results {
 			if c.Group != g {
 				continue
@@ -87,7 +75,7 @@ func RubricMarkdown() string {
 	b.WriteString("| group | points | checks | what it checks |\n| --- | --- | --- | --- |\n")
 	total, checks := 0, 0
 	for _, g := range conformance.Groups {
-		n := len(checksOf(g.Name, ""))
+		n := len(conformance.Checks([]string{g.Name}, ""))
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %s |\n", g.Name, Rubric[g.Name], n, g.What)
 		total += Rubric[g.Name]
 		checks += n
