@@ -9,7 +9,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -42,9 +41,6 @@ func (s *Summary) Add(status string) {
 		s.Skipped++
 	}
 }
-
-// msgRE matches the line t.Errorf or t.Fatalf prints: "    file.go:12: text".
-var msgRE = regexp.MustCompile(`^\s+[\w.-]+\.go:\d+: (.*)$`)
 
 // Report reads events from r, writes a line per check to w as they
 // come, and returns every check's result and the problems that belong
@@ -141,46 +137,9 @@ func (c Check) Line() string {
 	return s
 }
 
-// firstMessage is the first t.Errorf/t.Fatalf/t.Skip text among lines,
-// cut to one readable sentence, or def when there is none.
+// firstMessage is testjson.FirstMessage cut to one readable sentence.
 func firstMessage(lines []string, def string) string {
-	for i, l := range lines {
-		if m := msgRE.FindStringSubmatch(l); m != nil {
-			msg := m[1]
-			// A message that announces more below (a program's output,
-			// a diff): the last line of what follows says what came.
-			if strings.HasSuffix(msg, ":") {
-				if more := continuation(lines[i+1:]); more != "" {
-					msg += " " + more
-				}
-			}
-			return shorten(msg)
-		}
-	}
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if l != "" && !strings.HasPrefix(l, "===") && !strings.HasPrefix(l, "---") && l != "FAIL" && !strings.HasPrefix(l, "FAIL\t") && !strings.HasPrefix(l, "ok ") {
-			return shorten(l)
-		}
-	}
-	return def
-}
-
-// continuation is the last line that goes on a message (up to the next
-// message): a program's output ends with why it stopped.
-func continuation(lines []string) string {
-	last := ""
-	for _, l := range lines {
-		if msgRE.MatchString(l) {
-			break
-		}
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "---") || strings.HasPrefix(l, "===") {
-			continue
-		}
-		last = l
-	}
-	return last
+	return shorten(testjson.FirstMessage(lines, def))
 }
 
 // shorten keeps one line of at most 600 characters.
