@@ -27,19 +27,31 @@ type Check struct {
 	top     string  // the test that ran it: TestStructure, TestConformance, TestFaults
 }
 
-// Summary counts the checks.
-type Summary struct{ Passed, Failed, Skipped int }
+// Summary counts checks by status: a program's (Results), a group's
+// (GroupScore).
+type Summary struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+}
 
-// Add counts one result.
-func (s *Summary) Add(status string) {
-	switch status {
-	case "pass":
-		s.Passed++
-	case "fail":
-		s.Failed++
-	case "skip":
-		s.Skipped++
+// Count counts the checks of group ("": of every group) by status.
+func Count(checks []Check, group string) Summary {
+	var s Summary
+	for _, c := range checks {
+		if group != "" && c.Group != group {
+			continue
+		}
+		switch c.Status {
+		case "pass":
+			s.Passed++
+		case "fail":
+			s.Failed++
+		case "skip":
+			s.Skipped++
+		}
 	}
+	return s
 }
 
 // Report reads events from r, writes a line per check to w as they
