@@ -183,7 +183,7 @@ func build(ctx context.Context, tree, dir, out string) (string, error) {
 	// A go command killed past the bound leaves its work directory
 	// behind: make it in the grader's own temporary folder, removed after.
 	cmd.Env = append(os.Environ(), "GOTMPDIR="+out)
-	group(cmd)
+	cli.OwnGroup(cmd) // go build and its compilers, go test and its test binary: killed whole
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("go build ./%s in %s: stopped: %v", dir, tree, ctx.Err())
@@ -191,15 +191,6 @@ func build(ctx context.Context, tree, dir, out string) (string, error) {
 		return "", fmt.Errorf("go build ./%s in %s: %v: %s", dir, tree, err, conformance.Tail(string(msg), 3))
 	}
 	return bin, nil
-}
-
-// group runs cmd in a process group of its own, and makes its
-// cancellation kill the whole group (go test and its test binary, go
-// build and its compilers), not only the process it started.
-func group(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
 }
 
 // Pattern is the -run pattern of the checks of groups that apply to
@@ -243,7 +234,7 @@ func grade(ctx context.Context, root, program, variant string, groups []string, 
 	cmd.Env = append(os.Environ(), suite.EnvBin+"="+program, suite.EnvVariant+"="+variant, conformance.EnvRegistry+"="+registry,
 		"GOTMPDIR="+filepath.Dir(registry)) // as in build: nothing left in /tmp when it is killed
 	cmd.Stderr = os.Stderr
-	group(cmd)
+	cli.OwnGroup(cmd) // go build and its compilers, go test and its test binary: killed whole
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, []string{fmt.Sprintf("go test: %v", err)}

@@ -15,8 +15,8 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 
+	"osps/common/cli"
 	"osps/common/tools/testjson"
 )
 
@@ -49,8 +49,7 @@ func RunRules(ctx context.Context, dir string, l Lab) ([]RuleResult, string, err
 	cmd.Dir = dir
 	// Its own process group, killed whole if ctx ends (the test binary
 	// and the servers it started go with it).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cli.OwnGroup(cmd)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
