@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func checkStats(t *testing.T, srv *Server, _ string, d Driver) {
 		}
 		id, _ := strconv.Atoi(m[1])
 		ids = append(ids, id)
-		if pid, _ := strconv.Atoi(m[2]); !contains(srv.Workers(), pid) {
+		if pid, _ := strconv.Atoi(m[2]); !slices.Contains(srv.Workers(), pid) {
 			t.Errorf("STATS names pid %d, not a live worker of the server (%v)", pid, srv.Workers())
 		}
 	}
@@ -140,15 +141,6 @@ func stats(t testing.TB, s *Session) Outcome {
 		t.Fatalf("STATS: %v", o)
 	}
 	return o
-}
-
-func contains(xs []int, x int) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 func checkErrors(t *testing.T, srv *Server, _ string, d Driver) {

@@ -8,6 +8,7 @@ package conformance
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -150,7 +151,7 @@ func checkKillIdleWatchdog(t *testing.T, bin string, d Driver) {
 	slots := waitStats(t, srv.Addr, 2*time.Second, "slot 0 respawned", func(s []Slot) bool {
 		return s[0].Restarts == 1 && s[0].State == "idle" && s[0].Pid != victim.Pid
 	})
-	if !contains(srv.Workers(), slots[0].Pid) {
+	if !slices.Contains(srv.Workers(), slots[0].Pid) {
 		t.Errorf("the new pid %d is not a live worker of the server", slots[0].Pid)
 	}
 	requestsOK(t, d, srv.Addr, 20)
