@@ -282,9 +282,6 @@ func checkSlowReadersBesideFast(t *testing.T, bin string, d Driver) {
 // at least 80% of the honest requests are served. (Before, 8 hoarders
 // kept the 4 workers waiting: honest 1 of 15.)
 func checkHoardersBesideHonest(t *testing.T, bin string, d Driver) {
-	if d.Name != "v3" {
-		t.Skip("v3 only: the GOTO ticket")
-	}
 	const hoarders, honest = 8, 15
 	srv := Start(t, bin, "--workers", "4")
 	var stop atomic.Bool
@@ -315,9 +312,6 @@ func checkHoardersBesideHonest(t *testing.T, bin string, d Driver) {
 // session is served. (Before, BYE and the worker waited for the ticket
 // to expire.)
 func checkQuitCancelsGoto(t *testing.T, bin string, d Driver) {
-	if d.Name != "v3" {
-		t.Skip("v3 only: the GOTO ticket")
-	}
 	srv := Start(t, bin, "--workers", "1", "--ticket-ttl", "60s", "--queue-timeout", "10s")
 	s, err := PlainDial(t, srv.Addr)
 	if err != nil {
@@ -361,9 +355,6 @@ func checkQuitCancelsGoto(t *testing.T, bin string, d Driver) {
 // silence. (Before, without --watchdog, the dispatcher held the socket
 // and nobody answered: the client waited for its own timeout.)
 func checkDeadPortAnswers(t *testing.T, bin string, d Driver) {
-	if d.Name != "v3" {
-		t.Skip("v3 only: the workers' ports")
-	}
 	for _, watchdog := range []bool{false, true} {
 		args := []string{"--workers", "1"}
 		if watchdog {

@@ -122,9 +122,6 @@ const forgedType1 = "worker=0 pid=666 served=1\n"
 // (Before, the client's proof went through the relay unchanged: 6 of 10
 // call-backs taken, 6 forged answers accepted, exit 0.)
 func checkRelayedCallback(t *testing.T, bin string, d Driver) {
-	if d.Name != "v2" {
-		t.Skip("v2 only: the call-back")
-	}
 	cmd, out, p, release := heldClient(t, bin, d, 30)
 	ln, err := reuseListen(p)
 	if err != nil {
@@ -203,9 +200,6 @@ func relay(w net.Conn, p netip.AddrPort) bool {
 // the client's requests are served. (Before, the client took call-backs
 // one at a time, 2 s each: 4 of 10 failed.)
 func checkHalfLinesAtListener(t *testing.T, bin string, d Driver) {
-	if d.Name != "v2" {
-		t.Skip("v2 only: the call-back")
-	}
 	const n, strangers = 10, 4
 	cmd, out, p, release := heldClient(t, bin, d, n, "--callback-timeout", "2s")
 	var stop atomic.Bool

@@ -6,6 +6,8 @@
 
 package conformance
 
+import "slices"
+
 // Entry says where a check belongs and which section of docs/ explains it.
 type Entry struct {
 	Suite string // "Run", "RunFaults" or "RunStructure": the list that holds the check
@@ -94,6 +96,19 @@ var VariantOnly = map[string]string{
 	"DeadPortAnswers":      "v3",
 	"RelayedCallback":      "v2",
 	"HalfLinesAtListener":  "v2",
+}
+
+// Checks lists, sorted, the catalogued checks of groups that apply to
+// variant ("" means any): what the grader runs and counts.
+func Checks(groups []string, variant string) []string {
+	var names []string
+	for name, e := range Catalog {
+		if slices.Contains(groups, e.Group) && Applies(name, variant) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Applies reports whether check applies to variant ("" means any).

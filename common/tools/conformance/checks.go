@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +32,8 @@ type Gate func(t *testing.T, check string)
 // driver d. Checks that can share one server do; the others start their own.
 func Run(t *testing.T, bin string, d Driver) { RunWith(t, bin, d, nil) }
 
-// RunWith is Run, each check behind gate.
+// RunWith is Run, each check behind gate; a check of another variant's
+// protocol (VariantOnly) skips.
 func RunWith(t *testing.T, bin string, d Driver, gate Gate) {
 	srv := Start(t, bin, "--workers", "4", "--queue-timeout", "30s")
 	checks := []struct {
@@ -56,6 +58,9 @@ func RunWith(t *testing.T, bin string, d Driver, gate Gate) {
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
+			if !Applies(c.name, d.Name) {
+				t.Skipf("%s only: not %s's protocol (VariantOnly)", VariantOnly[c.name], d.Name)
+			}
 			t.Parallel()
 			if gate != nil {
 				gate(t, c.name)
@@ -116,7 +121,7 @@ func checkStats(t *testing.T, srv *Server, _ string, d Driver) {
 		}
 		id, _ := strconv.Atoi(m[1])
 		ids = append(ids, id)
-		if pid, _ := strconv.Atoi(m[2]); !contains(srv.Workers(), pid) {
+		if pid, _ := strconv.Atoi(m[2]); !slices.Contains(srv.Workers(), pid) {
 			t.Errorf("STATS names pid %d, not a live worker of the server (%v)", pid, srv.Workers())
 		}
 	}
@@ -136,15 +141,6 @@ func stats(t testing.TB, s *Session) Outcome {
 		t.Fatalf("STATS: %v", o)
 	}
 	return o
-}
-
-func contains(xs []int, x int) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 func checkErrors(t *testing.T, srv *Server, _ string, d Driver) {

@@ -7,6 +7,7 @@ package conformance
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,7 +20,8 @@ import (
 // RunFaults runs every fault check against the variant binary bin.
 func RunFaults(t *testing.T, bin string, d Driver) { RunFaultsWith(t, bin, d, nil) }
 
-// RunFaultsWith is RunFaults, each check behind gate.
+// RunFaultsWith is RunFaults, each check behind gate; a check of another
+// variant's protocol (VariantOnly) skips.
 func RunFaultsWith(t *testing.T, bin string, d Driver, gate Gate) {
 	checks := []struct {
 		name string
@@ -54,6 +56,9 @@ func RunFaultsWith(t *testing.T, bin string, d Driver, gate Gate) {
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
+			if !Applies(c.name, d.Name) {
+				t.Skipf("%s only: not %s's protocol (VariantOnly)", VariantOnly[c.name], d.Name)
+			}
 			t.Parallel()
 			if gate != nil {
 				gate(t, c.name)
@@ -124,7 +129,7 @@ func checkKillIdleWatchdog(t *testing.T, bin string, d Driver) {
 	slots := waitStats(t, srv.Addr, 2*time.Second, "slot 0 respawned", func(s []Slot) bool {
 		return s[0].Restarts == 1 && s[0].State == "idle" && s[0].Pid != victim.Pid
 	})
-	if !contains(srv.Workers(), slots[0].Pid) {
+	if !slices.Contains(srv.Workers(), slots[0].Pid) {
 		t.Errorf("the new pid %d is not a live worker of the server", slots[0].Pid)
 	}
 	requestsOK(t, d, srv.Addr, 20)

@@ -132,16 +132,8 @@ func RunStructure(t *testing.T, bin string, d Driver) {
 // dispatcher has --workers live children.
 func checkWorkers(t *testing.T, st *structure, _ Driver) {
 	var err error
-	deadline := time.Now().Add(2 * time.Second) // a child may still be exec'ing
-	for {
-		st.layout, err = ReadLayout(st.srv)
-		if err != nil {
-			t.Fatalf("read the server's processes from /proc: %v", err)
-		}
-		if len(st.layout.Workers) >= StructureWorkers || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	if st.layout, err = waitLayout(st.srv, StructureWorkers); err != nil {
+		t.Fatalf("read the server's processes from /proc: %v", err)
 	}
 	switch n := len(st.layout.Workers); {
 	case n == 0:
@@ -489,17 +481,25 @@ func describe(who []int, dispatcher int) string {
 // checks that need worker processes cannot run ("" if it has workers).
 func WorkersMissing(t *testing.T, bin string) string {
 	srv := Start(t, bin, "--workers", "2")
+	l, err := waitLayout(srv, 1)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("cannot read the server's processes: %v", err)
+	case len(l.Workers) == 0:
+		return fmt.Sprintf("%s (the dispatcher, pid %d, has no child): see the structure group", noWorkers, l.Dispatcher)
+	}
+	return ""
+}
+
+// waitLayout reads srv's processes until the dispatcher has at least
+// workers children, or for 2 s (a child may still be exec'ing), and
+// returns the last reading.
+func waitLayout(srv *Server, workers int) (Layout, error) {
 	deadline := time.Now().Add(2 * time.Second)
 	for {
 		l, err := ReadLayout(srv)
-		if err != nil {
-			return fmt.Sprintf("cannot read the server's processes: %v", err)
-		}
-		if len(l.Workers) > 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return fmt.Sprintf("%s (the dispatcher, pid %d, has no child): see the structure group", noWorkers, l.Dispatcher)
+		if err != nil || len(l.Workers) >= workers || time.Now().After(deadline) {
+			return l, err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

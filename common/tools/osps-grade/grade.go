@@ -16,7 +16,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,6 +29,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"osps/common/cli"
 )
 
 // Submission is one subfolder of the class folder.
@@ -103,33 +104,27 @@ func program(dir string) (string, error) {
 
 func runGrade(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("grade", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	only := fs.String("only", "", "grade only these check groups, comma-separated (default: all)")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "submissions graded at once")
 	timeout := fs.Duration("timeout", DefaultTimeout, "the bound on one submission, build included")
 	out := fs.String("out", "", "write the table to OUT.md and OUT.csv (default: DIR/grades)")
 	root := fs.String("root", ".", "the repository whose checks run (where go.mod is)")
 	grader := fs.String("grader", "", "the grader program that grades one submission (default: this one)")
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: ./run.sh grade DIR [--only GROUP,...] [--jobs N] [--timeout D] [--out PREFIX]\n\n"+
-			"Grades every subfolder of DIR: a tree to build (it holds a go.mod), or a folder\n"+
-			"holding a program (an executable named server, or its only executable), graded\n"+
-			"with --bin. The variant is the first word of a file named variant in it, or its\n"+
-			"name's prefix (v1-alice, v3-bob). %d at once here; each ends within --timeout\n"+
-			"(default %v). Writes DIR/grades.md, DIR/grades.csv and DIR/.grades/NAME.txt.\n\nFlags:\n%s",
-			runtime.NumCPU(), DefaultTimeout, fs.FlagUsages())
+	synopsis := fmt.Sprintf("./run.sh grade DIR [--only GROUP,...] [--jobs N] [--timeout D] [--out PREFIX]\n\n"+
+		"Grades every subfolder of DIR: a tree to build (it holds a go.mod), or a folder\n"+
+		"holding a program (an executable named server, or its only executable), graded\n"+
+		"with --bin. The variant is the first word of a file named variant in it, or its\n"+
+		"name's prefix (v1-alice, v3-bob). %d at once here; each ends within --timeout\n"+
+		"(default %v). Writes DIR/grades.md, DIR/grades.csv and DIR/.grades/NAME.txt.",
+		runtime.NumCPU(), DefaultTimeout)
+	if status, done := cli.ParseTo(fs, args, synopsis, stdout, stderr); done {
+		return status
 	}
-	fs.Usage = func() {} // printed below: --help on stdout, a usage error on stderr
-	if err := fs.Parse(args); errors.Is(err, pflag.ErrHelp) {
-		usage(stdout)
-		return 0
-	} else if err != nil {
-		usage(stderr)
-		return 2
+	if fs.NArg() != 1 {
+		return cli.UsageError(stderr, fs, synopsis, "want one DIR")
 	}
-	if fs.NArg() != 1 || *jobs < 1 {
-		usage(stderr)
-		return 2
+	if *jobs < 1 {
+		return cli.UsageError(stderr, fs, synopsis, fmt.Sprintf("--jobs %d: want 1 or more", *jobs))
 	}
 	groups, err := parseGroups(*only)
 	if err != nil {

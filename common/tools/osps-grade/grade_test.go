@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,7 +30,7 @@ func copyRepo(t *testing.T, root, dst string, keep []string) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		top, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
-		if rel != "." && (top == ".git" || top == "bin" || top == "lab" || (keep != nil && !contains(keep, top))) {
+		if rel != "." && (top == ".git" || top == "bin" || top == "lab" || (keep != nil && !slices.Contains(keep, top))) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -50,15 +51,6 @@ func copyRepo(t *testing.T, root, dst string, keep []string) {
 	if err != nil {
 		t.Fatalf("copy the repository: %v", err)
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 func goBuild(t *testing.T, out, pkg string) {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"osps/common/cli"
 	"osps/common/tools/conformance"
 	"osps/common/tools/osps-grade/suite"
 )
@@ -52,36 +53,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runGrade(ctx, args[1:], stdout, stderr)
 	}
 	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
 	bin := fs.String("bin", "", "grade this program (any language) instead of building the variant")
 	tree := fs.String("tree", "", "build the variant from this copy of the repository (default: this one)")
 	only := fs.String("only", "", "run only these check groups, comma-separated (default: all)")
 	root := fs.String("root", ".", "the repository whose checks run (where go.mod is)")
 	jsonOut := fs.String("json", "", "also write every check's result, the score per group and the total to this file, as JSON")
 	timeout := fs.Duration("timeout", DefaultTimeout, "the bound on the whole check, build included: past it, what still runs fails and is killed")
-	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: ./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...] [--json FILE] [--timeout D]\n"+
-			"       ./run.sh grade DIR [flags]   (every submission in DIR: ./run.sh grade --help)\n\n"+
-			"VARIANT is v1, v2 or v3 (how the program is driven). A check ends within --timeout\n"+
-			"(default %v, all groups); every program it starts has a deadline and is killed\n"+
-			"with its process group past it; Ctrl-C leaves no process and no segment behind.\n\nGroups (points):\n", DefaultTimeout)
-		for _, g := range conformance.Groups {
-			fmt.Fprintf(w, "  %-9s %3d  %s\n", g.Name, Rubric[g.Name], g.What)
-		}
-		fmt.Fprintf(w, "\nFlags:\n%s", fs.FlagUsages())
+	var synopsis strings.Builder
+	fmt.Fprintf(&synopsis, "./run.sh check VARIANT [--bin PATH] [--tree DIR] [--only GROUP,...] [--json FILE] [--timeout D]\n"+
+		"       ./run.sh grade DIR [flags]   (every submission in DIR: ./run.sh grade --help)\n\n"+
+		"VARIANT is v1, v2 or v3 (how the program is driven). A check ends within --timeout\n"+
+		"(default %v, all groups); every program it starts has a deadline and is killed\n"+
+		"with its process group past it; Ctrl-C leaves no process and no segment behind.\n\nGroups (points):", DefaultTimeout)
+	for _, g := range conformance.Groups {
+		fmt.Fprintf(&synopsis, "\n  %-9s %3d  %s", g.Name, Rubric[g.Name], g.What)
 	}
-	fs.Usage = func() {} // printed below: --help on stdout, a usage error on stderr
-	if err := fs.Parse(args); errors.Is(err, pflag.ErrHelp) {
-		usage(stdout)
-		return 0
-	} else if err != nil {
-		usage(stderr)
-		return 2
+	if status, done := cli.ParseTo(fs, args, synopsis.String(), stdout, stderr); done {
+		return status
 	}
 	if fs.NArg() != 1 || Variants[fs.Arg(0)] == "" {
-		fmt.Fprintln(stderr, "check: want one VARIANT: v1, v2 or v3")
-		usage(stderr)
-		return 2
+		return cli.UsageError(stderr, fs, synopsis.String(), "want one VARIANT: v1, v2 or v3")
 	}
 	variant := fs.Arg(0)
 	groups, err := parseGroups(*only)
@@ -192,7 +183,7 @@ func build(ctx context.Context, tree, dir, out string) (string, error) {
 	// A go command killed past the bound leaves its work directory
 	// behind: make it in the grader's own temporary folder, removed after.
 	cmd.Env = append(os.Environ(), "GOTMPDIR="+out)
-	group(cmd)
+	cli.OwnGroup(cmd) // go build and its compilers, go test and its test binary: killed whole
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("go build ./%s in %s: stopped: %v", dir, tree, ctx.Err())
@@ -202,23 +193,13 @@ func build(ctx context.Context, tree, dir, out string) (string, error) {
 	return bin, nil
 }
 
-// group runs cmd in a process group of its own, and makes its
-// cancellation kill the whole group (go test and its test binary, go
-// build and its compilers), not only the process it started.
-func group(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-}
-
 // Pattern is the -run pattern of the checks of groups that apply to
 // variant, and whether any check was selected.
 func Pattern(groups []string, variant string) (string, bool) {
 	suites := map[string][]string{}
-	for name, e := range conformance.Catalog {
-		if slices.Contains(groups, e.Group) && conformance.Applies(name, variant) {
-			suites[e.Suite] = append(suites[e.Suite], name)
-		}
+	for _, name := range conformance.Checks(groups, variant) {
+		s := conformance.Catalog[name].Suite
+		suites[s] = append(suites[s], name)
 	}
 	var tops, names []string
 	for _, s := range []struct{ suite, test string }{{"RunStructure", "TestStructure"}, {"Run", "TestConformance"}, {"RunFaults", "TestFaults"}} {
@@ -253,7 +234,7 @@ func grade(ctx context.Context, root, program, variant string, groups []string, 
 	cmd.Env = append(os.Environ(), suite.EnvBin+"="+program, suite.EnvVariant+"="+variant, conformance.EnvRegistry+"="+registry,
 		"GOTMPDIR="+filepath.Dir(registry)) // as in build: nothing left in /tmp when it is killed
 	cmd.Stderr = os.Stderr
-	group(cmd)
+	cli.OwnGroup(cmd) // go build and its compilers, go test and its test binary: killed whole
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, []string{fmt.Sprintf("go test: %v", err)}

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"osps/common/shm"
+	"osps/common/tools/conformance"
 	"osps/common/tools/procfs"
 )
 
@@ -63,11 +64,7 @@ func TestReport(t *testing.T) {
 	if diff := cmp.Diff(want, strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")); diff != "" {
 		t.Errorf("report (-want +got):\n%s", diff)
 	}
-	var sum Summary
-	for _, c := range checks {
-		sum.Add(c.Status)
-	}
-	if diff := cmp.Diff(Summary{Passed: 2, Failed: 2, Skipped: 1}, sum); diff != "" {
+	if diff := cmp.Diff(Summary{Passed: 2, Failed: 2, Skipped: 1}, Count(checks, "")); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
 	if len(problems) != 2 {
@@ -182,7 +179,7 @@ func TestStructureRejectsOneProcess(t *testing.T) {
 	if len(fails) != 1 || !wantFail.MatchString(fails[0]) {
 		t.Errorf("want one FAIL line matching %v; got %q\n%s", wantFail, fails, got)
 	}
-	n := len(checksOf("structure", "v1")) + len(checksOf("faults", "v1"))
+	n := len(conformance.Checks([]string{"structure", "faults"}, "v1"))
 	if want := fmt.Sprintf("Score: 0/35\n0 passed, 1 failed, %d skipped\n", n-1); !strings.HasSuffix(got, want) {
 		t.Errorf("want 1 failed and %d skipped:\n%s", n-1, got)
 	}
@@ -384,6 +381,26 @@ func TestUsage(t *testing.T) {
 	out.Reset()
 	if code := run(context.Background(), []string{"--help"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "A check ends within --timeout\n(default 4m0s, all groups)") {
 		t.Errorf("check --help: exit %d, want 0 and the time bound stated:\n%s", code, out.String())
+	}
+}
+
+// A bad flag or value is a usage error: exit 2, and stderr names what was
+// wrong before the usage, for check and for grade.
+func TestBadFlagNamed(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"v1", "--bogus"}, "check: unknown flag: --bogus\n"},
+		{[]string{"v1", "--timeout", "soon"}, "check: invalid argument \"soon\" for \"--timeout\""},
+		{[]string{"grade", "--bogus", os.TempDir()}, "grade: unknown flag: --bogus\n"},
+		{[]string{"grade", "--jobs", "0", os.TempDir()}, "grade: --jobs 0: want 1 or more\n"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), c.args, &out, &errOut)
+		if code != 2 || !strings.HasPrefix(errOut.String(), c.want) || !strings.Contains(errOut.String(), "Usage: ./run.sh ") {
+			t.Errorf("%v: exit %d, stderr %q; want 2, stderr starting %q, then the usage", c.args, code, errOut.String(), c.want)
+		}
 	}
 }
 

@@ -45,24 +45,17 @@ func needPython(t *testing.T) {
 }
 
 // GroupCount is how many checks of one group a report shows per status.
-// Other counts the checks of another variant, which skip themselves
-// ("skip ... v3 only: ...") on the variant graded.
-type GroupCount struct{ Pass, Fail, Skip, Other int }
+type GroupCount struct{ Pass, Fail, Skip int }
 
 var (
-	summaryRE = regexp.MustCompile(`(?m)^(\d+) passed, (\d+) failed`)
-	gradingRE = regexp.MustCompile(`(?m)^grading .* as (v\d)$`)
-	onlyRE    = regexp.MustCompile(`^skip\s+\S+\s+\S+\s+\S+s\s+(v\d) only:`)
+	summaryRE  = regexp.MustCompile(`(?m)^(\d+) passed, (\d+) failed`)
+	gradedAsRE = regexp.MustCompile(`(?m)^grading .* as (v\d)$`)
 )
 
 // readReport counts the pass/FAIL/skip lines of a grader report by
 // group, and reads its summary line.
 func readReport(out string) (map[string]GroupCount, Summary, error) {
 	groups := map[string]GroupCount{}
-	variant := ""
-	if m := gradingRE.FindStringSubmatch(out); m != nil {
-		variant = m[1]
-	}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -70,14 +63,12 @@ func readReport(out string) (map[string]GroupCount, Summary, error) {
 			continue
 		}
 		c := groups[f[1]]
-		switch m := onlyRE.FindStringSubmatch(sc.Text()); {
-		case f[0] == "pass":
+		switch f[0] {
+		case "pass":
 			c.Pass++
-		case f[0] == "FAIL":
+		case "FAIL":
 			c.Fail++
-		case m != nil && variant != "" && m[1] != variant:
-			c.Other++
-		case f[0] == "skip":
+		case "skip":
 			c.Skip++
 		default:
 			continue
@@ -93,23 +84,8 @@ func readReport(out string) (map[string]GroupCount, Summary, error) {
 	return groups, Summary{Passed: p, Failed: f}, nil
 }
 
-// catalogued is how many checks the catalogue puts in each group for
-// variant (the checks of another variant's protocol do not run).
-func catalogued(variant string) map[string]int {
-	n := map[string]int{}
-	for name, e := range conformance.Catalog {
-		if conformance.Applies(name, variant) {
-			n[e.Group]++
-		}
-	}
-	return n
-}
-
-var gradedAsRE = regexp.MustCompile(`(?m)^grading .* as (v\d)$`)
-
 // allPassed says why a report is not "every check of groups passed"
-// (but the checks of another variant, which skip themselves): a
-// failure, a skip, a check missing, a group that ran and was not asked for.
+// (of those that apply to the variant graded): a failure, a skip, a check missing, a group that ran and was not asked for.
 func allPassed(out string, groups []string) error {
 	got, sum, err := readReport(out)
 	if err != nil {
@@ -119,13 +95,12 @@ func allPassed(out string, groups []string) error {
 	if m := gradedAsRE.FindStringSubmatch(out); m != nil {
 		variant = m[1]
 	}
-	count := catalogued(variant)
 	want := map[string]GroupCount{}
 	total := 0
 	for _, g := range groups {
-		other := got[g].Other
-		want[g] = GroupCount{Pass: count[g] - other, Other: other}
-		total += count[g] - other
+		n := len(conformance.Checks([]string{g}, variant))
+		want[g] = GroupCount{Pass: n}
+		total += n
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		return fmt.Errorf("checks per group (-want +got):\n%s", diff)
@@ -293,16 +268,7 @@ func TestAllPassed(t *testing.T) {
 	skipped := strings.Replace(good, "pass  protocol", "skip  protocol", 1)
 	missing := strings.Replace(good, lines[0]+"\n", "", 1)
 	extra := strings.Replace(good, "grading x as v1\n", "grading x as v1\npass  large     Type2Sizes                 0.40s\n", 1)
-	// A check of another variant skips itself: not applicable, not a failure.
-	otherVariant := strings.Replace(good, "pass  protocol", "skip  protocol", 1)
-	otherVariant = strings.Replace(otherVariant, "0.10s\n", "0.00s  v3 only: the GOTO ticket\n", 1)
-	otherVariant = strings.Replace(otherVariant, fmt.Sprintf("%d passed, 0 failed", n), fmt.Sprintf("%d passed, 0 failed", n-1), 1)
-	if err := allPassed(otherVariant, []string{"protocol"}); err != nil {
-		t.Errorf("a report with a v3-only check skipped on v1: %v\n%s", err, otherVariant)
-	}
-	sameVariant := strings.Replace(otherVariant, "v3 only", "v1 only", 1)
-	for name, bad := range map[string]string{"a failure": failed, "a skip": skipped, "a check missing": missing, "a group not asked for": extra, "no summary": lines[0],
-		"a v1-only check skipped on v1": sameVariant} {
+	for name, bad := range map[string]string{"a failure": failed, "a skip": skipped, "a check missing": missing, "a group not asked for": extra, "no summary": lines[0]} {
 		if err := allPassed(bad, []string{"protocol"}); err == nil {
 			t.Errorf("%s: allPassed accepted\n%s", name, bad)
 		}

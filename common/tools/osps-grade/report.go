@@ -9,7 +9,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -28,23 +27,32 @@ type Check struct {
 	top     string  // the test that ran it: TestStructure, TestConformance, TestFaults
 }
 
-// Summary counts the checks.
-type Summary struct{ Passed, Failed, Skipped int }
-
-// Add counts one result.
-func (s *Summary) Add(status string) {
-	switch status {
-	case "pass":
-		s.Passed++
-	case "fail":
-		s.Failed++
-	case "skip":
-		s.Skipped++
-	}
+// Summary counts checks by status: a program's (Results), a group's
+// (GroupScore).
+type Summary struct {
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
 }
 
-// msgRE matches the line t.Errorf or t.Fatalf prints: "    file.go:12: text".
-var msgRE = regexp.MustCompile(`^\s+[\w.-]+\.go:\d+: (.*)$`)
+// Count counts the checks of group ("": of every group) by status.
+func Count(checks []Check, group string) Summary {
+	var s Summary
+	for _, c := range checks {
+		if group != "" && c.Group != group {
+			continue
+		}
+		switch c.Status {
+		case "pass":
+			s.Passed++
+		case "fail":
+			s.Failed++
+		case "skip":
+			s.Skipped++
+		}
+	}
+	return s
+}
 
 // Report reads events from r, writes a line per check to w as they
 // come, and returns every check's result and the problems that belong
@@ -141,46 +149,9 @@ func (c Check) Line() string {
 	return s
 }
 
-// firstMessage is the first t.Errorf/t.Fatalf/t.Skip text among lines,
-// cut to one readable sentence, or def when there is none.
+// firstMessage is testjson.FirstMessage cut to one readable sentence.
 func firstMessage(lines []string, def string) string {
-	for i, l := range lines {
-		if m := msgRE.FindStringSubmatch(l); m != nil {
-			msg := m[1]
-			// A message that announces more below (a program's output,
-			// a diff): the last line of what follows says what came.
-			if strings.HasSuffix(msg, ":") {
-				if more := continuation(lines[i+1:]); more != "" {
-					msg += " " + more
-				}
-			}
-			return shorten(msg)
-		}
-	}
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if l != "" && !strings.HasPrefix(l, "===") && !strings.HasPrefix(l, "---") && l != "FAIL" && !strings.HasPrefix(l, "FAIL\t") && !strings.HasPrefix(l, "ok ") {
-			return shorten(l)
-		}
-	}
-	return def
-}
-
-// continuation is the last line that goes on a message (up to the next
-// message): a program's output ends with why it stopped.
-func continuation(lines []string) string {
-	last := ""
-	for _, l := range lines {
-		if msgRE.MatchString(l) {
-			break
-		}
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "---") || strings.HasPrefix(l, "===") {
-			continue
-		}
-		last = l
-	}
-	return last
+	return shorten(testjson.FirstMessage(lines, def))
 }
 
 // shorten keeps one line of at most 600 characters.

@@ -24,9 +24,7 @@ type Results struct {
 	Scores   []GroupScore `json:"groups"`
 	Score    float64      `json:"score"`
 	Total    int          `json:"total"`
-	Passed   int          `json:"passed"`
-	Failed   int          `json:"failed"`
-	Skipped  int          `json:"skipped"`
+	Summary               // passed, failed, skipped
 	Seconds  float64      `json:"time"`
 	Checks   []Check      `json:"checks"`
 	Problems []string     `json:"problems,omitempty"` // what belongs to no check: the build, a server that never started, the time bound
@@ -47,9 +45,7 @@ func (r *Results) complete(w io.Writer) {
 	}
 	var missing []string
 	for _, g := range r.Groups {
-		names := checksOf(g, r.Variant)
-		slices.Sort(names)
-		for _, name := range names {
+		for _, name := range conformance.Checks([]string{g}, r.Variant) {
 			if !slices.ContainsFunc(r.Checks, func(c Check) bool { return c.Name == name }) {
 				r.Checks = append(r.Checks, Check{Name: name, Group: g, Status: "fail", Message: "not run: " + shorten(reason), Doc: conformance.Catalog[name].Doc})
 				missing = append(missing, name)
@@ -59,17 +55,7 @@ func (r *Results) complete(w io.Writer) {
 	if len(missing) > 0 {
 		fmt.Fprintf(w, "FAIL  %d checks not run (%s): %s\n", len(missing), strings.Join(missing, ", "), shorten(reason))
 	}
-	r.Passed, r.Failed, r.Skipped = 0, 0, 0
-	for _, c := range r.Checks {
-		switch c.Status {
-		case "pass":
-			r.Passed++
-		case "fail":
-			r.Failed++
-		case "skip":
-			r.Skipped++
-		}
-	}
+	r.Summary = Count(r.Checks, "")
 	r.Scores, r.Score, r.Total = Score(r.Variant, r.Groups, r.Checks)
 }
 

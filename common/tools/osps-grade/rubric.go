@@ -31,41 +31,14 @@ type GroupScore struct {
 	Points  int     `json:"points"` // what the group is worth
 	Score   float64 `json:"score"`  // what this program earned
 	Checks  int     `json:"checks"`
-	Passed  int     `json:"passed"`
-	Failed  int     `json:"failed"`
-	Skipped int     `json:"skipped"`
-}
-
-// checksOf lists the catalog's checks of group g that apply to variant
-// ("": all of them).
-func checksOf(g, variant string) []string {
-	var names []string
-	for name, e := range conformance.Catalog {
-		if e.Group == g && conformance.Applies(name, variant) {
-			names = append(names, name)
-		}
-	}
-	return names
+	Summary         // passed, failed, skipped
 }
 
 // Score scores results over groups: per group, and the total out of the
 // groups' points.
 func Score(variant string, groups []string, results []Check) (per []GroupScore, score float64, total int) {
 	for _, g := range groups {
-		gs := GroupScore{Group: g, Points: Rubric[g], Checks: len(checksOf(g, variant))}
-		for _, c := range results {
-			if c.Group != g {
-				continue
-			}
-			switch c.Status {
-			case "pass":
-				gs.Passed++
-			case "fail":
-				gs.Failed++
-			case "skip":
-				gs.Skipped++
-			}
-		}
+		gs := GroupScore{Group: g, Points: Rubric[g], Checks: len(conformance.Checks([]string{g}, variant)), Summary: Count(results, g)}
 		if gs.Checks > 0 {
 			gs.Score = round1(float64(gs.Points) * float64(gs.Passed) / float64(gs.Checks))
 		}
@@ -87,7 +60,7 @@ func RubricMarkdown() string {
 	b.WriteString("| group | points | checks | what it checks |\n| --- | --- | --- | --- |\n")
 	total, checks := 0, 0
 	for _, g := range conformance.Groups {
-		n := len(checksOf(g.Name, ""))
+		n := len(conformance.Checks([]string{g.Name}, ""))
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %s |\n", g.Name, Rubric[g.Name], n, g.What)
 		total += Rubric[g.Name]
 		checks += n

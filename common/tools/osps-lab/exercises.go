@@ -32,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"osps/common/cli"
 	"osps/common/tools/freeport"
 )
 
@@ -316,8 +317,7 @@ func runScript(ctx context.Context, dir, script string) (string, error) {
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cli.OwnGroup(cmd)
 	// A file, not a pipe: a server the page leaves running for the next
 	// step must not hold the output open.
 	f, err := os.CreateTemp("", "osps-exercise-*.out")

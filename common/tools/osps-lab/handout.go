@@ -53,15 +53,15 @@ var docAnchorRE = regexp.MustCompile(`^\s*// DOC: [a-z0-9-]+`)
 // anchor, not in the lab's stub, and not anywhere else in the files of
 // the repository (outside the regions).
 func referenceLines(root string, files []string) (map[string]string, error) {
-	regions := map[string][]Lab{} // file -> labs whose region it holds
-	ref := map[string]string{}    // line -> lab
+	regions := map[string][]Region{} // file -> the lab regions it holds
+	ref := map[string]string{}       // line -> lab
 	stubLines := map[string]bool{}
 	for _, l := range All {
 		r, err := Locate(root, l)
 		if err != nil {
 			return nil, err
 		}
-		regions[r.File] = append(regions[r.File], l)
+		regions[r.File] = append(regions[r.File], r)
 		src, err := os.ReadFile(filepath.Join(root, r.File))
 		if err != nil {
 			return nil, err
@@ -83,11 +83,8 @@ func referenceLines(root string, files []string) (map[string]string, error) {
 		if err != nil {
 			continue
 		}
-		for _, l := range regions[f] { // the file outside its regions
-			r, err := Locate(root, l)
-			if err != nil {
-				return nil, err
-			}
+		rs := slices.SortedFunc(slices.Values(regions[f]), func(a, b Region) int { return b.Start - a.Start })
+		for _, r := range rs { // the file outside its regions, cut from the last one up: the offsets before stay true
 			src = append(append([]byte{}, src[:r.Start]...), src[r.End:]...)
 		}
 		if quotesRegions(f) {

@@ -5,10 +5,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -100,29 +104,31 @@ func Stubbed(src []byte, r Region, l Lab) ([]byte, error) {
 	return out, nil
 }
 
-// Names lists every lab marker name found in the .go files under root
-// (skipping lab/, bin/ and hidden folders), with the files that hold it.
+// Names lists every lab marker name found in the repository's .go files
+// (repoFiles: lab/ and bin/ left out; testdata and hidden folders
+// skipped too), with the files that hold it.
 func Names(root string) (map[string][]string, error) {
+	files, err := repoFiles(root)
+	if err != nil {
+		return nil, err
+	}
 	names := map[string][]string{}
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+	for _, f := range files {
+		f = filepath.ToSlash(f)
+		dirs := strings.Split(path.Dir(f), "/")
+		if !strings.HasSuffix(f, ".go") || slices.ContainsFunc(dirs, func(d string) bool { return d == "testdata" || strings.HasPrefix(d, ".") && d != "." }) {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(root, f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // known to git, deleted in this copy
+		}
 		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() && p != root && (rel == "lab" || rel == "bin" || strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(p, ".go") {
-			return nil
-		}
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, m := range markerRE.FindAllSubmatch(src, -1) {
-			names[string(m[1])] = append(names[string(m[1])], filepath.ToSlash(rel))
+			names[string(m[1])] = append(names[string(m[1])], f)
 		}
-		return nil
-	})
-	return names, err
+	}
+	return names, nil
 }

@@ -15,8 +15,8 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 
+	"osps/common/cli"
 	"osps/common/tools/testjson"
 )
 
@@ -26,9 +26,6 @@ type RuleResult struct {
 	Status  string // "pass", "FAIL" or "skip"
 	Message string // the test's first message, on failure
 }
-
-// failRE matches the line t.Errorf or t.Fatalf prints: "    file.go:12: text".
-var failRE = regexp.MustCompile(`^\s+[\w.-]+\.go:\d+: (.*)$`)
 
 // topTests is the -run pattern of the rules' top-level tests.
 func topTests(rules []Rule) string {
@@ -52,8 +49,7 @@ func RunRules(ctx context.Context, dir string, l Lab) ([]RuleResult, string, err
 	cmd.Dir = dir
 	// Its own process group, killed whole if ctx ends (the test binary
 	// and the servers it started go with it).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cli.OwnGroup(cmd)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -86,12 +82,12 @@ func RunRules(ctx context.Context, dir string, l Lab) ([]RuleResult, string, err
 			rr.Status, ran = "skip", true
 		case "fail":
 			rr.Status, ran = "FAIL", true
-			rr.Message = message(outputs[r.Test])
+			rr.Message = testjson.FirstMessage(outputs[r.Test], "failed")
 		default:
 			rr.Status = "FAIL"
 			top, _, _ := strings.Cut(r.Test, "/")
 			if status[top] == "fail" {
-				rr.Message = "did not run: " + message(outputs[top]) // the top test stopped before it
+				rr.Message = "did not run: " + testjson.FirstMessage(outputs[top], "failed") // the top test stopped before it
 			} else {
 				rr.Message = "did not run"
 			}
@@ -106,21 +102,6 @@ func RunRules(ctx context.Context, dir string, l Lab) ([]RuleResult, string, err
 		return res, words, nil
 	}
 	return res, "", nil
-}
-
-// message is a test's first failure message, or its last output line.
-func message(lines []string) string {
-	for _, l := range lines {
-		if m := failRE.FindStringSubmatch(l); m != nil {
-			return m[1]
-		}
-	}
-	for i := len(lines) - 1; i >= 0; i-- {
-		if s := strings.TrimSpace(lines[i]); s != "" && !strings.HasPrefix(s, "---") && !strings.HasPrefix(s, "===") {
-			return s
-		}
-	}
-	return "failed"
 }
 
 // checkRules runs and prints l's rules; it reports whether all passed.

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,17 +23,6 @@ import (
 )
 
 var handouts = []string{"docs/lab.md", "docs/fr/lab.md"}
-
-// groupCount is how many checks the grader runs for these groups on variant.
-func groupCount(groups []string, variant string) int {
-	n := 0
-	for name, e := range conformance.Catalog {
-		if slices.Contains(groups, e.Group) && conformance.Applies(name, variant) {
-			n++
-		}
-	}
-	return n
-}
 
 // claimRE finds a count the handout promises, and the commands it may
 // belong to: the nearest command before a count is the one it is about.
@@ -78,11 +66,11 @@ func handoutCountErrors(page string) []string {
 			if strings.Contains(claim, "rules: ") {
 				want, what = len(l.Rules), "lab "+l.Name+"'s rules"
 			} else {
-				want, what = groupCount([]string{l.Group}, l.Variant), "lab check "+l.Name+" (group "+l.Group+")"
+				want, what = len(conformance.Checks([]string{l.Group}, l.Variant)), "lab check "+l.Name+" (group "+l.Group+")"
 			}
 		} else {
 			groups := strings.Split(page[cmd[6]:cmd[7]], ",")
-			want, what = groupCount(groups, page[cmd[4]:cmd[5]]), "the groups "+page[cmd[6]:cmd[7]]
+			want, what = len(conformance.Checks(groups, page[cmd[4]:cmd[5]])), "the groups "+page[cmd[6]:cmd[7]]
 		}
 		if fmt.Sprint(want) != num {
 			errs = append(errs, fmt.Sprintf("line %d: %s, but %s count %d", line, claim, what, want))
