@@ -1219,7 +1219,7 @@ def serve(argv):
                         "0: all workers but a quarter, one at least")
     p.add_argument("--max-sessions-per-peer", type=int, default=0,
                    help="sessions open at once from one IP address; 0: no limit")
-    p.add_argument("--idle-timeout", type=duration, default="1m", help="silence between lines")
+    p.add_argument("--idle-timeout", type=duration, default="1m", help="close a session that sends no request for this long")
     p.add_argument("--line-timeout", type=duration, default="10s", help="time to finish a line")
     p.add_argument("--grace", type=duration, default="5s", help="on SIGTERM, time for requests in flight")
     p.add_argument("--heartbeat", type=duration, default="1s", help="an idle worker beats this often")
