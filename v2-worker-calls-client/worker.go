@@ -101,7 +101,7 @@ func (c *caller) call() error {
 	}
 
 	// STEP v2.4: the client checked the ticket; it proves itself with
-	// HELLO <proof>, then its request line comes.
+	// HELLO <mac> (wire.CallbackProof), then its request line comes.
 	r := wire.NewReader(conn)
 	if err := checkProof(r, conn, proof, ticket); err != nil {
 		return netError(err, "the call-back at %s did not prove it is the client", to)
