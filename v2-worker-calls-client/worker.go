@@ -111,7 +111,7 @@ func (c *caller) call() error {
 	case wire.AsError(err) != nil:
 		return answerErr(conn, err)
 	case errors.Is(err, io.EOF):
-		return wire.Errorf(wire.CodeWorkerFailed, "the client at %s closed the call-back without a request (wrong ticket?)", to)
+		return wire.Errorf(wire.CodeWorkerFailed, "the client at %s closed the call-back without a request", to)
 	case err != nil:
 		return netError(err, "read the request line from %s", to)
 	}
