@@ -121,7 +121,7 @@ func readAnswer(c *client.Client, wr *bufio.Reader, addr, line string) (client.R
 		c.Tr.Step(5, "worker answered %s", reply.Err.Error())
 	}
 	c.Tr.Step(6, "back to the dispatcher session: next request, or QUIT")
-	// STEP v3.6: back to the dispatcher session (client.Run sends the next line, or QUIT).
+	// STEP v3.6: back to the dispatcher session (client.Session sends the next line, or QUIT).
 	return res, nil
 }
 
