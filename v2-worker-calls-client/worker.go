@@ -13,7 +13,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -118,7 +117,7 @@ func (c *caller) call() error {
 	c.tr.Step(4, "the client proved itself (HELLO <mac>) and sent %q", got.String())
 
 	// STEP v2.5: answer OK <n> and the payload, then close.
-	src := service.PayloadFor(want, c.self.ID, os.Getpid(), slot.AddServed())
+	src := service.PayloadFor(want, c.self.ID, c.self.Pid, slot.AddServed())
 	c.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
 	// The min-rate rule, as in every variant: the answer goes on while
 	// the client reads at least --min-rate bytes per second over each
