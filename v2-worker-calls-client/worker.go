@@ -55,9 +55,6 @@ type caller struct {
 }
 
 func (c *caller) serve(m pingpong.Msg) error {
-	if m.Op != pingpong.PingRequest {
-		return nil // a late ping of a request already over
-	}
 	err := c.call()
 	// STEP v2.6: pong the dispatcher: done (Arg 0), or failed (Arg 1)
 	// with the error line in the slot.

@@ -116,9 +116,6 @@ func (d *desk) Close() error {
 // ServePing handles one ping: the main loop's part of a request. It returns
 // once the client was served or the ticket expired, after the pong.
 func (d *desk) ServePing(m pingpong.Msg) error {
-	if m.Op != pingpong.PingRequest {
-		return nil // nothing else is sent to a v3 worker
-	}
 	// STEP v3.2: the ping: a ticket, a proof key and a request wait in our slot.
 	p, err := d.expect()
 	if err != nil {
