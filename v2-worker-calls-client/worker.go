@@ -21,7 +21,6 @@ import (
 	"osps/common/pingpong"
 	"osps/common/proc"
 	"osps/common/service"
-	"osps/common/shm"
 	"osps/common/trace"
 	"osps/common/wire"
 )
@@ -80,7 +79,10 @@ func (c *caller) call() error {
 	if err != nil || !to.IsValid() || to.Port() == 0 || !wire.ValidTicket(ticket) || !wire.ValidTicket(proof) {
 		return wire.Errorf(wire.CodeWorkerFailed, "worker %d: no valid call-back in the slot", c.self.ID)
 	}
-	defer beatWhile(slot)()
+	// A worker waiting on its client is alive, not hung, and every wait
+	// of a call-back has a deadline: it beats its heartbeat meanwhile.
+	// DOC: v2-beat-while-waiting
+	defer c.self.BeatWhile()()
 	deadline := time.Now().Add(c.timeout)
 
 	// STEP v2.3: dial the client at the address from the slot, say HELLO <ticket>.
@@ -168,25 +170,4 @@ func netError(err error, format string, a ...any) error {
 		return wire.Errorf(wire.CodeTimeout, "%s: no progress in time", what)
 	}
 	return wire.Errorf(wire.CodeWorkerFailed, "%s: %v", what, err)
-}
-
-// beatWhile beats the slot's heartbeat every proc.BeatEvery until the
-// returned function is called: a worker waiting on its client is alive,
-// not hung, and every wait of a call-back has a deadline.
-// DOC: v2-beat-while-waiting
-func beatWhile(slot *shm.Slot) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(proc.BeatEvery)
-		defer t.Stop()
-		for {
-			slot.Beat()
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done) }
 }

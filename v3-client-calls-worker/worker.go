@@ -158,14 +158,14 @@ func (d *desk) expect() (*pending, error) {
 
 // wait waits until p's client was served or failed, or until p expires
 // unclaimed, and returns the final pong's argument. It beats the
-// heartbeat every proc.BeatEvery until p is claimed; from then on the
-// transfer beats it as it makes progress.
+// heartbeat every proc.BeatEvery until p is claimed (Self.BeatWhile);
+// from then on the transfer beats it as it makes progress.
 func (d *desk) wait(p *pending) uint64 {
 	expire := time.NewTimer(d.f.ttl)
 	defer expire.Stop()
-	beat := time.NewTicker(proc.BeatEvery)
-	defer beat.Stop()
-	beats, claimed := beat.C, p.claimed
+	stopBeats := d.self.BeatWhile()
+	defer stopBeats()
+	claimed := p.claimed
 	for {
 		select {
 		case arg := <-p.done:
@@ -174,8 +174,8 @@ func (d *desk) wait(p *pending) uint64 {
 			}
 			return arg
 		case <-claimed:
-			beat.Stop()
-			beats, claimed = nil, nil
+			stopBeats()
+			claimed = nil
 		case <-expire.C:
 			if d.unclaim(p) {
 				// Nobody came: the ticket expires, unclaimed.
@@ -183,8 +183,6 @@ func (d *desk) wait(p *pending) uint64 {
 				return pongUnclaimed
 			}
 			// Claimed just in time: its transfer is bounded by the min-rate rule.
-		case <-beats:
-			d.self.Slot.Beat()
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -195,6 +196,33 @@ func (s *Self) nextPolled() (pingpong.Msg, error) {
 			}
 			return m, err
 		}
+	}
+}
+
+// BeatWhile beats the slot's heartbeat now and every BeatEvery until
+// stop is called: a worker that waits on the network for its client (v2
+// during its call-back, v3 while its ticket waits) is alive, not hung,
+// and each such wait has a deadline of its own. Once stop returns, no
+// beat comes from it any more; stop may be called more than once.
+func (s *Self) BeatWhile() (stop func()) {
+	done, over := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(over)
+		t := time.NewTicker(BeatEvery)
+		defer t.Stop()
+		for {
+			s.Slot.Beat()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-over
 	}
 }
 
