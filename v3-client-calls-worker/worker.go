@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -96,8 +95,7 @@ func open(self *proc.Self, tr *trace.Tracer, f workerFlags) (proc.PingServer, er
 	self.Slot.SetWorkerAddr(addr)
 	tr.Step(0, "attached segment %d, slot %d; listening on %s (socket from the dispatcher, fd 5), published in slot %d", self.Seg.ID(), self.ID, addr, self.ID)
 	d := &desk{
-		self: self, tr: tr, f: f, ln: ln, accepted: make(chan struct{}),
-		log: cli.NewLogger(false).With("role", "worker", "slot", self.ID, "pid", os.Getpid()),
+		self: self, tr: tr, log: self.Log, f: f, ln: ln, accepted: make(chan struct{}),
 	}
 	go func() {
 		defer close(d.accepted)

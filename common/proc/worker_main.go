@@ -80,7 +80,7 @@ func runWorker(f WorkerFlags, role WorkerRole, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	self.poll = role.PollWait
+	self.poll, self.Log = role.PollWait, log
 	defer func() {
 		if err := self.Close(); err != nil {
 			log.Warn("at exit", "err", err)

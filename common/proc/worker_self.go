@@ -8,6 +8,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -85,6 +86,7 @@ type Self struct {
 	Pid   int // this process's pid, read once (os.Getpid is a system call each time)
 	Seg   *shm.Segment
 	Slot  *shm.Slot
+	Log   *slog.Logger // the worker's logger (role, slot, pid), set by RunWorker's loop
 	ping  *os.File
 	pong  *os.File
 	beat  time.Duration
