@@ -97,7 +97,7 @@ func checkVisitor(c *client.Client, table *wire.Table, v *wire.Visitor, ticket s
 		err = wire.CheckHello(l, ticket)
 	}
 	if err == nil && !table.Hold(v) {
-		err = errors.New("dropped as the oldest stranger before its HELLO was read")
+		err = errors.New("no longer in the table: dropped as the oldest stranger, or the wait is over")
 	}
 	if err == nil {
 		table.Leave(v) // handed over: the call-back is no visitor any more
