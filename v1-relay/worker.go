@@ -25,9 +25,6 @@ func openWorker(self *proc.Self, tr *trace.Tracer) (proc.PingServer, error) {
 }
 
 func serveRequest(self *proc.Self, tr *trace.Tracer, m pingpong.Msg) error {
-	if m.Op != pingpong.PingRequest {
-		return nil // a late ping of a request already over
-	}
 	// STEP v1.3: read the request from the slot and answer into it.
 	line := self.Slot.Request()
 	req, err := wire.ParseRequest(line, math.MaxInt64)

@@ -10,6 +10,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -68,7 +69,7 @@ func takeCallback(c *client.Client, ln *net.TCPListener, ticket string, deadline
 	}
 	table.CloseOthers(nil) // strangers still talking; the holder left the table
 	wg.Wait()
-	if err == nil || cb.conn != nil {
+	if err == nil {
 		return cb, nil
 	}
 	select { // the call-back may have come as the wait ended
@@ -95,13 +96,17 @@ func checkVisitor(c *client.Client, table *wire.Table, v *wire.Visitor, ticket s
 		// STEP v2.3: is this the worker calling back? Its HELLO must carry our ticket.
 		err = wire.CheckHello(l, ticket)
 	}
-	if err == nil && table.Hold(v) {
+	if err == nil && !table.Hold(v) {
+		err = errors.New("no longer in the table: dropped as the oldest stranger, or the wait is over")
+	}
+	if err == nil {
 		table.Leave(v) // handed over: the call-back is no visitor any more
 		select {
 		case found <- callback{conn, r}:
 			c.Tr.Step(3, "call-back from %s: HELLO %s", conn.RemoteAddr(), ticket)
 			return
-		default: // a second right HELLO: the ticket is used up
+		default:
+			err = errors.New("a second right HELLO: the ticket is used up")
 		}
 	}
 	c.Tr.Step(3, "call-back from %s refused (%v): closed, still waiting", conn.RemoteAddr(), err)

@@ -13,7 +13,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -22,7 +21,6 @@ import (
 	"osps/common/pingpong"
 	"osps/common/proc"
 	"osps/common/service"
-	"osps/common/shm"
 	"osps/common/trace"
 	"osps/common/wire"
 )
@@ -56,9 +54,6 @@ type caller struct {
 }
 
 func (c *caller) serve(m pingpong.Msg) error {
-	if m.Op != pingpong.PingRequest {
-		return nil // a late ping of a request already over
-	}
 	err := c.call()
 	// STEP v2.6: pong the dispatcher: done (Arg 0), or failed (Arg 1)
 	// with the error line in the slot.
@@ -84,7 +79,10 @@ func (c *caller) call() error {
 	if err != nil || !to.IsValid() || to.Port() == 0 || !wire.ValidTicket(ticket) || !wire.ValidTicket(proof) {
 		return wire.Errorf(wire.CodeWorkerFailed, "worker %d: no valid call-back in the slot", c.self.ID)
 	}
-	defer beatWhile(slot)()
+	// A worker waiting on its client is alive, not hung, and every wait
+	// of a call-back has a deadline: it beats its heartbeat meanwhile.
+	// DOC: v2-beat-while-waiting
+	defer c.self.BeatWhile()()
 	deadline := time.Now().Add(c.timeout)
 
 	// STEP v2.3: dial the client at the address from the slot, say HELLO <ticket>.
@@ -101,7 +99,7 @@ func (c *caller) call() error {
 	}
 
 	// STEP v2.4: the client checked the ticket; it proves itself with
-	// HELLO <proof>, then its request line comes.
+	// HELLO <mac> (wire.CallbackProof), then its request line comes.
 	r := wire.NewReader(conn)
 	if err := checkProof(r, conn, proof, ticket); err != nil {
 		return netError(err, "the call-back at %s did not prove it is the client", to)
@@ -111,14 +109,14 @@ func (c *caller) call() error {
 	case wire.AsError(err) != nil:
 		return answerErr(conn, err)
 	case errors.Is(err, io.EOF):
-		return wire.Errorf(wire.CodeWorkerFailed, "the client at %s closed the call-back without a request (wrong ticket?)", to)
+		return wire.Errorf(wire.CodeWorkerFailed, "the client at %s closed the call-back without a request", to)
 	case err != nil:
 		return netError(err, "read the request line from %s", to)
 	}
 	c.tr.Step(4, "the client proved itself (HELLO <mac>) and sent %q", got.String())
 
 	// STEP v2.5: answer OK <n> and the payload, then close.
-	src := service.PayloadFor(want, c.self.ID, os.Getpid(), slot.AddServed())
+	src := service.PayloadFor(want, c.self.ID, c.self.Pid, slot.AddServed())
 	c.tr.Step(5, "answer OK %d and the payload to %s, then close", src.Len(), to)
 	// The min-rate rule, as in every variant: the answer goes on while
 	// the client reads at least --min-rate bytes per second over each
@@ -172,25 +170,4 @@ func netError(err error, format string, a ...any) error {
 		return wire.Errorf(wire.CodeTimeout, "%s: no progress in time", what)
 	}
 	return wire.Errorf(wire.CodeWorkerFailed, "%s: %v", what, err)
-}
-
-// beatWhile beats the slot's heartbeat every proc.BeatEvery until the
-// returned function is called: a worker waiting on its client is alive,
-// not hung, and every wait of a call-back has a deadline.
-// DOC: v2-beat-while-waiting
-func beatWhile(slot *shm.Slot) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(proc.BeatEvery)
-		defer t.Stop()
-		for {
-			slot.Beat()
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done) }
 }

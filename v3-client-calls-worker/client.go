@@ -27,13 +27,8 @@ func runClient(args []string) int {
 // dialDispatcher opens the session that every request of this run uses.
 func dialDispatcher(ctx context.Context, c *client.Client) (net.Conn, error) {
 	c.Tr.Step(1, "connect to the dispatcher at %s (one session for every request)", c.Server)
-	var dialer net.Dialer
 	// STEP v3.1: connect to the dispatcher, once for the whole session.
-	conn, err := dialer.DialContext(ctx, "tcp", c.Server)
-	if err != nil {
-		return nil, fmt.Errorf("dial dispatcher %s: %w", c.Server, err)
-	}
-	return conn, nil
+	return c.DialDispatcher(ctx)
 }
 
 // followGoto carries out one request whose line went out on the session
@@ -121,7 +116,7 @@ func readAnswer(c *client.Client, wr *bufio.Reader, addr, line string) (client.R
 		c.Tr.Step(5, "worker answered %s", reply.Err.Error())
 	}
 	c.Tr.Step(6, "back to the dispatcher session: next request, or QUIT")
-	// STEP v3.6: back to the dispatcher session (client.Run sends the next line, or QUIT).
+	// STEP v3.6: back to the dispatcher session (client.Session sends the next line, or QUIT).
 	return res, nil
 }
 

@@ -50,7 +50,7 @@ func runServe(args []string) int {
 		},
 		Exited:  func(w *proc.Handle) { r.dead.answerFor(w) },
 		Starved: func() { r.hoard.starved(claimGrace(ttl)) },
-		Admit:   func(s *server.Session) error { return admit(ttl)(s) },
+		Admit:   r.admit,
 		WorkerArgs: func(*net.TCPAddr) []string {
 			return append([]string{"--ticket-ttl", ttl.String(), "--io-timeout", cfg.RequestTimeout.String()}, cfg.Rate.Args()...)
 		},
@@ -73,7 +73,6 @@ func (r *referrer) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		return s.Error(wire.Errorf(wire.CodeWorkerFailed, "worker %d published no address", w.ID))
 	}
 
-	recordOf(s)       // on the session's goroutine: later pongs update it (dispatcher_hoard.go)
 	r.dead.shut(w.ID) // never answer for a live worker's port (dispatcher_deadport.go)
 	// STEP v3.2: a fresh ticket, a fresh proof key and the request go into the worker's slot; a ping says so.
 	seq := w.Begin()
@@ -90,9 +89,10 @@ func (r *referrer) Serve(s *server.Session, w *proc.Handle, req wire.Request) er
 		return s.Error(err)
 	}
 
-	line := fmt.Sprintf("%s %s %d %s %s", wire.GOTO, gotoHost(where.Addr(), s.Conn().LocalAddr()), where.Port(), ticket, key)
+	host := gotoHost(where.Addr(), s.Conn().LocalAddr())
+	line := fmt.Sprintf("%s %s %d %s %s", wire.GOTO, host, where.Port(), ticket, key)
 	srv.Tr.Step(3, "session %d: answer %s (worker#%d listens there, ticket valid %v)", s.ID, line, w.ID, *r.ttl)
-	g := &grant{s: s, where: netip.AddrPortFrom(gotoAddr(where.Addr(), s.Conn().LocalAddr()), where.Port()), ticket: ticket, issued: time.Now()}
+	g := &grant{s: s, where: netip.AddrPortFrom(host, where.Port()), ticket: ticket, issued: time.Now()}
 	r.hoard.add(g)
 	defer r.hoard.remove(g)
 	// STEP v3.3: tell the client where its answer waits, and with which key the worker proves itself.
@@ -218,29 +218,20 @@ func (r *referrer) reclaim(s *server.Session, w *proc.Handle, seq uint32) {
 	}
 }
 
-// gotoAddr is gotoHost as an address.
-func gotoAddr(worker netip.Addr, sessionLocal net.Addr) netip.Addr {
-	a, err := netip.ParseAddr(gotoHost(worker, sessionLocal))
-	if err != nil {
-		return worker
-	}
-	return a
-}
-
 // gotoHost is the <host> of a GOTO line: the worker's published address,
 // unless the worker listens on a wildcard (0.0.0.0 or ::), which nobody
 // can dial. Then it is the dispatcher's own address on this session: the
 // client has just reached it there, and the worker listens there too.
 // DOC: v3-goto-host
-func gotoHost(worker netip.Addr, sessionLocal net.Addr) string {
+func gotoHost(worker netip.Addr, sessionLocal net.Addr) netip.Addr {
 	worker = worker.Unmap()
 	if !worker.IsUnspecified() {
-		return worker.String()
+		return worker
 	}
 	if ta, ok := sessionLocal.(*net.TCPAddr); ok {
 		if ap := ta.AddrPort(); ap.IsValid() {
-			return ap.Addr().Unmap().String()
+			return ap.Addr().Unmap()
 		}
 	}
-	return worker.String() // not a TCP session: cannot happen
+	return worker // not a TCP session: cannot happen
 }

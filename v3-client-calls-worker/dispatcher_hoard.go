@@ -57,8 +57,9 @@ type record struct {
 	last      time.Time // when the last of them ended
 }
 
-// recordOf is s's record, made on its first request (Serve, on the
-// session's own goroutine).
+// recordOf is s's record, made on its first request (by admit, which
+// the session runs on its own goroutine before every Serve: later pongs
+// update it).
 func recordOf(s *server.Session) *record {
 	rec, _ := s.State.(*record)
 	if rec == nil {
@@ -132,27 +133,25 @@ func cancelTicket(where netip.AddrPort, ticket string) {
 // more, up to 8 lifetimes (a session that keeps hoarding gets ever fewer
 // tickets).
 // DOC: v3-unclaimed-wait
-func admit(ttl time.Duration) func(s *server.Session) error {
-	return func(s *server.Session) error {
-		rec := recordOf(s)
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
-		switch {
-		case rec.unclaimed == 0:
-			return nil
-		case rec.unclaimed < maxUnclaimed && s.Server().IdleWorkers() == 0:
-			// Under contention, a session whose last ticket went unused
-			// does not queue ahead of sessions that use theirs.
-			return wire.Errorf(wire.CodeBusy, "no worker is idle, and your last ticket expired unclaimed: follow a GOTO before asking for another")
-		case rec.unclaimed < maxUnclaimed:
-			return nil
-		}
-		penalty := ttl << min(rec.unclaimed-maxUnclaimed, 3)
-		if wait := time.Until(rec.last.Add(penalty)); wait > 0 {
-			return wire.Errorf(wire.CodeBusy, "your last %d tickets expired unclaimed: follow a GOTO before asking for another, or wait %v", rec.unclaimed, wait.Round(100*time.Millisecond))
-		}
+func (r *referrer) admit(s *server.Session) error {
+	rec := recordOf(s)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	switch {
+	case rec.unclaimed == 0:
+		return nil
+	case rec.unclaimed < maxUnclaimed && s.Server().IdleWorkers() == 0:
+		// Under contention, a session whose last ticket went unused
+		// does not queue ahead of sessions that use theirs.
+		return wire.Errorf(wire.CodeBusy, "no worker is idle, and your last ticket expired unclaimed: follow a GOTO before asking for another")
+	case rec.unclaimed < maxUnclaimed:
 		return nil
 	}
+	penalty := *r.ttl << min(rec.unclaimed-maxUnclaimed, 3)
+	if wait := time.Until(rec.last.Add(penalty)); wait > 0 {
+		return wire.Errorf(wire.CodeBusy, "your last %d tickets expired unclaimed: follow a GOTO before asking for another, or wait %v", rec.unclaimed, wait.Round(100*time.Millisecond))
+	}
+	return nil
 }
 
 // ended records how a request of the session whose record is rec ended

@@ -91,7 +91,7 @@ func TestGotoHostWildcard(t *testing.T) {
 		{"::", mapped, "127.0.0.4"},
 	}
 	for _, c := range cases {
-		if got := gotoHost(netip.MustParseAddr(c.worker), c.local); got != c.want {
+		if got := gotoHost(netip.MustParseAddr(c.worker), c.local).String(); got != c.want {
 			t.Errorf("gotoHost(%s, %v) = %q, want %q", c.worker, c.local, got, c.want)
 		}
 	}

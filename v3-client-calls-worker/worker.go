@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -96,8 +95,7 @@ func open(self *proc.Self, tr *trace.Tracer, f workerFlags) (proc.PingServer, er
 	self.Slot.SetWorkerAddr(addr)
 	tr.Step(0, "attached segment %d, slot %d; listening on %s (socket from the dispatcher, fd 5), published in slot %d", self.Seg.ID(), self.ID, addr, self.ID)
 	d := &desk{
-		self: self, tr: tr, f: f, ln: ln, accepted: make(chan struct{}),
-		log: cli.NewLogger(false).With("role", "worker", "slot", self.ID, "pid", os.Getpid()),
+		self: self, tr: tr, log: self.Log, f: f, ln: ln, accepted: make(chan struct{}),
 	}
 	go func() {
 		defer close(d.accepted)
@@ -116,9 +114,6 @@ func (d *desk) Close() error {
 // ServePing handles one ping: the main loop's part of a request. It returns
 // once the client was served or the ticket expired, after the pong.
 func (d *desk) ServePing(m pingpong.Msg) error {
-	if m.Op != pingpong.PingRequest {
-		return nil // nothing else is sent to a v3 worker
-	}
 	// STEP v3.2: the ping: a ticket, a proof key and a request wait in our slot.
 	p, err := d.expect()
 	if err != nil {
@@ -161,14 +156,14 @@ func (d *desk) expect() (*pending, error) {
 
 // wait waits until p's client was served or failed, or until p expires
 // unclaimed, and returns the final pong's argument. It beats the
-// heartbeat every proc.BeatEvery until p is claimed; from then on the
-// transfer beats it as it makes progress.
+// heartbeat every proc.BeatEvery until p is claimed (Self.BeatWhile);
+// from then on the transfer beats it as it makes progress.
 func (d *desk) wait(p *pending) uint64 {
 	expire := time.NewTimer(d.f.ttl)
 	defer expire.Stop()
-	beat := time.NewTicker(proc.BeatEvery)
-	defer beat.Stop()
-	beats, claimed := beat.C, p.claimed
+	stopBeats := d.self.BeatWhile()
+	defer stopBeats()
+	claimed := p.claimed
 	for {
 		select {
 		case arg := <-p.done:
@@ -177,8 +172,8 @@ func (d *desk) wait(p *pending) uint64 {
 			}
 			return arg
 		case <-claimed:
-			beat.Stop()
-			beats, claimed = nil, nil
+			stopBeats()
+			claimed = nil
 		case <-expire.C:
 			if d.unclaim(p) {
 				// Nobody came: the ticket expires, unclaimed.
@@ -186,8 +181,6 @@ func (d *desk) wait(p *pending) uint64 {
 				return pongUnclaimed
 			}
 			// Claimed just in time: its transfer is bounded by the min-rate rule.
-		case <-beats:
-			d.self.Slot.Beat()
 		}
 	}
 }

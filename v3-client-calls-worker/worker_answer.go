@@ -10,7 +10,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"time"
 
 	"osps/common/service"
@@ -36,7 +35,7 @@ func (d *desk) answer(conn net.Conn, r *bufio.Reader, p *pending, peer string) u
 		return pongFailed
 	}
 	_ = conn.SetDeadline(time.Time{}) // from now on the min-rate rule bounds the transfer
-	src := service.PayloadFor(req, d.self.ID, os.Getpid(), d.self.Slot.AddServed())
+	src := service.PayloadFor(req, d.self.ID, d.self.Pid, d.self.Slot.AddServed())
 	d.tr.Step(5, "answer OK %d straight to the client %s, then close", src.Len(), peer)
 	out := d.f.rate.Writer(conn, func(int) { d.self.Slot.Beat() }) // DOC: v3-beat-on-progress
 	// STEP v3.5: the answer goes straight from this process to the client, under the min-rate rule.

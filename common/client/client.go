@@ -28,7 +28,7 @@ type Variant struct {
 	Name        string // "v1", "v2", "v3"
 	RequestStep int    // the doc's step number of "the client sends a request line"
 	// Dial opens the dispatcher session (v2 dials from its listening
-	// port); nil means a plain TCP dial.
+	// port); nil means a plain TCP dial (Client.DialDispatcher).
 	Dial func(ctx context.Context, c *Client) (net.Conn, error)
 	// Do carries out one request line whose first reply line is r.
 	Do func(ctx context.Context, c *Client, line string, r wire.Reply) (Result, error)
@@ -113,6 +113,13 @@ func (c *Client) dial(ctx context.Context) (net.Conn, error) {
 	if c.V.Dial != nil {
 		return c.V.Dial(ctx, c)
 	}
+	return c.DialDispatcher(ctx)
+}
+
+// DialDispatcher is the plain TCP dial to the dispatcher: the session's
+// connection when Variant.Dial is nil, and what a Variant.Dial that only
+// adds to it (v3's trace) calls.
+func (c *Client) DialDispatcher(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", c.Server)
 	if err != nil {

@@ -13,7 +13,8 @@ import (
 
 // TestAwaitDropsStalePongs checks that a pong of a request the dispatcher
 // gave up on (an earlier request number) is not taken as the answer to
-// the next request, and that Await gives up once its bound has passed.
+// the next request, that the worker's loop drops a late PingNext
+// unanswered, and that Await gives up once its bound has passed.
 func TestAwaitDropsStalePongs(t *testing.T) {
 	p := startPool(t, 1, "serve")
 	w, err := p.Acquire(short2(t))
@@ -32,7 +33,9 @@ func TestAwaitDropsStalePongs(t *testing.T) {
 	if err != nil || m.Seq != second || m.Arg != 201 {
 		t.Fatalf("Await = %+v, %v; want the pong of request %d (arg 201), not of request %d", m, err, second, first)
 	}
-	// A ping the worker does not answer: Await ends once d has passed.
+	// A ping the worker does not answer (a late PingNext: the worker's
+	// loop drops it, the test worker would pong it): Await ends once d
+	// has passed.
 	if err := w.Ping(pingpong.PingNext, 0); err != nil {
 		t.Fatal(err)
 	}

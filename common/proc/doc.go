@@ -16,7 +16,8 @@
 //	reap with cmd.Wait                 never a wait4(-1) reaper
 //
 // The worker's (worker_self.go: Self and Attach; worker_main.go: RunWorker,
-// the loop that hands each ping to the variant's PingServer): attach the
+// the loop that hands each ping request to the variant's PingServer,
+// and drops a late PingNext or PingAbort): attach the
 // segment by id, read pings on fd 3, write pongs on fd 4, exit on end of
 // file on fd 3 (the dispatcher is gone).
 //

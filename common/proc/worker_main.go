@@ -18,9 +18,11 @@ import (
 )
 
 // PingServer is the seam between common code and a variant's worker:
-// the main loop hands it every ping it reads, and closes it at exit.
-// A ping that is not for it (a late one of a request already over) it
-// ignores. An error from ServePing ends the worker.
+// the main loop hands it every ping request it reads (PingRequest, and
+// nothing else: see the loop), and closes it at exit. A request's
+// further pings (v1's PingNext and PingAbort) the PingServer reads
+// itself, with Self.Next, while it serves the request. An error from
+// ServePing ends the worker.
 type PingServer interface {
 	ServePing(m pingpong.Msg) error
 	Close() error
@@ -78,7 +80,7 @@ func runWorker(f WorkerFlags, role WorkerRole, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	self.poll = role.PollWait
+	self.poll, self.Log = role.PollWait, log
 	defer func() {
 		if err := self.Close(); err != nil {
 			log.Warn("at exit", "err", err)
@@ -105,7 +107,13 @@ func runWorker(f WorkerFlags, role WorkerRole, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		if m.Op == pingpong.PingRequest && chaos.strike(self.ID, self.Slot.Restarts(), log) { // DOC: chaos-strike
+		if m.Op != pingpong.PingRequest {
+			// A PingNext or PingAbort here is late: the request it was
+			// for is over (v1's dispatcher gave up on it, or abandoned it
+			// after its pong had come). Every variant drops it unanswered.
+			continue
+		}
+		if chaos.strike(self.ID, self.Slot.Restarts(), log) { // DOC: chaos-strike
 			// A lie: a chunk longer than any slot, in place of the answer.
 			if err := self.Pong(pingpong.Msg{Op: pingpong.PongChunk, Seq: m.Seq, Arg: uint64(len(self.Slot.Data())) + 1}); err != nil {
 				return err

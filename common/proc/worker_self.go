@@ -8,9 +8,11 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -84,6 +86,7 @@ type Self struct {
 	Pid   int // this process's pid, read once (os.Getpid is a system call each time)
 	Seg   *shm.Segment
 	Slot  *shm.Slot
+	Log   *slog.Logger // the worker's logger (role, slot, pid), set by RunWorker's loop
 	ping  *os.File
 	pong  *os.File
 	beat  time.Duration
@@ -195,6 +198,33 @@ func (s *Self) nextPolled() (pingpong.Msg, error) {
 			}
 			return m, err
 		}
+	}
+}
+
+// BeatWhile beats the slot's heartbeat now and every BeatEvery until
+// stop is called: a worker that waits on the network for its client (v2
+// during its call-back, v3 while its ticket waits) is alive, not hung,
+// and each such wait has a deadline of its own. Once stop returns, no
+// beat comes from it any more; stop may be called more than once.
+func (s *Self) BeatWhile() (stop func()) {
+	done, over := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(over)
+		t := time.NewTicker(BeatEvery)
+		defer t.Stop()
+		for {
+			s.Slot.Beat()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-over
 	}
 }
 

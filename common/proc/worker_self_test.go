@@ -2,7 +2,8 @@
 // by hand: a clear exit status 1 when it was not started by a dispatcher
 // (no --shm-id, no fds 3 and 4, a segment that is not there, a slot
 // beyond the segment), its flags through the dispatcher's command line,
-// and the extra files it inherits.
+// and the extra files it inherits; and its heartbeat while it waits on
+// the network (BeatWhile).
 
 package proc
 
@@ -146,4 +147,40 @@ func TestExtraFiles(t *testing.T) {
 			t.Errorf("slot %d wrote %q, %v; want %q", i, b, err, want)
 		}
 	}
+}
+
+// TestBeatWhile checks that BeatWhile beats the slot's heartbeat again
+// and again while it runs, and never once stop has returned (stop is
+// called twice: it may be).
+func TestBeatWhile(t *testing.T) {
+	seg, err := shm.Create(1, shm.MinSlotSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Detach()
+	self := &Self{Slot: seg.Slot(0)}
+	before := self.Slot.Heartbeat()
+	stop := self.BeatWhile()
+	first := nextBeat(t, self.Slot, before)
+	nextBeat(t, self.Slot, first)
+	stop()
+	stop()
+	last := self.Slot.Heartbeat()
+	time.Sleep(3 * BeatEvery)
+	if got := self.Slot.Heartbeat(); !got.Equal(last) {
+		t.Errorf("heartbeat %v after stop, then %v: BeatWhile still beats once stopped", last, got)
+	}
+}
+
+// nextBeat waits for a heartbeat later than prev, and returns it.
+func nextBeat(t *testing.T, slot *shm.Slot, prev time.Time) time.Time {
+	t.Helper()
+	for range 1000 { // 10 s: far above BeatEvery
+		if h := slot.Heartbeat(); h.After(prev) {
+			return h
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no heartbeat after %v: BeatWhile does not beat every BeatEvery", prev)
+	return prev
 }

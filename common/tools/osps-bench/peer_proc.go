@@ -76,7 +76,10 @@ func (p *procPool) requests(n int) error {
 }
 
 // chunks does what v1's dispatcher does for each further chunk of a
-// payload: ping the same worker again and await its pong, n times.
+// payload: ping the same worker again and await its pong, n times. The
+// ping is a PingRequest, not v1's PingNext: the worker loop passes only
+// requests to the PingServer (v1 reads its PingNext itself), and the
+// round trip costs the same.
 func (p *procPool) chunks(n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 	w, err := p.pool.Acquire(ctx)
@@ -86,7 +89,7 @@ func (p *procPool) chunks(n int) error {
 	}
 	defer p.pool.Release(w)
 	for i := range n {
-		if err := p.roundTrip(w, pingpong.PingNext); err != nil {
+		if err := p.roundTrip(w, pingpong.PingRequest); err != nil {
 			return fmt.Errorf("chunk %d: %w", i, err)
 		}
 	}
